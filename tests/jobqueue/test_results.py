@@ -1,0 +1,219 @@
+"""Job outcomes with Oban's semantics, run by a real runner against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import pytest
+from piiq.queue import Cancel, Client, Job, Runner, RunnerOptions, Snooze, Worker, default_backoff
+from piiq.queue.inspect import get_job
+
+
+@asynccontextmanager
+async def running(client: Client, queues: dict[str, int], **options) -> AsyncIterator[Runner]:
+    live = Client(client.database_url, prefix=client.prefix)
+    runner = Runner(live, queues, options=RunnerOptions(**options))
+    task = asyncio.create_task(runner.run())
+    await asyncio.wait_for(runner.started.wait(), 10)
+    try:
+        yield runner
+    finally:
+        runner.request_stop()
+        await asyncio.wait_for(task, 30)
+
+
+async def wait_for(predicate: Callable[[], bool], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+def load(client: Client, job_id: int) -> Job:
+    with client.connect() as conn:
+        job = get_job(conn, job_id, client.prefix)
+    assert job is not None
+    return job
+
+
+async def run_one(client: Client, job: Job, **options) -> Job:
+    stored = client.insert(job)
+    async with running(client, {stored.queue: 2}, **options):
+        await wait_for(
+            lambda: (
+                load(client, stored.id).state != "available"
+                and load(client, stored.id).state != "executing"
+            )
+        )
+    return load(client, stored.id)
+
+
+class Succeeds(Worker):
+    queue = "r"
+
+    def perform(self, job: Job) -> None:
+        return None
+
+
+class Fails(Worker):
+    queue = "r"
+    max_attempts = 3
+    sensitive_args = ("text",)
+
+    def perform(self, job: Job) -> None:
+        raise RuntimeError(f"could not handle {job.args['text']}")
+
+
+class Snoozes(Worker):
+    queue = "r"
+
+    def perform(self, job: Job) -> Snooze:
+        return Snooze(30)
+
+
+class Cancels(Worker):
+    queue = "r"
+
+    async def perform(self, job: Job) -> Cancel:
+        return Cancel("message already deleted")
+
+
+class TooSlow(Worker):
+    queue = "r"
+    timeout = 0.2
+
+    async def perform(self, job: Job) -> None:
+        await asyncio.sleep(5)
+
+
+async def test_success_completes(queue_client: Client) -> None:
+    job = await run_one(queue_client, Succeeds.new({}))
+    assert job.state == "completed" and job.attempt == 1 and job.completed_at is not None
+    assert job.attempted_by is not None and len(job.attempted_by) == 2
+
+
+async def test_exception_retries_with_backoff_and_records_the_error(queue_client: Client) -> None:
+    job = await run_one(queue_client, Fails.new({"text": "my card 4111 1111 1111 1111"}))
+    assert job.state == "retryable" and job.attempt == 1
+    delay = (job.scheduled_at - job.attempted_at).total_seconds()
+    assert 17 <= delay <= 17 * 1.1 + 1  # 15 + 2^1, plus up to 10 % jitter
+    (entry,) = job.errors
+    assert entry["attempt"] == 1 and entry["at"].endswith("Z")
+    assert "RuntimeError: could not handle" in entry["error"] and "Traceback" in entry["error"]
+    assert "4111" not in entry["error"]  # sensitive args are never echoed into errors
+
+
+async def test_exhausted_attempts_discard(queue_client: Client) -> None:
+    stored = queue_client.insert(Fails.new({"text": "x"}, max_attempts=1))
+    async with running(queue_client, {"r": 1}):
+        await wait_for(lambda: load(queue_client, stored.id).state == "discarded")
+    job = load(queue_client, stored.id)
+    assert job.discarded_at is not None and len(job.errors) == 1
+
+
+async def test_snooze_reschedules_without_using_an_attempt(queue_client: Client) -> None:
+    job = await run_one(queue_client, Snoozes.new({}))
+    assert job.state == "scheduled" and job.attempt == 0 and job.meta["snoozed"] == 1
+    assert timedelta(seconds=28) < job.scheduled_at - job.attempted_at < timedelta(seconds=32)
+    assert job.errors == []
+
+
+async def test_cancel_cancels(queue_client: Client) -> None:
+    job = await run_one(queue_client, Cancels.new({}))
+    assert job.state == "cancelled" and job.cancelled_at is not None
+    assert job.errors[0]["error"] == "cancelled: message already deleted"
+
+
+async def test_timeout_is_a_failure(queue_client: Client) -> None:
+    job = await run_one(queue_client, TooSlow.new({}))
+    assert job.state == "retryable"
+    assert "TimeoutError" in job.errors[0]["error"] and "0.2 s" in job.errors[0]["error"]
+
+
+async def test_unknown_worker_is_discarded_naming_it(queue_client: Client) -> None:
+    job = await run_one(queue_client, Job(worker="myapp.workers.Gone", queue="r"))
+    assert job.state == "discarded"
+    assert "unknown worker 'myapp.workers.Gone'" in job.errors[0]["error"]
+
+
+def test_default_backoff_matches_oban() -> None:
+    rand = random.Random(7)
+    for attempt in range(1, 21):
+        base = 15 + 2**attempt
+        for _ in range(20):
+            assert base <= default_backoff(attempt, 20, rand=rand) <= base * 1.1
+    # long retry budgets are rescaled onto 20 steps
+    assert default_backoff(50, 100, rand=random.Random(1)) < 15 + 2**10 * 1.1 + 1
+
+
+class Flaky(Worker):
+    queue = "r"
+
+    def backoff(self, job: Job) -> float:
+        return 0.3
+
+    def perform(self, job: Job) -> None:
+        if job.attempt < 3:
+            raise ConnectionError("try again")
+
+
+async def test_retryable_jobs_are_staged_and_run_again(queue_client: Client) -> None:
+    stored = queue_client.insert(Flaky.new({}))
+    async with running(queue_client, {"r": 1}, stage_interval=0.1):
+        await wait_for(lambda: load(queue_client, stored.id).state == "completed")
+    job = load(queue_client, stored.id)
+    assert job.attempt == 3 and len(job.errors) == 2
+
+
+async def test_scheduled_job_runs_when_due_not_before(queue_client: Client) -> None:
+    stored = queue_client.insert(Succeeds.new({}, schedule_in=1.0))
+    async with running(queue_client, {"r": 1}, stage_interval=0.1):
+        await asyncio.sleep(0.6)
+        assert load(queue_client, stored.id).state == "scheduled"
+        await wait_for(lambda: load(queue_client, stored.id).state == "completed", within=5)
+    job = load(queue_client, stored.id)
+    assert job.attempted_at >= job.scheduled_at
+
+
+class Blocking(Worker):
+    queue = "r"
+
+    def perform(self, job: Job) -> None:
+        time.sleep(0.5)
+
+
+async def test_sync_perform_never_blocks_the_event_loop(queue_client: Client) -> None:
+    queue_client.insert_all([Blocking.new({}) for _ in range(3)])
+    ticks: list[float] = []
+    async with running(queue_client, {"r": 3}) as runner:
+        while runner.outcomes["completed"] < 3:
+            ticks.append(time.monotonic())
+            await asyncio.sleep(0.01)
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 20 and max(gaps) < 0.2
+
+
+@pytest.mark.parametrize("limit", [1, 3])
+async def test_concurrency_limit_is_never_exceeded(queue_client: Client, limit: int) -> None:
+    state = {"now": 0, "peak": 0}
+
+    class Counted(Worker):
+        queue = "limited"
+
+        async def perform(self, job: Job) -> None:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            await asyncio.sleep(0.02)
+            state["now"] -= 1
+
+    queue_client.insert_all([Counted.new({"i": i}) for i in range(30)])
+    async with running(queue_client, {"limited": limit}) as runner:
+        await wait_for(lambda: runner.outcomes["completed"] == 30)
+    assert state["peak"] == limit

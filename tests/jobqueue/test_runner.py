@@ -1,0 +1,170 @@
+"""The runner under stress: several workers, lost connections, notifications, SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import time
+
+import psycopg
+import pytest
+from piiq.queue import Client, Job, Runner, RunnerOptions, Worker
+from piiq.queue.inspect import queue_counts
+
+from .test_results import running, wait_for
+
+
+def states(client: Client) -> dict[str, int]:
+    with client.connect() as conn:
+        return queue_counts(conn, client.prefix).get("work", {})
+
+
+class Recorded(Worker):
+    queue = "work"
+    runs: list[int] = []
+
+    async def perform(self, job: Job) -> None:
+        Recorded.runs.append(job.id)
+        await asyncio.sleep(0.001)
+
+
+async def test_two_workers_never_run_the_same_job(queue_client: Client) -> None:
+    Recorded.runs.clear()
+    queue_client.insert_all([Recorded.new({"i": i}) for i in range(600)])
+    async with (
+        running(queue_client, {"work": 10}) as one,
+        running(queue_client, {"work": 10}) as two,
+    ):
+        await wait_for(lambda: one.outcomes["completed"] + two.outcomes["completed"] == 600)
+        assert one.outcomes["completed"] > 50 and two.outcomes["completed"] > 50  # both worked
+    assert len(Recorded.runs) == 600 and len(set(Recorded.runs)) == 600
+    with queue_client.connect() as conn:
+        attempts = conn.execute(
+            f"SELECT count(*) FROM \"{queue_client.prefix}\".oban_jobs WHERE attempt = 1 AND state = 'completed'"
+        ).fetchone()[0]
+    assert attempts == 600
+
+
+async def test_notification_wakes_an_idle_worker_fast(queue_client: Client) -> None:
+    async with running(queue_client, {"work": 1}, poll_interval=60) as runner:
+        await asyncio.sleep(0.3)  # let the notifier LISTEN
+        started = time.monotonic()
+        await asyncio.to_thread(queue_client.insert, Recorded.new({}))
+        await wait_for(lambda: runner.outcomes["completed"] == 1, within=5)
+        assert time.monotonic() - started < 1.0  # far below the 60 s poll
+
+
+async def test_polling_works_without_notifications(queue_client: Client) -> None:
+    quiet = Client(queue_client.database_url, prefix=queue_client.prefix, notify=False)
+    runner = Runner(quiet, {"work": 1}, options=RunnerOptions(poll_interval=0.2))
+    task = asyncio.create_task(runner.run())
+    await runner.started.wait()
+    await asyncio.to_thread(quiet.insert, Recorded.new({}))
+    await wait_for(lambda: runner.outcomes["completed"] == 1, within=5)
+    runner.request_stop()
+    await task
+
+
+class SlowRecorded(Worker):
+    queue = "work"
+
+    async def perform(self, job: Job) -> None:
+        await asyncio.sleep(0.05)
+
+
+async def test_worker_survives_terminated_connections_and_loses_nothing(
+    queue_client: Client,
+) -> None:
+    queue_client.insert_all([SlowRecorded.new({"i": i}) for i in range(200)])
+    node = f"reconnect-{queue_client.prefix}"
+    live = Client(queue_client.database_url, prefix=queue_client.prefix)
+    runner = Runner(live, {"work": 5}, node=node, options=RunnerOptions(poll_interval=0.2))
+    task = asyncio.create_task(runner.run())
+    await runner.started.wait()
+    with psycopg.connect(queue_client.database_url, autocommit=True) as admin:
+        for round_ in range(3):
+            target = 20 + round_ * 40
+            await wait_for(lambda t=target: runner.outcomes["completed"] >= t, within=20)
+            rows = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+                (f"piiq worker {node}",),
+            ).fetchall()
+            assert rows, "found no worker connections to terminate"
+    # more work after the last kill, woken by notification or poll
+    queue_client.insert_all([SlowRecorded.new({"late": i}) for i in range(20)])
+    await wait_for(lambda: states(queue_client).get("completed") == 220, within=60)
+    runner.request_stop()
+    await task
+    counts = states(queue_client)
+    assert counts["completed"] == 220 and counts["executing"] == 0 and counts["available"] == 0
+
+
+def _spawn_worker(piiq_command, env, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*piiq_command, "worker", "--import", "sample_workers", "--queue", "work=3", *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_sigterm_hands_unfinished_jobs_back_at_once(
+    queue_client, subprocess_env, piiq_command
+) -> None:
+    quick = queue_client.insert_all(
+        [Job(worker="sample_workers.Sleepy", queue="work", args={"seconds": 0.3})]
+    )
+    slow = queue_client.insert_all(
+        [Job(worker="sample_workers.Sleepy", queue="work", args={"seconds": 30}) for _ in range(2)]
+    )
+    proc = _spawn_worker(piiq_command, subprocess_env, "--shutdown-grace", "1.5")
+    try:
+        deadline = time.monotonic() + 20
+        while (
+            states(queue_client).get("executing", 0) + states(queue_client).get("completed", 0) < 3
+        ):
+            assert time.monotonic() < deadline, (
+                proc.stderr.read() if proc.poll() is not None else "no start"
+            )
+            time.sleep(0.05)
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert time.monotonic() - stopped_at < 6  # grace 1.5 s, not the 30 s jobs
+    with queue_client.connect() as conn:
+        found = conn.execute(
+            f'SELECT id, state::text, attempt FROM "{queue_client.prefix}".oban_jobs'
+        )
+        rows = {job_id: (state, attempt) for job_id, state, attempt in found}
+    assert rows[quick[0].id] == ("completed", 1)  # finished within the grace period
+    for job in slow:
+        assert rows[job.id] == ("available", 0)  # handed back, attempt given back
+    events = [json.loads(line)["event"] for line in out.splitlines() if line.startswith("{")]
+    assert "worker.stopping" in events and "worker.stopped" in events
+
+
+def test_worker_rejects_bad_queue_spec(subprocess_env, piiq_command) -> None:
+    result = subprocess.run(
+        [*piiq_command, "worker", "--queue", "events"],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert "queue 'events' must look like NAME=CONCURRENCY" in result.stderr
+
+
+@pytest.mark.parametrize("spec", ["events=0", "=3"])
+def test_queue_limits_are_validated(spec: str) -> None:
+    from piiq.queue import ConfigError
+    from piiq.queue.runner import parse_queue_limits
+
+    with pytest.raises(ConfigError):
+        parse_queue_limits([spec])

@@ -1,0 +1,204 @@
+"""The schema is Oban's v12, migrations go up, down and recognise Oban's own databases."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+from piiq.cli import main
+from piiq.queue import OBAN_VERSION, MigrationError, migrate_down, migrate_up, sqlfiles
+from piiq.queue.migrations import current_version
+
+# What Elixir Oban's Oban.Migration.up(version: 12) creates (research/queue-anchors.md, 2.2).
+OBAN_V12_COLUMNS = {
+    "id": ("bigint", "NO", "nextval"),
+    "state": ("USER-DEFINED", "NO", "'available'"),
+    "queue": ("text", "NO", "'default'"),
+    "worker": ("text", "NO", None),
+    "args": ("jsonb", "NO", "'{}'"),
+    "errors": ("ARRAY", "NO", "ARRAY[]"),
+    "attempt": ("integer", "NO", "0"),
+    "max_attempts": ("integer", "NO", "20"),
+    "inserted_at": ("timestamp without time zone", "NO", "timezone('UTC'"),
+    "scheduled_at": ("timestamp without time zone", "NO", "timezone('UTC'"),
+    "attempted_at": ("timestamp without time zone", "YES", None),
+    "completed_at": ("timestamp without time zone", "YES", None),
+    "attempted_by": ("ARRAY", "YES", None),
+    "discarded_at": ("timestamp without time zone", "YES", None),
+    "priority": ("integer", "NO", "0"),
+    "tags": ("ARRAY", "YES", "ARRAY[]"),
+    "meta": ("jsonb", "YES", "'{}'"),
+    "cancelled_at": ("timestamp without time zone", "YES", None),
+}
+OBAN_V12_CHECKS = {
+    "attempt_range",
+    "non_negative_priority",
+    "positive_max_attempts",
+    "queue_length",
+    "worker_length",
+}
+OBAN_V12_INDEXES = {
+    "oban_jobs_pkey",
+    "oban_jobs_args_index",
+    "oban_jobs_meta_index",
+    "oban_jobs_state_queue_priority_scheduled_at_id_index",
+}
+STATES = ["available", "scheduled", "executing", "retryable", "completed", "discarded", "cancelled"]
+
+
+def columns(conn: psycopg.Connection, schema: str) -> dict:
+    rows = conn.execute(
+        "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+        "WHERE table_schema = %s AND table_name = 'oban_jobs'",
+        (schema,),
+    ).fetchall()
+    return {name: (dtype, nullable, default) for name, dtype, nullable, default in rows}
+
+
+def index_names(conn: psycopg.Connection, schema: str) -> set[str]:
+    rows = conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = 'oban_jobs'",
+        (schema,),
+    )
+    return {r[0] for r in rows}
+
+
+def oban_only_migrate(conn: psycopg.Connection, schema: str, to: int) -> None:
+    """What Elixir Oban alone would leave: its migrations and version comment, no piiq objects."""
+    for version in range(1, to + 1):
+        with conn.transaction():
+            conn.execute(sqlfiles.load(f"migrations/v{version:02d}_up.sql", schema).encode())
+    conn.execute(f"COMMENT ON TABLE \"{schema}\".oban_jobs IS '{to}'")
+
+
+def test_fresh_database_gets_oban_v12_schema(fresh_database: str) -> None:
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        report = migrate_up(conn)
+        assert (report.before, report.after) == (0, OBAN_VERSION)
+        found = columns(conn, "public")
+        assert set(found) == set(OBAN_V12_COLUMNS)
+        for name, (dtype, nullable, default) in OBAN_V12_COLUMNS.items():
+            assert found[name][0] == dtype, name
+            assert found[name][1] == nullable, name
+            if default is None:
+                assert found[name][2] is None, name
+            else:
+                assert found[name][2] is not None and found[name][2].startswith(default), name
+        labels = conn.execute(
+            "SELECT enumlabel FROM pg_enum WHERE enumtypid = 'public.oban_job_state'::regtype "
+            "ORDER BY enumsortorder"
+        ).fetchall()
+        assert [r[0] for r in labels] == STATES
+        checks = conn.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = 'public.oban_jobs'::regclass "
+            "AND contype = 'c'"
+        ).fetchall()
+        assert {r[0] for r in checks} == OBAN_V12_CHECKS
+        indexes = index_names(conn, "public")
+        assert indexes >= OBAN_V12_INDEXES
+        assert indexes - OBAN_V12_INDEXES == {
+            "piiq_oban_jobs_unique_index",
+            "piiq_oban_jobs_staging_index",
+        }
+        assert conn.execute("SELECT to_regclass('public.oban_peers')").fetchone()[0] is not None
+        assert current_version(conn) == 12
+        triggers = conn.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.oban_jobs'::regclass "
+            "AND NOT tgisinternal"
+        ).fetchone()
+        assert triggers[0] == 0  # V12 moved insert notifications to the application
+
+
+def test_migrate_is_idempotent_and_the_seed_query_works(fresh_database: str) -> None:
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        migrate_up(conn)
+        again = migrate_up(conn)
+        assert not again.changed
+        conn.execute("INSERT INTO oban_jobs (worker, args) VALUES ('MyApp.Worker', '{\"a\": 1}')")
+        cur = conn.execute("SELECT * FROM oban_jobs ORDER BY inserted_at DESC LIMIT 10;")
+        names = [c.name for c in cur.description]
+        row = dict(zip(names, cur.fetchone(), strict=True))
+        assert row["state"] == "available" and row["queue"] == "default"
+        assert row["attempt"] == 0 and row["max_attempts"] == 20 and row["errors"] == []
+
+
+def test_database_migrated_by_oban_is_left_as_is(fresh_database: str) -> None:
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        oban_only_migrate(conn, "public", 12)
+        before = columns(conn, "public"), index_names(conn, "public")
+        report = migrate_up(conn)
+        assert report.before == 12 and report.applied == ("piiq additions",)
+        assert columns(conn, "public") == before[0]
+        assert index_names(conn, "public") - before[1] == {
+            "piiq_oban_jobs_unique_index",
+            "piiq_oban_jobs_staging_index",
+        }
+
+
+def test_older_oban_database_is_upgraded_one_step(fresh_database: str) -> None:
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        oban_only_migrate(conn, "public", 11)
+        report = migrate_up(conn)
+        assert report.applied == ("oban v12", "piiq additions")
+        assert current_version(conn) == 12
+
+
+def test_down_to_and_back_up(fresh_database: str) -> None:
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        migrate_up(conn)
+        full = columns(conn, "public")
+        report = migrate_down(conn, 8)
+        assert report.after == 8 and current_version(conn) == 8
+        assert "cancelled_at" not in columns(conn, "public")  # V09 added it
+        migrate_up(conn)
+        assert columns(conn, "public").keys() == full.keys()
+        migrate_down(conn, 0)
+        assert current_version(conn) == 0
+        assert conn.execute("SELECT to_regtype('public.oban_job_state')").fetchone()[0] is None
+
+
+def test_down_to_rejects_out_of_range(fresh_database: str) -> None:
+    with (
+        psycopg.connect(fresh_database, autocommit=True) as conn,
+        pytest.raises(MigrationError, match="--down-to 13 is out of range"),
+    ):
+        migrate_down(conn, 13)
+
+
+def test_foreign_oban_jobs_table_is_refused(fresh_database: str) -> None:
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE oban_jobs (id int)")
+        with pytest.raises(MigrationError, match="not created by Oban or piiq"):
+            migrate_up(conn)
+
+
+def test_prefix_keeps_schemas_apart(queue_database_url: str, queue_prefix: str) -> None:
+    with psycopg.connect(queue_database_url) as conn:
+        assert current_version(conn, queue_prefix) == 12
+        assert set(columns(conn, queue_prefix)) == set(OBAN_V12_COLUMNS)
+
+
+def test_cli_migrate(fresh_database: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["migrate", "--database-url", fresh_database])
+    assert result.exit_code == 0, result.output
+    assert "version 0 -> 12" in result.output
+    result = runner.invoke(main, ["migrate", "--database-url", fresh_database])
+    assert "nothing to do" in result.output
+    result = runner.invoke(main, ["migrate", "--database-url", fresh_database, "--down-to", "11"])
+    assert result.exit_code == 0 and "version 12 -> 11" in result.output
+
+
+def test_cli_migrate_unreachable_database_says_so() -> None:
+    result = CliRunner().invoke(
+        main, ["migrate", "--database-url", "postgresql://nobody:secret@127.0.0.1:1/none"]
+    )
+    assert result.exit_code == 1
+    assert "cannot reach the database nobody@127.0.0.1:1/none" in result.output
+    assert "secret" not in result.output
+
+
+def test_cli_migrate_without_url_explains(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PIIQ_DATABASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["migrate"])
+    assert result.exit_code == 2 and "PIIQ_DATABASE_URL" in result.output

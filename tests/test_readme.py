@@ -1,0 +1,32 @@
+"""The README's worker and its test run as written (through the pytest plugin)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_readme_worker_and_test_pass(tmp_path: Path, queue_database_url: str) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    worker = next(b for b in blocks if "class SlackMessageWorker" in b)
+    test = next(b for b in blocks if "def test_one_job_per_slack_event" in b)
+    (tmp_path / "readme_worker.py").write_text(worker)
+    (tmp_path / "test_readme_example.py").write_text(
+        "from piiq.queue import Snooze\nfrom readme_worker import SlackMessageWorker\n" + test
+    )
+    env = dict(os.environ, PIIQ_TEST_DATABASE_URL=queue_database_url, PYTHONPATH=str(tmp_path))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 passed" in result.stdout

@@ -1,0 +1,3 @@
+from piiq.cli import main
+
+main()

@@ -1,0 +1,279 @@
+"""The ``piiq`` command: migrate, worker, jobs, queues, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from . import logs
+from .queue import (
+    Client,
+    ConfigError,
+    MigrationError,
+    Runner,
+    RunnerOptions,
+    migrate_down,
+    migrate_up,
+)
+from .queue import inspect as queue_inspect
+from .queue.job import STATES
+from .settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+console = Console()
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for error messages."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparseable URL>"
+    host = info.get("host", "localhost")
+    port = info.get("port", "5432")
+    return f"{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"
+
+
+def database_options(func: F) -> F:
+    """--database-url and --prefix, defaulting to PIIQ_DATABASE_URL / PIIQ_QUEUE_PREFIX."""
+
+    @click.option("--database-url", help="PostgreSQL URL [env: PIIQ_DATABASE_URL]")
+    @click.option(
+        "--prefix", help="Schema holding oban_jobs [env: PIIQ_QUEUE_PREFIX; default public]"
+    )
+    @functools.wraps(func)
+    def wrapper(*args: Any, database_url: str | None, prefix: str | None, **kwargs: Any) -> Any:
+        settings = Settings()
+        url = database_url or settings.database_url
+        if not url:
+            raise click.UsageError(
+                "no database given: set PIIQ_DATABASE_URL or pass --database-url "
+                "(e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+            )
+        try:
+            return func(
+                *args, url=url, prefix=prefix or settings.queue_prefix, settings=settings, **kwargs
+            )
+        except psycopg.OperationalError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise click.ClickException(
+                f"cannot reach the database {redact_url(url)}: {first}; check PIIQ_DATABASE_URL "
+                "and that PostgreSQL is running"
+            ) from None
+        except (ConfigError, MigrationError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.version_option(package_name="piiq")
+def main() -> None:
+    """piiq keeps personal data out of Slack, on an Oban-compatible PostgreSQL job queue."""
+
+
+@main.command()
+@database_options
+@click.option(
+    "--down-to",
+    type=int,
+    default=None,
+    help="Undo Oban migrations down to this version (0 removes all).",
+)
+def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> None:
+    """Bring the database to Oban's schema v12 (plus piiq's additive objects)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        if down_to is None:
+            report = migrate_up(conn, prefix)
+        else:
+            report = migrate_down(conn, down_to, prefix)
+    steps = ", ".join(report.applied) if report.applied else "nothing to do"
+    click.echo(f"{prefix}: version {report.before} -> {report.after} ({steps})")
+
+
+@main.command()
+@database_options
+@click.option(
+    "--queue",
+    "queues",
+    multiple=True,
+    required=True,
+    metavar="NAME=N",
+    help="A queue to run and its concurrency in this process; repeat for more.",
+)
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="MODULE",
+    help="Import a module of workers at start.",
+)
+@click.option(
+    "--node", default=None, help="Name in attempted_by [env: PIIQ_NODE; default: host name]"
+)
+@click.option("--no-notify", is_flag=True, help="Do not LISTEN for inserts; poll only (PgBouncer).")
+@click.option(
+    "--poll-interval", type=float, default=1.0, show_default=True, help="Seconds between polls."
+)
+@click.option(
+    "--shutdown-grace",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds running jobs get on SIGTERM.",
+)
+def worker(
+    url: str,
+    prefix: str,
+    settings: Settings,
+    queues: tuple[str, ...],
+    imports: tuple[str, ...],
+    node: str | None,
+    no_notify: bool,
+    poll_interval: float,
+    shutdown_grace: float,
+) -> None:
+    """Run queues: lease jobs, run their workers, record outcomes. Stops cleanly on SIGTERM."""
+    logs.configure(settings.log_level, settings.log_format)
+    for module in imports:
+        importlib.import_module(module)
+    client = Client(url, prefix=prefix, notify=settings.notify and not no_notify)
+    options = RunnerOptions(poll_interval=poll_interval, shutdown_grace=shutdown_grace)
+    runner = Runner(client, list(queues), node=node or settings.node, options=options)
+    asyncio.run(runner.run(handle_signals=True))
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+@database_options
+@click.option("--state", type=click.Choice(STATES), default=None)
+@click.option("--queue", default=None)
+@click.option("--worker", "worker_name", default=None)
+@click.option("--limit", type=int, default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per job.")
+def jobs(
+    ctx: click.Context,
+    url: str,
+    prefix: str,
+    settings: Settings,
+    state: str | None,
+    queue: str | None,
+    worker_name: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """The newest jobs (like SELECT * FROM oban_jobs ORDER BY inserted_at DESC LIMIT 10)."""
+    ctx.obj = {"url": url, "prefix": prefix}
+    if ctx.invoked_subcommand is not None:
+        return
+    with psycopg.connect(url) as conn:
+        found = queue_inspect.recent_jobs(
+            conn, prefix, state=state, queue=queue, worker=worker_name, limit=limit
+        )
+    if as_json:
+        for job in found:
+            click.echo(json.dumps(job_summary(job), default=str))
+        return
+    table = Table(title=f"newest jobs in {prefix}.oban_jobs")
+    for column in (
+        "id",
+        "state",
+        "queue",
+        "worker",
+        "attempt",
+        "inserted",
+        "scheduled",
+        "last error",
+    ):
+        table.add_column(column)
+    for job in found:
+        last_error = job.errors[-1]["error"].splitlines()[-1][:60] if job.errors else ""
+        table.add_row(
+            str(job.id),
+            job.state,
+            job.queue,
+            job.worker,
+            f"{job.attempt}/{job.max_attempts}",
+            _time(job.inserted_at),
+            _time(job.scheduled_at),
+            last_error,
+        )
+    console.print(table)
+
+
+@jobs.command("show")
+@click.argument("job_id", type=int)
+@click.pass_context
+def jobs_show(ctx: click.Context, job_id: int) -> None:
+    """One job: args, meta, errors and timestamps."""
+    url, prefix = ctx.obj["url"], ctx.obj["prefix"]
+    try:
+        with psycopg.connect(url) as conn:
+            job = queue_inspect.get_job(conn, job_id, prefix)
+    except psycopg.OperationalError as exc:
+        raise click.ClickException(f"cannot reach the database {redact_url(url)}: {exc}") from None
+    if job is None:
+        raise click.ClickException(f"no job with id {job_id} in {prefix}.oban_jobs")
+    details = job_summary(job) | {
+        "args": job.args,
+        "meta": job.meta,
+        "tags": job.tags,
+        "errors": job.errors,
+    }
+    console.print_json(json.dumps(details, default=str))
+
+
+@main.command()
+@database_options
+def queues(url: str, prefix: str, settings: Settings) -> None:
+    """Jobs per queue and state."""
+    with psycopg.connect(url) as conn:
+        counts = queue_inspect.queue_counts(conn, prefix)
+    table = Table(title=f"queues in {prefix}.oban_jobs")
+    table.add_column("queue")
+    for state in STATES:
+        table.add_column(state, justify="right")
+    for name, by_state in sorted(counts.items()):
+        table.add_row(name, *(str(by_state[s]) for s in STATES))
+    console.print(table)
+
+
+@main.command()
+def demo() -> None:
+    """Show the queue at work on an embedded PostgreSQL (or PIIQ_DATABASE_URL)."""
+    from .demo import run_demo
+
+    sys.exit(run_demo(console))
+
+
+def job_summary(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "state": job.state,
+        "queue": job.queue,
+        "worker": job.worker,
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "priority": job.priority,
+        "inserted_at": job.inserted_at,
+        "scheduled_at": job.scheduled_at,
+        "attempted_at": job.attempted_at,
+        "completed_at": job.completed_at,
+        "discarded_at": job.discarded_at,
+        "cancelled_at": job.cancelled_at,
+        "attempted_by": job.attempted_by,
+    }
+
+
+def _time(value: Any) -> str:
+    return value.strftime("%H:%M:%S.%f")[:-3] if value else ""

@@ -1,0 +1,46 @@
+"""An Oban-compatible job queue on PostgreSQL (schema version 12), usable on its own.
+
+from piiq.queue import Client, Worker
+
+class SlackMessageWorker(Worker):
+    queue = "events"
+    max_attempts = 3
+
+    def perform(self, job): ...
+
+client = Client("postgresql://...")
+client.insert(SlackMessageWorker.new({"channel": "C1", "ts": "1.2"}))
+"""
+
+from .client import Client, ConfigError
+from .insert import InsertError
+from .job import Job, JobError
+from .migrations import OBAN_VERSION, MigrationError, migrate_down, migrate_up
+from .results import Cancel, Result, Snooze
+from .runner import Runner, RunnerOptions
+from .testing import Testing, perform_job
+from .unique import Unique
+from .worker import UnknownWorker, Worker, default_backoff
+
+__all__ = [
+    "OBAN_VERSION",
+    "Cancel",
+    "Client",
+    "ConfigError",
+    "InsertError",
+    "Job",
+    "JobError",
+    "MigrationError",
+    "Result",
+    "Runner",
+    "RunnerOptions",
+    "Snooze",
+    "Testing",
+    "Unique",
+    "UnknownWorker",
+    "Worker",
+    "default_backoff",
+    "migrate_down",
+    "migrate_up",
+    "perform_job",
+]

@@ -1,0 +1,171 @@
+"""The queue's entry point for applications: where the database is, and how to insert."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, Literal
+
+import psycopg
+
+from . import sqlfiles
+from .insert import insert_steps
+from .job import Job, utcnow
+from .outcome import apply_ack, outcome_of
+from .steps import run_async, run_sync
+from .worker import UnknownWorker, Worker, resolve_worker
+
+TestingMode = Literal["disabled", "manual", "inline"]
+TESTING_MODES = ("disabled", "manual", "inline")
+
+
+class ConfigError(ValueError):
+    """A queue setting that cannot work; the message names the value and the fix."""
+
+
+class Client:
+    """Where the jobs live and how they are inserted.
+
+    ``testing`` follows Oban: ``manual`` inserts but runs nothing (assert on the table),
+    ``inline`` runs each job at insert without touching the database, ``disabled`` is
+    production. ``notify=False`` turns off ``pg_notify`` (e.g. behind PgBouncer in
+    transaction mode); workers then rely on polling.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        prefix: str = "public",
+        testing: TestingMode = "disabled",
+        notify: bool = True,
+    ) -> None:
+        if testing not in TESTING_MODES:
+            raise ConfigError(
+                f"testing mode {testing!r} is unknown: use one of {', '.join(TESTING_MODES)}"
+            )
+        self.database_url = database_url or os.environ.get("PIIQ_DATABASE_URL")
+        self.prefix = sqlfiles.check_prefix(prefix)
+        self.testing: TestingMode = testing
+        self.notify = notify
+
+    @property
+    def insert_channel(self) -> str:
+        """Oban's notification channel for inserts: ``<prefix>.oban_insert``."""
+        return f"{self.prefix}.oban_insert"
+
+    def _require_url(self) -> str:
+        if not self.database_url:
+            raise ConfigError(
+                "no database configured: set PIIQ_DATABASE_URL (e.g. "
+                "postgresql://user@host:5432/db) or pass database_url"
+            )
+        return self.database_url
+
+    def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
+        return psycopg.connect(self._require_url(), **kwargs)
+
+    async def aconnect(self, **kwargs: Any) -> psycopg.AsyncConnection[Any]:
+        return await psycopg.AsyncConnection.connect(self._require_url(), **kwargs)
+
+    @contextmanager
+    def _transaction(self, conn: psycopg.Connection[Any] | None) -> Iterator[Any]:
+        if conn is not None:
+            yield conn  # the caller's transaction: the jobs exist only if the caller commits
+            return
+        with self.connect() as own:
+            yield own
+
+    @asynccontextmanager
+    async def _atransaction(self, conn: psycopg.AsyncConnection[Any] | None) -> AsyncIterator[Any]:
+        if conn is not None:
+            yield conn
+            return
+        async with await self.aconnect() as own:
+            yield own
+
+    # Inserting ---------------------------------------------------------------------------
+
+    def insert(self, job: Job, *, conn: psycopg.Connection[Any] | None = None) -> Job:
+        """Insert one job (``Worker.new(args)``); returns it as stored, or the conflicting job."""
+        return self.insert_all([job], conn=conn)[0]
+
+    def insert_all(
+        self, jobs: Sequence[Job], *, conn: psycopg.Connection[Any] | None = None
+    ) -> list[Job]:
+        """Insert many jobs in one statement, on ``conn``'s transaction when given."""
+        for job in jobs:
+            job.validate()
+        if self.testing == "inline":
+            return [run_inline(job) for job in jobs]
+        if not jobs:
+            return []
+        steps = insert_steps(jobs, self.prefix, self.insert_channel if self.notify else None)
+        with self._transaction(conn) as c:
+            return run_sync(c, steps)
+
+    async def ainsert(self, job: Job, *, conn: psycopg.AsyncConnection[Any] | None = None) -> Job:
+        return (await self.ainsert_all([job], conn=conn))[0]
+
+    async def ainsert_all(
+        self, jobs: Sequence[Job], *, conn: psycopg.AsyncConnection[Any] | None = None
+    ) -> list[Job]:
+        for job in jobs:
+            job.validate()
+        if self.testing == "inline":
+            return [await asyncio.to_thread(run_inline, job) for job in jobs]
+        if not jobs:
+            return []
+        steps = insert_steps(jobs, self.prefix, self.insert_channel if self.notify else None)
+        async with self._atransaction(conn) as c:
+            return await run_async(c, steps)
+
+
+def perform_now(worker: Worker, job: Job) -> Any:
+    """Call ``perform`` to the end, sync or async, from plain synchronous code.
+
+    Returns what perform returned, or the exception it raised (not re-raised).
+    """
+    try:
+        if type(worker).is_async():
+            return _run_coroutine_blocking(worker, job)
+        return worker.perform(job)
+    except Exception as exc:
+        return exc
+
+
+def _run_coroutine_blocking(worker: Worker, job: Job) -> Any:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(worker.perform(job))
+    # Called from inside an event loop (an async test): run on a private loop in a thread.
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(worker.perform(job))
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="piiq-perform")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def run_inline(job: Job) -> Job:
+    """Oban's inline testing: execute now, in this process, without the database."""
+    job.state, job.attempt = "executing", job.attempt + 1
+    job.attempted_at = utcnow()
+    try:
+        worker_class = resolve_worker(job.worker)
+    except UnknownWorker as exc:
+        return apply_ack(job, outcome_of(job, None, exc), utcnow())
+    worker = worker_class()
+    return apply_ack(job, outcome_of(job, worker, perform_now(worker, job)), utcnow())

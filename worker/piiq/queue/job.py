@@ -1,0 +1,206 @@
+"""A job as Oban stores it: one row of ``oban_jobs``, with Oban's meaning for each column."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .unique import Unique
+
+STATES = (
+    "available",
+    "scheduled",
+    "executing",
+    "retryable",
+    "completed",
+    "discarded",
+    "cancelled",
+)
+FINAL_STATES = ("completed", "discarded", "cancelled")
+MAX_NAME_LENGTH = 127  # Oban's check constraints: 0 < length(queue|worker) < 128
+MAX_PRIORITY = 9
+
+COLUMNS = (
+    "id",
+    "state",
+    "queue",
+    "worker",
+    "args",
+    "errors",
+    "attempt",
+    "max_attempts",
+    "inserted_at",
+    "scheduled_at",
+    "attempted_at",
+    "completed_at",
+    "attempted_by",
+    "discarded_at",
+    "priority",
+    "tags",
+    "meta",
+    "cancelled_at",
+)
+
+
+class JobError(ValueError):
+    """A job that cannot be inserted as given; the message says which value and what to do."""
+
+
+def utcnow() -> datetime:
+    """Now as Oban stores it: a naive timestamp in UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(slots=True)
+class Job:
+    worker: str
+    args: dict[str, Any] = field(default_factory=dict)
+    queue: str = "default"
+    priority: int = 0
+    max_attempts: int = 20
+    tags: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    scheduled_at: datetime | None = None
+    unique: Unique | None = None
+    # Set by the database.
+    id: int | None = None
+    state: str = "available"
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    attempt: int = 0
+    inserted_at: datetime | None = None
+    attempted_at: datetime | None = None
+    completed_at: datetime | None = None
+    attempted_by: list[str] | None = None
+    discarded_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    # True when an insert found an existing live job with the same unique key.
+    conflict: bool = False
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Job:
+        """Build a job from a row in ``COLUMNS`` order."""
+        (
+            id_,
+            state,
+            queue,
+            worker,
+            args,
+            errors,
+            attempt,
+            max_attempts,
+            inserted_at,
+            scheduled_at,
+            attempted_at,
+            completed_at,
+            attempted_by,
+            discarded_at,
+            priority,
+            tags,
+            meta,
+            cancelled_at,
+        ) = row
+        return cls(
+            worker=worker,
+            args=args,
+            queue=queue,
+            priority=priority,
+            max_attempts=max_attempts,
+            tags=tags or [],
+            meta=meta or {},
+            scheduled_at=scheduled_at,
+            id=id_,
+            state=state,
+            errors=list(errors or []),
+            attempt=attempt,
+            inserted_at=inserted_at,
+            attempted_at=attempted_at,
+            completed_at=completed_at,
+            attempted_by=attempted_by,
+            discarded_at=discarded_at,
+            cancelled_at=cancelled_at,
+        )
+
+    def validate(self) -> Job:
+        """Check the job against Oban's constraints; raise JobError naming the bad value."""
+        if not isinstance(self.args, Mapping):
+            raise JobError(
+                f"job args must be a JSON object (a dict), got {type(self.args).__name__}: "
+                "wrap the value, e.g. {'value': ...}"
+            )
+        for label, name in (("worker", self.worker), ("queue", self.queue)):
+            if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
+                raise JobError(
+                    f"{label} name {name!r} must be a string of 1 to {MAX_NAME_LENGTH} "
+                    "characters (Oban's limit)"
+                )
+        if (
+            not isinstance(self.priority, int)
+            or isinstance(self.priority, bool)
+            or not 0 <= self.priority <= MAX_PRIORITY
+        ):
+            raise JobError(
+                f"priority {self.priority!r} is out of range: use 0 (highest) to {MAX_PRIORITY}"
+            )
+        if (
+            not isinstance(self.max_attempts, int)
+            or isinstance(self.max_attempts, bool)
+            or self.max_attempts < 1
+        ):
+            raise JobError(f"max_attempts {self.max_attempts!r} must be an integer of 1 or more")
+        if not all(isinstance(tag, str) for tag in self.tags):
+            raise JobError(f"tags {self.tags!r} must all be strings")
+        if not isinstance(self.meta, Mapping):
+            raise JobError(f"meta must be a dict, got {type(self.meta).__name__}")
+        return self
+
+    def insert_record(self, now: datetime) -> list[Any]:
+        """The tuple that ``insert_jobs.sql`` reads for this job; sets ``state`` and ``meta``."""
+        scheduled = self.scheduled_at is not None and self.scheduled_at > now
+        self.state = "scheduled" if scheduled else "available"
+        if self.unique is not None:
+            self.meta = {**self.meta, **self.unique.meta(self, now)}
+        return [
+            self.state,
+            self.queue,
+            self.worker,
+            self.args,
+            self.meta,
+            self.tags,
+            self.max_attempts,
+            self.priority,
+            self.scheduled_at.isoformat() if scheduled else None,
+        ]
+
+    def check_json(self) -> None:
+        """Raise JobError if args or meta cannot be stored as JSON."""
+        for label, value in (("args", self.args), ("meta", self.meta)):
+            try:
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise JobError(
+                    f"job {label} for {self.worker} are not JSON-serialisable ({exc}): "
+                    "pass strings, numbers, booleans, lists and dicts only"
+                ) from None
+
+    @property
+    def unique_key(self) -> str | None:
+        return self.meta.get("uniq_key")
+
+
+def schedule_time(
+    scheduled_at: datetime | None, schedule_in: float | timedelta | None
+) -> datetime | None:
+    """Resolve Oban's two ways of scheduling into one naive UTC timestamp (or None)."""
+    if scheduled_at is not None and schedule_in is not None:
+        raise JobError("give scheduled_at or schedule_in, not both")
+    if schedule_in is not None:
+        seconds = schedule_in.total_seconds() if isinstance(schedule_in, timedelta) else schedule_in
+        if seconds < 0:
+            raise JobError(f"schedule_in {schedule_in!r} must not be negative")
+        return utcnow() + timedelta(seconds=seconds)
+    if scheduled_at is not None and scheduled_at.tzinfo is not None:
+        return scheduled_at.astimezone(UTC).replace(tzinfo=None)
+    return scheduled_at

@@ -1,0 +1,146 @@
+"""Bring a database to Oban's v12 schema (plus piiq's additive objects), or back down.
+
+Oban records the schema version as the comment on ``oban_jobs``; so do we, so a database
+migrated by Elixir Oban is recognised and left as it is. Each version step runs in its own
+transaction; a transaction-level advisory lock keeps two migrating processes apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from . import sqlfiles
+
+OBAN_VERSION = 12
+_LOCK_KEY = 0x70696971  # "piiq"
+
+
+class MigrationError(RuntimeError):
+    """The database is in a state piiq cannot migrate safely; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class MigrationReport:
+    prefix: str
+    before: int
+    after: int
+    applied: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.applied)
+
+
+def current_version(conn: psycopg.Connection[Any], prefix: str = "public") -> int:
+    """Oban's schema version of ``prefix``: 0 when there is no ``oban_jobs`` table."""
+    row = conn.execute(
+        """
+        SELECT obj_description(c.oid, 'pg_class')
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = %s AND c.relname = 'oban_jobs' AND c.relkind IN ('r', 'p')
+        """,
+        (prefix,),
+    ).fetchone()
+    if row is None:
+        return 0
+    comment = (row[0] or "").strip()
+    if not comment.isdigit():
+        raise MigrationError(
+            f"{prefix}.oban_jobs exists but its comment {comment!r} is not an Oban schema "
+            "version: this table was not created by Oban or piiq; move it aside or pick "
+            "another prefix"
+        )
+    return int(comment)
+
+
+def _piiq_objects_present(conn: psycopg.Connection[Any], prefix: str) -> bool:
+    row = conn.execute(
+        "SELECT to_regclass(%s) IS NOT NULL", (f'"{prefix}".piiq_oban_jobs_unique_index',)
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _run_file(conn: psycopg.Connection[Any], name: str, prefix: str) -> None:
+    conn.execute(sqlfiles.load(name, prefix).encode())
+
+
+def _set_version(conn: psycopg.Connection[Any], prefix: str, version: int) -> None:
+    conn.execute(
+        sql.SQL("COMMENT ON TABLE {}.oban_jobs IS {}").format(
+            sql.Identifier(prefix), sql.Literal(str(version))
+        )
+    )
+
+
+def _locked(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+
+
+def migrate_up(conn: psycopg.Connection[Any], prefix: str = "public") -> MigrationReport:
+    """Migrate to Oban v12 and add piiq's objects. Idempotent.
+
+    ``conn`` must be in autocommit mode: every step commits on its own.
+    """
+    sqlfiles.check_prefix(prefix)
+    applied: list[str] = []
+    with conn.transaction():
+        _locked(conn)
+        before = current_version(conn, prefix)
+    version = before
+    if prefix != "public":
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(prefix)))
+    while version < OBAN_VERSION:
+        step = version + 1
+        with conn.transaction():
+            _locked(conn)
+            if current_version(conn, prefix) != version:  # another process moved it
+                version = current_version(conn, prefix)
+                continue
+            _run_file(conn, f"migrations/v{step:02d}_up.sql", prefix)
+            _set_version(conn, prefix, step)
+        applied.append(f"oban v{step:02d}")
+        version = step
+    with conn.transaction():
+        _locked(conn)
+        if not _piiq_objects_present(conn, prefix):
+            _run_file(conn, "piiq_up.sql", prefix)
+            applied.append("piiq additions")
+    return MigrationReport(prefix, before, max(version, before), tuple(applied))
+
+
+def migrate_down(
+    conn: psycopg.Connection[Any], to_version: int, prefix: str = "public"
+) -> MigrationReport:
+    """Undo Oban versions down to ``to_version`` (0 removes everything)."""
+    sqlfiles.check_prefix(prefix)
+    if not 0 <= to_version <= OBAN_VERSION:
+        raise MigrationError(f"--down-to {to_version} is out of range: choose 0 to {OBAN_VERSION}")
+    applied: list[str] = []
+    with conn.transaction():
+        _locked(conn)
+        before = current_version(conn, prefix)
+    if before > OBAN_VERSION:
+        raise MigrationError(
+            f"{prefix}.oban_jobs is at Oban version {before}, newer than piiq knows "
+            f"({OBAN_VERSION}); migrate it down with Elixir Oban instead"
+        )
+    version = before
+    if version > to_version and version <= OBAN_VERSION:
+        with conn.transaction():
+            _locked(conn)
+            if _piiq_objects_present(conn, prefix):
+                _run_file(conn, "piiq_down.sql", prefix)
+                applied.append("piiq additions removed")
+    while version > to_version:
+        with conn.transaction():
+            _locked(conn)
+            _run_file(conn, f"migrations/v{version:02d}_down.sql", prefix)
+            if version - 1 > 0:
+                _set_version(conn, prefix, version - 1)
+        applied.append(f"oban v{version:02d} down")
+        version -= 1
+    return MigrationReport(prefix, before, version, tuple(applied))

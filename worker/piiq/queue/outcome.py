@@ -1,0 +1,132 @@
+"""Turn what ``perform`` did into the job's next state, with Oban's semantics.
+
+Pure functions: the runner, ``drain_queue`` and inline testing all use them, so a job
+means the same thing however it ran.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .job import Job
+from .results import Cancel, Snooze
+from .worker import UnknownWorker, Worker
+
+REDACTED = "[redacted]"
+
+
+@dataclass(slots=True)
+class Ack:
+    """The outcome of one execution, as ``ack_jobs.sql`` applies it."""
+
+    id: int
+    attempt: int
+    state: str
+    delay: float = 0.0
+    error: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+    attempt_delta: int = 0
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "attempt": self.attempt,
+            "state": self.state,
+            "delay": self.delay,
+            "error": self.error,
+            "meta": self.meta,
+            "attempt_delta": self.attempt_delta,
+        }
+
+    @property
+    def outcome(self) -> str:
+        """A word for logs and counts: completed, retryable, discarded, cancelled, snoozed."""
+        return "snoozed" if self.state == "scheduled" else self.state
+
+
+def ack_params(acks: list[Ack]) -> dict[str, Any]:
+    """Parameters for ``ack_jobs.sql``."""
+    return {"acks": json.dumps([a.record() for a in acks]), "ids": [a.id for a in acks]}
+
+
+def error_entry(job: Job, message: str) -> dict[str, Any]:
+    at = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return {"at": at, "attempt": job.attempt, "error": message}
+
+
+def describe_exception(exc: BaseException, job: Job, worker: Worker | None) -> str:
+    """The error text stored in ``errors``: type, message and traceback, sensitive args removed."""
+    if isinstance(exc, TimeoutError) and not str(exc):
+        text = f"TimeoutError: job exceeded its timeout of {getattr(worker, 'timeout', None)} s"
+    else:
+        text = "".join(traceback.format_exception(exc)).rstrip()
+    return scrub_text(text, job, worker)
+
+
+def scrub_text(text: str, job: Job, worker: Worker | None) -> str:
+    """Remove the values of the worker's sensitive args fields from ``text``."""
+    fields = getattr(worker, "sensitive_args", ()) or ()
+    for field in fields:
+        value = job.args.get(field)
+        for piece in _strings(value):
+            if len(piece) >= 4:
+                text = text.replace(piece, REDACTED)
+    return text
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def outcome_of(job: Job, worker: Worker | None, result: Any) -> Ack:
+    """The ack for a job whose perform returned ``result`` or raised it (an exception)."""
+    if isinstance(result, UnknownWorker):
+        return Ack(job.id or 0, job.attempt, "discarded", error=error_entry(job, str(result)))
+    if isinstance(result, BaseException):
+        error = error_entry(job, describe_exception(result, job, worker))
+        if job.attempt >= job.max_attempts:
+            return Ack(job.id or 0, job.attempt, "discarded", error=error)
+        delay = worker.backoff(job) if worker is not None else 15.0
+        return Ack(job.id or 0, job.attempt, "retryable", delay=float(delay), error=error)
+    if isinstance(result, Snooze):
+        snoozed = int(job.meta.get("snoozed", 0)) + 1
+        return Ack(
+            job.id or 0,
+            job.attempt,
+            "scheduled",
+            delay=float(result.seconds),
+            meta={"snoozed": snoozed},
+            attempt_delta=-1,
+        )
+    if isinstance(result, Cancel):
+        reason = scrub_text(str(result.reason), job, worker)
+        return Ack(
+            job.id or 0, job.attempt, "cancelled", error=error_entry(job, f"cancelled: {reason}")
+        )
+    return Ack(job.id or 0, job.attempt, "completed")
+
+
+def apply_ack(job: Job, ack: Ack, now: datetime) -> Job:
+    """The job as the database will hold it after ``ack`` (for inline testing, no database)."""
+    job.state = ack.state
+    job.attempt += ack.attempt_delta
+    if ack.error is not None:
+        job.errors.append(ack.error)
+    if ack.meta:
+        job.meta.update(ack.meta)
+    if ack.state in ("retryable", "scheduled"):
+        job.scheduled_at = now + timedelta(seconds=ack.delay)
+    stamp = {"completed": "completed_at", "cancelled": "cancelled_at", "discarded": "discarded_at"}
+    if ack.state in stamp:
+        setattr(job, stamp[ack.state], now)
+    return job

@@ -1,0 +1,466 @@
+"""Run queues in one process: lease jobs, execute them, acknowledge in batches.
+
+One asyncio loop drives everything. Per queue a producer fetches as many jobs as it has
+free slots, in one ``FOR UPDATE SKIP LOCKED`` statement, when woken by NOTIFY, by a
+finished job while work may remain, or by the poll timer. Outcomes are written in
+batches. The stager makes due scheduled and retryable jobs available. A lost database
+connection is retried with backoff; no job is lost (see ``hand_back``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import structlog
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from . import sqlfiles
+from .client import Client, ConfigError
+from .execution import WorkerInstances, execute
+from .job import Job
+from .outcome import Ack, ack_params
+from .threads import JobThreads
+
+log = structlog.get_logger("piiq.queue")
+
+DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerOptions:
+    """Timing knobs. The defaults suit most deployments."""
+
+    poll_interval: float = 1.0  # fetch even without a notification this often
+    stage_interval: float = 1.0  # make due scheduled/retryable jobs available this often
+    stage_limit: int = 5000
+    shutdown_grace: float = 15.0  # on stop, running jobs get this long to finish
+    ack_interval: float = 0.002  # gather outcomes this long before writing them
+    ack_batch: int = 1000
+    dispatch_cooldown: float = 0.0  # wait this long after a wake-up, to fetch for more slots
+    reconnect_max: float = 5.0  # longest pause between reconnection attempts
+
+
+def parse_queue_limits(specs: Mapping[str, int] | list[str]) -> dict[str, int]:
+    """Read ``{"events": 20}`` or ``["events=20", "pii_detection=5"]`` into limits."""
+    if isinstance(specs, Mapping):
+        items = list(specs.items())
+    else:
+        items = []
+        for spec in specs:
+            name, sep, value = spec.partition("=")
+            if not sep or not value.strip().isdigit():
+                raise ConfigError(f"queue {spec!r} must look like NAME=CONCURRENCY, e.g. events=20")
+            items.append((name.strip(), int(value)))
+    limits: dict[str, int] = {}
+    for name, limit in items:
+        if not name or len(name) > 127:
+            raise ConfigError(f"queue name {name!r} must be 1 to 127 characters")
+        if not isinstance(limit, int) or limit < 1:
+            raise ConfigError(f"queue {name!r}: concurrency {limit!r} must be 1 or more")
+        limits[name] = limit
+    if not limits:
+        raise ConfigError("no queues to run: give at least one, e.g. --queue events=20")
+    return limits
+
+
+class Producer:
+    """Leases and runs the jobs of one queue, never more than ``limit`` at a time."""
+
+    def __init__(self, runner: Runner, queue: str, limit: int) -> None:
+        self.runner = runner
+        self.queue = queue
+        self.limit = limit
+        self.running: dict[int, asyncio.Task[None]] = {}
+        self.wakeup = asyncio.Event()
+        self._maybe_more = True
+        self._notices = 0
+        self.needs_reconcile = False
+
+    def notify(self) -> None:
+        """Work may be available (an insert, staging, a reconnect)."""
+        self._maybe_more = True
+        self._notices += 1
+        self.wakeup.set()
+
+    async def loop(self) -> None:
+        runner = self.runner
+        options = runner.options
+        while not runner.stopping:
+            if not self.wakeup.is_set():
+                try:
+                    await asyncio.wait_for(self.wakeup.wait(), options.poll_interval)
+                except TimeoutError:
+                    self._maybe_more = True
+            self.wakeup.clear()
+            if runner.stopping:
+                break
+            if not self._maybe_more or len(self.running) >= self.limit:
+                continue
+            # Yield once, so jobs finishing in the same tick free their slots first.
+            await asyncio.sleep(options.dispatch_cooldown)
+            demand = self.limit - len(self.running)
+            notices = self._notices
+            try:
+                if self.needs_reconcile:
+                    await runner.hand_back([self.queue], keep=runner.held_ids())
+                    self.needs_reconcile = False
+                jobs = await runner.fetch(self.queue, demand)
+            except DB_ERRORS as exc:
+                # The fetch may have committed before the connection died: its jobs would
+                # sit in executing under our name. Reconcile once the database is back.
+                self.needs_reconcile = True
+                await runner.database_trouble("fetch", exc)
+                self._maybe_more = True
+                self.wakeup.set()
+                continue
+            if len(jobs) < demand and notices == self._notices:
+                self._maybe_more = False
+            for job in jobs:
+                assert job.id is not None
+                self.running[job.id] = asyncio.create_task(self._run(job))
+            if len(jobs) == demand:
+                self._maybe_more = True
+
+    async def _run(self, job: Job) -> None:
+        runner = self.runner
+        started = time.perf_counter()
+        log.debug(
+            "job.started", queue=job.queue, worker=job.worker, job_id=job.id, attempt=job.attempt
+        )
+        try:
+            ack = await execute(job, runner.instances, runner.threads)
+            runner.acker.add(ack)
+            runner.record(job, ack, time.perf_counter() - started)
+        finally:
+            self.running.pop(job.id or 0, None)
+            if self._maybe_more:
+                self.wakeup.set()
+
+
+class Acker:
+    """Writes job outcomes in batches: one UPDATE for many jobs."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.buffer: list[Ack] = []
+        self.in_flight: list[Ack] = []
+        self._ready = asyncio.Event()
+        self.closing = False
+
+    def add(self, ack: Ack) -> None:
+        self.buffer.append(ack)
+        self._ready.set()
+
+    def held_ids(self) -> set[int]:
+        return {a.id for a in self.buffer} | {a.id for a in self.in_flight}
+
+    def wake(self) -> None:
+        self._ready.set()
+
+    async def loop(self) -> None:
+        options = self.runner.options
+        while not self.closing:
+            await self._ready.wait()
+            if len(self.buffer) < options.ack_batch and options.ack_interval:
+                await asyncio.sleep(options.ack_interval)
+            await self.flush()
+
+    async def flush(self) -> bool:
+        """Write everything buffered; on a database error keep it for the next try."""
+        while self.buffer:
+            batch = self.buffer[: self.runner.options.ack_batch]
+            del self.buffer[: len(batch)]
+            self.in_flight = batch
+            try:
+                acked = await self.runner.ack(batch)
+            except asyncio.CancelledError:
+                self.buffer[:0] = batch  # re-acking is harmless: the UPDATE is guarded
+                self.in_flight = []
+                raise
+            except DB_ERRORS as exc:
+                self.buffer[:0] = batch
+                self.in_flight = []
+                await self.runner.database_trouble("ack", exc)
+                return False
+            self.in_flight = []
+            if acked < len(batch):
+                log.warning(
+                    "jobs.ack_skipped",
+                    count=len(batch) - acked,
+                    reason="no longer executing under this attempt (rescued or handed back)",
+                )
+        self._ready.clear()
+        return True
+
+
+class Runner:
+    """Runs the given queues until stopped (``request_stop`` or SIGTERM)."""
+
+    def __init__(
+        self,
+        client: Client,
+        queues: Mapping[str, int] | list[str],
+        *,
+        node: str | None = None,
+        options: RunnerOptions | None = None,
+    ) -> None:
+        if client.testing == "manual":
+            raise ConfigError(
+                "this client is in manual testing mode, where queues do not run: use "
+                "drain_queue() in tests, or testing='disabled' to run workers"
+            )
+        self.client = client
+        self.limits = parse_queue_limits(queues)
+        self.options = options or RunnerOptions()
+        self.node = node or os.environ.get("PIIQ_NODE") or socket.gethostname()
+        self.producer_id = str(uuid.uuid4())
+        self.attempted_by = [self.node, self.producer_id]
+        self.instances = WorkerInstances()
+        self.threads: JobThreads
+        self.stopping = False
+        self.outcomes: Counter[str] = Counter()
+        self._stop = asyncio.Event()
+        self._pool: AsyncConnectionPool | None = None
+        self.producers: dict[str, Producer] = {}
+        self.acker: Acker
+        self._trouble_since: float | None = None
+        self._backoff = 0.05
+        prefix = client.prefix
+        self._fetch_sql = sqlfiles.load("fetch_jobs.sql", prefix)
+        self._ack_sql = sqlfiles.load("ack_jobs.sql", prefix)
+        self._stage_sql = sqlfiles.load("stage_jobs.sql", prefix)
+        self._hand_back_sql = sqlfiles.load("hand_back_jobs.sql", prefix)
+        self.started = asyncio.Event()
+
+    # Database operations -----------------------------------------------------------------
+
+    def _connection_kwargs(self) -> dict[str, Any]:
+        # Fetches and acks need not wait for the WAL flush: a fetch lost in a database
+        # crash leaves its jobs available, a lost ack means a rerun, which at-least-once
+        # delivery allows anyway. Inserts (the caller's data) keep full durability.
+        return {
+            "autocommit": True,
+            "options": "-c synchronous_commit=off",
+            "application_name": f"piiq worker {self.node}"[:63],
+        }
+
+    @property
+    def pool(self) -> AsyncConnectionPool:
+        assert self._pool is not None, "the runner is not running"
+        return self._pool
+
+    async def _execute(self, query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(query, params)
+            rows = await cur.fetchall() if cur.description else []
+        self._database_ok()
+        return rows
+
+    async def fetch(self, queue: str, demand: int) -> list[Job]:
+        rows = await self._execute(
+            self._fetch_sql, {"queue": queue, "demand": demand, "attempted_by": self.attempted_by}
+        )
+        jobs = [Job.from_row(row) for row in rows]
+        jobs.sort(key=lambda j: (j.priority, j.scheduled_at, j.id))
+        return jobs
+
+    async def ack(self, acks: list[Ack]) -> int:
+        rows = await self._execute(self._ack_sql, ack_params(acks))
+        return len(rows)
+
+    async def stage(self) -> dict[str, int]:
+        channel = self.client.insert_channel if self.client.notify else None
+        rows = await self._execute(
+            self._stage_sql, {"limit": self.options.stage_limit, "channel": channel}
+        )
+        return {queue: count for queue, count in rows}
+
+    async def hand_back(self, queues: list[str], keep: set[int]) -> int:
+        rows = await self._execute(
+            self._hand_back_sql,
+            {"producer": self.producer_id, "queues": queues, "keep": sorted(keep)},
+        )
+        if rows:
+            log.info("jobs.handed_back", count=len(rows), queues=queues)
+        return len(rows)
+
+    def held_ids(self) -> set[int]:
+        """Jobs this process still owns: running, or finished with the outcome unwritten."""
+        held = self.acker.held_ids()
+        for producer in self.producers.values():
+            held.update(producer.running)
+        return held
+
+    async def database_trouble(self, during: str, exc: BaseException) -> None:
+        """Log a database error and wait before the next attempt (exponential, capped)."""
+        now = time.monotonic()
+        if self._trouble_since is None:
+            self._trouble_since = now
+        log.warning(
+            "database.unavailable",
+            during=during,
+            error=type(exc).__name__,
+            detail=str(exc).splitlines()[0] if str(exc) else "",
+            retry_in_s=round(self._backoff, 3),
+        )
+        await asyncio.sleep(self._backoff)
+        self._backoff = min(self._backoff * 2, self.options.reconnect_max)
+
+    def _database_ok(self) -> None:
+        if self._trouble_since is not None:
+            log.info("database.recovered", down_s=round(time.monotonic() - self._trouble_since, 3))
+            self._trouble_since = None
+        self._backoff = 0.05
+
+    def record(self, job: Job, ack: Ack, seconds: float) -> None:
+        self.outcomes[ack.outcome] += 1
+        log.info(
+            f"job.{ack.outcome}",
+            queue=job.queue,
+            worker=job.worker,
+            job_id=job.id,
+            attempt=job.attempt,
+            duration_ms=round(seconds * 1000, 2),
+        )
+
+    # Background loops --------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        """Wake producers on Oban's insert notifications; reconnect with backoff."""
+        backoff = 0.1
+        while not self.stopping:
+            try:
+                conn = await psycopg.AsyncConnection.connect(
+                    self.client.database_url or "", **self._connection_kwargs()
+                )
+                async with conn:
+                    channel = sql.Identifier(self.client.insert_channel)
+                    await conn.execute(sql.SQL("LISTEN {}").format(channel))
+                    backoff = 0.1
+                    for producer in self.producers.values():
+                        producer.notify()  # catch up on anything inserted while deaf
+                    async for notice in conn.notifies():
+                        self._dispatch_notice(notice.payload)
+            except DB_ERRORS as exc:
+                if self.stopping:
+                    return
+                log.warning("notifier.disconnected", error=type(exc).__name__, retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.options.reconnect_max)
+
+    def _dispatch_notice(self, payload: str) -> None:
+        try:
+            queue = json.loads(payload).get("queue")
+        except (ValueError, AttributeError):
+            return
+        producer = self.producers.get(queue)
+        if producer is not None:
+            producer.notify()
+
+    async def _stage_loop(self) -> None:
+        while not self.stopping:
+            try:
+                staged = await self.stage()
+            except DB_ERRORS as exc:
+                await self.database_trouble("stage", exc)
+                continue
+            for queue in staged:
+                producer = self.producers.get(queue)
+                if producer is not None:
+                    producer.notify()
+            await asyncio.sleep(self.options.stage_interval)
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown (safe to call from a signal handler)."""
+        self._stop.set()
+
+    async def run(self, *, handle_signals: bool = False) -> None:
+        """Run until ``request_stop`` (or SIGTERM/SIGINT when ``handle_signals``)."""
+        loop = asyncio.get_running_loop()
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.request_stop)
+        url = self.client._require_url()
+        self._pool = AsyncConnectionPool(
+            url,
+            min_size=2,
+            max_size=len(self.limits) + 3,
+            kwargs=self._connection_kwargs(),
+            open=False,
+            name=f"piiq-{self.node}",
+        )
+        await self._pool.open(wait=True, timeout=30)
+        self.acker = Acker(self)
+        self.threads = JobThreads(loop, sum(self.limits.values()))
+        self.producers = {q: Producer(self, q, n) for q, n in self.limits.items()}
+        tasks = [
+            asyncio.create_task(p.loop(), name=f"producer:{q}") for q, p in self.producers.items()
+        ]
+        acker_task = asyncio.create_task(self.acker.loop(), name="acker")
+        helpers = [acker_task, asyncio.create_task(self._stage_loop(), name="stager")]
+        if self.client.notify:
+            helpers.append(asyncio.create_task(self._listen(), name="notifier"))
+        log.info("worker.started", node=self.node, producer=self.producer_id, queues=self.limits)
+        self.started.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await self._shutdown(tasks, helpers, acker_task)
+            if handle_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+
+    async def _shutdown(
+        self,
+        producer_tasks: list[asyncio.Task[None]],
+        helpers: list[asyncio.Task[Any]],
+        acker_task: asyncio.Task[None],
+    ) -> None:
+        self.stopping = True
+        for producer in self.producers.values():
+            producer.wakeup.set()
+        await asyncio.gather(*producer_tasks, return_exceptions=True)
+        running = [t for p in self.producers.values() for t in p.running.values()]
+        log.info("worker.stopping", running=len(running), grace_s=self.options.shutdown_grace)
+        if running:
+            _, unfinished = await asyncio.wait(running, timeout=self.options.shutdown_grace)
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.wait(unfinished, timeout=1.0)
+        self.acker.closing = True
+        self.acker.wake()  # it finishes its write and returns
+        for task in helpers:
+            if task is not acker_task:
+                task.cancel()
+        await asyncio.wait(helpers, timeout=5.0)
+        acker_task.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        handed_back = 0
+        for attempt in range(3):
+            try:
+                if await self.acker.flush():
+                    handed_back = await self.hand_back(list(self.limits), keep=set())
+                    break
+            except DB_ERRORS as exc:
+                log.warning(
+                    "worker.shutdown_db_error", attempt=attempt + 1, error=type(exc).__name__
+                )
+                await asyncio.sleep(0.2)
+        await self.pool.close()
+        self.threads.shutdown()
+        log.info("worker.stopped", outcomes=dict(self.outcomes), handed_back=handed_back)

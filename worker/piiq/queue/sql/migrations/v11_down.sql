@@ -1,0 +1,3 @@
+-- Oban V11 (down): back to V10.
+
+DROP TABLE IF EXISTS {{prefix}}.oban_peers;

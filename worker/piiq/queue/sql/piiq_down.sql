@@ -1,0 +1,3 @@
+DROP INDEX IF EXISTS {{prefix}}.piiq_oban_jobs_staging_index;
+DROP INDEX IF EXISTS {{prefix}}.piiq_oban_jobs_unique_index;
+DROP FUNCTION IF EXISTS {{prefix}}.piiq_unique_state(text, {{prefix}}.oban_job_state);

@@ -1,0 +1,31 @@
+-- piiq's additions to Oban's v12 schema. Additive only: new functions and indexes,
+-- never a change to Oban's columns, so Elixir Oban and its tools keep working.
+
+-- Whether a job's state is one of the states listed in its unique options
+-- (meta.uniq_states, e.g. ',available,scheduled,executing,retryable,completed,').
+-- IMMUTABLE so it can stand in a partial index predicate; it compares enum constants
+-- only (no enum-to-text cast, which PostgreSQL marks STABLE).
+CREATE OR REPLACE FUNCTION {{prefix}}.piiq_unique_state(states text, state {{prefix}}.oban_job_state)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT strpos(states, CASE state
+    WHEN 'available' THEN ',available,'
+    WHEN 'scheduled' THEN ',scheduled,'
+    WHEN 'executing' THEN ',executing,'
+    WHEN 'retryable' THEN ',retryable,'
+    WHEN 'completed' THEN ',completed,'
+    WHEN 'discarded' THEN ',discarded,'
+    WHEN 'cancelled' THEN ',cancelled,'
+    ELSE ',unknown,' END) > 0
+$$;
+
+-- Unique jobs: one live row per key, enforced by PostgreSQL (not lookup-then-insert),
+-- so concurrent and bulk inserts cannot race. The key lives in meta (Oban's columns stay
+-- as they are); rows leave the index when they move to a state outside their uniq_states.
+CREATE UNIQUE INDEX IF NOT EXISTS piiq_oban_jobs_unique_index
+  ON {{prefix}}.oban_jobs ((meta->>'uniq_key'))
+  WHERE meta ? 'uniq_key' AND {{prefix}}.piiq_unique_state(meta->>'uniq_states', state);
+
+-- Staging scheduled and retryable jobs that are due, without scanning finished rows.
+CREATE INDEX IF NOT EXISTS piiq_oban_jobs_staging_index
+  ON {{prefix}}.oban_jobs (scheduled_at, id)
+  WHERE state IN ('scheduled', 'retryable');

@@ -1,0 +1,2 @@
+-- Jobs per queue and state.
+SELECT queue, state::text, count(*) FROM {{prefix}}.oban_jobs GROUP BY queue, state ORDER BY queue, state

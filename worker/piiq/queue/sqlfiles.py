@@ -1,0 +1,39 @@
+"""Load the queue's SQL from the .sql files beside this module.
+
+Statements name Oban's objects as ``{{prefix}}.oban_jobs``; the placeholder becomes the
+quoted schema name, so one set of files serves every prefix (Oban's multi-tenancy).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+_PREFIX_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def check_prefix(prefix: str) -> str:
+    """Return ``prefix`` if it is a plain schema name, else raise a ValueError saying why."""
+    if not _PREFIX_PATTERN.match(prefix):
+        raise ValueError(
+            f"invalid queue prefix {prefix!r}: use a PostgreSQL schema name made of letters, "
+            "digits and underscores, starting with a letter (for example 'public')"
+        )
+    return prefix
+
+
+@cache
+def _read(name: str) -> str:
+    return resources.files("piiq.queue").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+@cache
+def load(name: str, prefix: str = "public") -> str:
+    """The SQL text of ``sql/<name>`` with the schema placeholder filled in."""
+    quoted = '"' + check_prefix(prefix) + '"'
+    return _read(name).replace("{{prefix}}", quoted)
+
+
+def exists(name: str) -> bool:
+    return resources.files("piiq.queue").joinpath("sql", name).is_file()

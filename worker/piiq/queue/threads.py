@@ -1,0 +1,88 @@
+"""Run synchronous ``perform`` calls on threads, handing results back to the event loop.
+
+Cheaper than ``run_in_executor`` for many short jobs: results are collected in a deque
+and delivered in one loop callback however many finished meanwhile, so a burst of
+completions costs one wake-up instead of one each. Threads are daemons: a job still
+running after the shutdown grace period does not keep the process alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_STOP = object()
+
+
+class JobThreads:
+    def __init__(self, loop: asyncio.AbstractEventLoop, size: int, name: str = "piiq-job") -> None:
+        self._loop = loop
+        self._work: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._done: collections.deque[tuple[asyncio.Future[Any], Any, BaseException | None]] = (
+            collections.deque()
+        )
+        self._wake_pending = False
+        self._name = name
+        self._threads: list[threading.Thread] = []
+        for _ in range(size):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        thread = threading.Thread(
+            target=self._serve, name=f"{self._name}-{len(self._threads)}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        future = self._loop.create_future()
+        future.add_done_callback(self._on_done)
+        self._work.put((fn, args, future))
+        return future
+
+    def _on_done(self, future: asyncio.Future[Any]) -> None:
+        # A cancelled (timed-out) call keeps its thread busy until it returns: add a
+        # thread so the queue's concurrency is not quietly reduced.
+        if future.cancelled():
+            self._spawn()
+
+    def _serve(self) -> None:
+        while True:
+            item = self._work.get()
+            if item is _STOP:
+                return
+            fn, args, future = item
+            if future.cancelled():
+                continue
+            try:
+                result, error = fn(*args), None
+            except BaseException as exc:
+                result, error = None, exc
+            self._done.append((future, result, error))
+            if not self._wake_pending:
+                self._wake_pending = True
+                try:
+                    self._loop.call_soon_threadsafe(self._deliver)
+                except RuntimeError:  # the loop is closed: the process is exiting
+                    return
+
+    def _deliver(self) -> None:
+        self._wake_pending = False
+        done = self._done
+        while done:
+            future, result, error = done.popleft()
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def shutdown(self) -> None:
+        """Let idle threads exit; busy ones finish their call and then exit."""
+        for _ in self._threads:
+            self._work.put(_STOP)

@@ -1,0 +1,122 @@
+"""Workers: classes with a ``perform(job)``, named in the ``worker`` column by import path."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import random
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from .job import Job, schedule_time
+from .results import Result
+from .unique import Unique
+
+_REGISTRY: dict[str, type[Worker]] = {}
+
+
+class UnknownWorker(LookupError):
+    """No worker class answers to a job's ``worker`` name."""
+
+
+class Worker:
+    """Base class for workers, in the style of an Oban worker::
+
+        class SlackMessageWorker(Worker):
+            queue = "events"
+            max_attempts = 3
+
+            def perform(self, job: Job) -> Result | None: ...
+
+    ``perform`` may be ``def`` (run in a thread, never on the event loop) or ``async def``.
+    The ``worker`` column holds ``name``: the class's import path unless set explicitly,
+    which is how a worker process finds the class for any job.
+    """
+
+    name: ClassVar[str]
+    queue: ClassVar[str] = "default"
+    max_attempts: ClassVar[int] = 20
+    priority: ClassVar[int] = 0
+    tags: ClassVar[tuple[str, ...]] = ()
+    unique: ClassVar[Unique | dict[str, Any] | Iterable[str] | bool | None] = None
+    timeout: ClassVar[float | None] = None
+    # Args fields that may hold personal data (used by maintenance and error reports).
+    sensitive_args: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = f"{cls.__module__}.{cls.__qualname__}"
+        _REGISTRY[cls.name] = cls
+
+    @classmethod
+    def new(
+        cls,
+        args: Mapping[str, Any] | None = None,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        max_attempts: int | None = None,
+        tags: Iterable[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        scheduled_at: datetime | None = None,
+        schedule_in: float | timedelta | None = None,
+        unique: Unique | dict[str, Any] | Iterable[str] | bool | None = None,
+    ) -> Job:
+        """A validated job for this worker, ready for ``insert``; options override the class."""
+        job = Job(
+            worker=cls.name,
+            args=dict(args) if isinstance(args, Mapping) else args,  # type: ignore[arg-type]
+            queue=queue if queue is not None else cls.queue,
+            priority=priority if priority is not None else cls.priority,
+            max_attempts=max_attempts if max_attempts is not None else cls.max_attempts,
+            tags=list(tags if tags is not None else cls.tags),
+            meta=dict(meta or {}),
+            scheduled_at=schedule_time(scheduled_at, schedule_in),
+            unique=Unique.coerce(unique if unique is not None else cls.unique),
+        )
+        if args is None:
+            job.args = {}
+        return job.validate()
+
+    def backoff(self, job: Job) -> float:
+        """Seconds before the next attempt after a failure (Oban's default curve)."""
+        return default_backoff(job.attempt, job.max_attempts)
+
+    def perform(self, job: Job) -> Result:
+        raise NotImplementedError(f"{type(self).__name__}.perform is not implemented")
+
+    @classmethod
+    def is_async(cls) -> bool:
+        return inspect.iscoroutinefunction(cls.perform)
+
+
+def default_backoff(attempt: int, max_attempts: int, *, rand: random.Random | None = None) -> float:
+    """15 + 2^attempt seconds plus 0-10 % jitter; long retry budgets are rescaled to 20 steps."""
+    step = attempt if max_attempts <= 20 else round(attempt / max_attempts * 20)
+    base = 15 + 2 ** min(step, 100)
+    return base + (rand or random).random() * 0.1 * base
+
+
+def resolve_worker(name: str) -> type[Worker]:
+    """Find the worker class for a ``worker`` column value, importing its module if needed."""
+    found = _REGISTRY.get(name)
+    if found is not None:
+        return found
+    module_name, _, attr = name.rpartition(".")
+    if module_name:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            module = None
+        if module is not None:
+            found = _REGISTRY.get(name)
+            candidate = found or getattr(module, attr, None)
+            if isinstance(candidate, type) and issubclass(candidate, Worker):
+                return candidate
+    raise UnknownWorker(
+        f"unknown worker {name!r}: no Worker subclass is registered under that name and "
+        "it is not an importable module path; deploy the code that defines it or fix the "
+        "job's worker name"
+    )
