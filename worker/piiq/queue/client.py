@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from . import sqlfiles
 from .insert import insert_steps
@@ -42,6 +43,7 @@ class Client:
         prefix: str = "public",
         testing: TestingMode = "disabled",
         notify: bool = True,
+        pool_size: int = 4,
     ) -> None:
         if testing not in TESTING_MODES:
             raise ConfigError(
@@ -51,6 +53,10 @@ class Client:
         self.prefix = sqlfiles.check_prefix(prefix)
         self.testing: TestingMode = testing
         self.notify = notify
+        self.pool_size = pool_size
+        self._pool: ConnectionPool | None = None
+        self._apool: AsyncConnectionPool | None = None
+        self._pool_lock = threading.Lock()
 
     @property
     def insert_channel(self) -> str:
@@ -76,7 +82,9 @@ class Client:
         if conn is not None:
             yield conn  # the caller's transaction: the jobs exist only if the caller commits
             return
-        with self.connect() as own:
+        # Our own connections autocommit: an insert is one statement, committed (and its
+        # notification sent) in one round trip.
+        with self._lazy_pool().connection() as own:
             yield own
 
     @asynccontextmanager
@@ -84,8 +92,53 @@ class Client:
         if conn is not None:
             yield conn
             return
-        async with await self.aconnect() as own:
+        async with (await self._lazy_apool()).connection() as own:
             yield own
+
+    def _lazy_pool(self) -> ConnectionPool:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self._require_url(),
+                    min_size=1,
+                    max_size=self.pool_size,
+                    open=True,
+                    name="piiq-insert",
+                    kwargs={"autocommit": True},
+                )
+            return self._pool
+
+    async def _lazy_apool(self) -> AsyncConnectionPool:
+        if self._apool is None:
+            pool = AsyncConnectionPool(
+                self._require_url(),
+                min_size=1,
+                max_size=self.pool_size,
+                open=False,
+                name="piiq-insert-async",
+                kwargs={"autocommit": True},
+            )
+            await pool.open()
+            self._apool = pool
+        return self._apool
+
+    def close(self) -> None:
+        """Close the insert connection pool (the sync one; see ``aclose``)."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    async def aclose(self) -> None:
+        if self._apool is not None:
+            await self._apool.close()
+            self._apool = None
+        self.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # Inserting ---------------------------------------------------------------------------
 

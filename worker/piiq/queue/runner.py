@@ -49,6 +49,7 @@ class RunnerOptions:
     ack_interval: float = 0.002  # gather outcomes this long before writing them
     ack_batch: int = 1000
     dispatch_cooldown: float = 0.0  # wait this long after a wake-up, to fetch for more slots
+    parallel_fetches: int = 2  # fetches of one queue in flight at once (slots freed meanwhile)
     reconnect_max: float = 5.0  # longest pause between reconnection attempts
 
 
@@ -87,6 +88,9 @@ class Producer:
         self._maybe_more = True
         self._notices = 0
         self.needs_reconcile = False
+        self._reserved = 0  # slots promised to fetches in flight
+        self._fetching = 0
+        self._fetches: set[asyncio.Task[None]] = set()
 
     def notify(self) -> None:
         """Work may be available (an insert, staging, a reconnect)."""
@@ -106,32 +110,59 @@ class Producer:
             self.wakeup.clear()
             if runner.stopping:
                 break
-            if not self._maybe_more or len(self.running) >= self.limit:
-                continue
             # Yield once, so jobs finishing in the same tick free their slots first.
             await asyncio.sleep(options.dispatch_cooldown)
-            demand = self.limit - len(self.running)
-            notices = self._notices
-            try:
-                if self.needs_reconcile:
-                    await runner.hand_back([self.queue], keep=runner.held_ids())
-                    self.needs_reconcile = False
-                jobs = await runner.fetch(self.queue, demand)
-            except DB_ERRORS as exc:
-                # The fetch may have committed before the connection died: its jobs would
-                # sit in executing under our name. Reconcile once the database is back.
-                self.needs_reconcile = True
-                await runner.database_trouble("fetch", exc)
-                self._maybe_more = True
-                self.wakeup.set()
+            if self.needs_reconcile:
+                if self._fetching:
+                    continue  # reconcile only with no fetch in flight (see _reconcile)
+                await self._reconcile()
                 continue
-            if len(jobs) < demand and notices == self._notices:
-                self._maybe_more = False
-            for job in jobs:
-                assert job.id is not None
-                self.running[job.id] = asyncio.create_task(self._run(job))
-            if len(jobs) == demand:
-                self._maybe_more = True
+            while self._maybe_more and self._fetching < options.parallel_fetches:
+                demand = self.limit - len(self.running) - self._reserved
+                if demand <= 0:
+                    break
+                self._reserved += demand
+                self._fetching += 1
+                fetch = asyncio.create_task(self._fetch(demand))
+                self._fetches.add(fetch)
+                fetch.add_done_callback(self._fetches.discard)
+
+    async def _fetch(self, demand: int) -> None:
+        """Lease up to ``demand`` jobs and start them; slots are reserved meanwhile."""
+        notices = self._notices
+        try:
+            jobs = await self.runner.fetch(self.queue, demand)
+        except DB_ERRORS as exc:
+            # The fetch may have committed before the connection died: its jobs would sit
+            # in executing under our name. Reconcile once the database is back.
+            self.needs_reconcile = True
+            await self.runner.database_trouble("fetch", exc)
+            self._maybe_more = True
+            jobs = []
+        finally:
+            self._reserved -= demand
+            self._fetching -= 1
+            self.wakeup.set()
+        if len(jobs) < demand and notices == self._notices and not self.needs_reconcile:
+            self._maybe_more = False
+        for job in jobs:
+            assert job.id is not None
+            self.running[job.id] = asyncio.create_task(self._run(job))
+
+    async def _reconcile(self) -> None:
+        """Hand back jobs leased under our name that we do not hold (a lost fetch reply).
+
+        Runs with no fetch of this queue in flight, so every job this process leased for
+        the queue is in ``held_ids``: running, or finished with its outcome unwritten.
+        """
+        try:
+            await self.runner.hand_back([self.queue], keep=self.runner.held_ids())
+        except DB_ERRORS as exc:
+            await self.runner.database_trouble("reconcile", exc)
+        else:
+            self.needs_reconcile = False
+        self._maybe_more = True
+        self.wakeup.set()
 
     async def _run(self, job: Job) -> None:
         runner = self.runner
@@ -150,12 +181,16 @@ class Producer:
 
 
 class Acker:
-    """Writes job outcomes in batches: one UPDATE for many jobs."""
+    """Writes job outcomes in batches: one UPDATE for many jobs.
+
+    Most outcomes ride along with the next fetch (``take``); the acker's own loop writes
+    whatever is still waiting after ``ack_interval``, e.g. when a queue has run dry.
+    """
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
         self.buffer: list[Ack] = []
-        self.in_flight: list[Ack] = []
+        self.in_flight: set[int] = set()
         self._ready = asyncio.Event()
         self.closing = False
 
@@ -163,8 +198,23 @@ class Acker:
         self.buffer.append(ack)
         self._ready.set()
 
+    def take(self) -> list[Ack]:
+        """Hand the buffered outcomes to a fetch; ``settle`` or ``restore`` them after."""
+        taken = self.buffer[: self.runner.options.ack_batch]
+        del self.buffer[: len(taken)]
+        self.in_flight.update(a.id for a in taken)
+        return taken
+
+    def restore(self, acks: list[Ack]) -> None:
+        self.buffer[:0] = acks
+        if acks:
+            self._ready.set()
+
+    def settle(self, acks: list[Ack]) -> None:
+        self.in_flight.difference_update(a.id for a in acks)
+
     def held_ids(self) -> set[int]:
-        return {a.id for a in self.buffer} | {a.id for a in self.in_flight}
+        return {a.id for a in self.buffer} | self.in_flight
 
     def wake(self) -> None:
         self._ready.set()
@@ -180,21 +230,18 @@ class Acker:
     async def flush(self) -> bool:
         """Write everything buffered; on a database error keep it for the next try."""
         while self.buffer:
-            batch = self.buffer[: self.runner.options.ack_batch]
-            del self.buffer[: len(batch)]
-            self.in_flight = batch
+            batch = self.take()
             try:
                 acked = await self.runner.ack(batch)
             except asyncio.CancelledError:
-                self.buffer[:0] = batch  # re-acking is harmless: the UPDATE is guarded
-                self.in_flight = []
+                self.restore(batch)  # re-acking is harmless: the UPDATE is guarded
                 raise
             except DB_ERRORS as exc:
-                self.buffer[:0] = batch
-                self.in_flight = []
+                self.restore(batch)
                 await self.runner.database_trouble("ack", exc)
                 return False
-            self.in_flight = []
+            finally:
+                self.settle(batch)
             if acked < len(batch):
                 log.warning(
                     "jobs.ack_skipped",
@@ -269,9 +316,20 @@ class Runner:
         return rows
 
     async def fetch(self, queue: str, demand: int) -> list[Job]:
-        rows = await self._execute(
-            self._fetch_sql, {"queue": queue, "demand": demand, "attempted_by": self.attempted_by}
-        )
+        """Lease up to ``demand`` jobs, writing pending outcomes in the same statement."""
+        acks = self.acker.take()
+        params = ack_params(acks) | {
+            "queue": queue,
+            "demand": demand,
+            "attempted_by": self.attempted_by,
+        }
+        try:
+            rows = await self._execute(self._fetch_sql, params)
+        except BaseException:
+            self.acker.restore(acks)  # written again later; the UPDATE is guarded
+            raise
+        finally:
+            self.acker.settle(acks)
         jobs = [Job.from_row(row) for row in rows]
         jobs.sort(key=lambda j: (j.priority, j.scheduled_at, j.id))
         return jobs
@@ -434,6 +492,8 @@ class Runner:
         for producer in self.producers.values():
             producer.wakeup.set()
         await asyncio.gather(*producer_tasks, return_exceptions=True)
+        fetches = [f for p in self.producers.values() for f in p._fetches]
+        await asyncio.gather(*fetches, return_exceptions=True)  # their jobs start and run
         running = [t for p in self.producers.values() for t in p.running.values()]
         log.info("worker.stopping", running=len(running), grace_s=self.options.shutdown_grace)
         if running:

@@ -28,11 +28,19 @@ def _read(name: str) -> str:
     return resources.files("piiq.queue").joinpath("sql", name).read_text(encoding="utf-8")
 
 
+_INCLUDE = re.compile(r"\{\{include:([\w./]+)\}\}")
+
+
 @cache
 def load(name: str, prefix: str = "public") -> str:
-    """The SQL text of ``sql/<name>`` with the schema placeholder filled in."""
+    """The SQL text of ``sql/<name>`` with the schema placeholder filled in.
+
+    ``{{include:other.sql}}`` stands for another file's text (one statement serving in
+    two places, e.g. the ack UPDATE alone and inside the fetch).
+    """
     quoted = '"' + check_prefix(prefix) + '"'
-    return _read(name).replace("{{prefix}}", quoted)
+    text = _INCLUDE.sub(lambda m: _read(m.group(1)).rstrip().rstrip(";"), _read(name))
+    return text.replace("{{prefix}}", quoted)
 
 
 def exists(name: str) -> bool:

@@ -133,9 +133,12 @@ class Testing:
                 if with_scheduled:
                     conn.execute(stage_sql, {"queue": queue})
                 demand = _DRAIN_BATCH if with_limit is None else with_limit - ran
-                rows = conn.execute(
-                    fetch_sql, {"queue": queue, "demand": demand, "attempted_by": _DRAINER}
-                ).fetchall()
+                params = ack_params([]) | {
+                    "queue": queue,
+                    "demand": demand,
+                    "attempted_by": _DRAINER,
+                }
+                rows = conn.execute(fetch_sql, params).fetchall()
                 if not rows:
                     break
                 jobs = sorted(

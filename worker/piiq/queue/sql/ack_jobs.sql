@@ -1,6 +1,6 @@
--- Record the outcome of many executed jobs in one statement. %(acks)s is a JSON array.
+-- Record the outcome of many executed jobs in one statement (acks: a JSON array).
 -- Guarded by state and attempt: a job rescued or handed back meanwhile is left alone.
--- %(ids)s repeats the ids so the planner looks them up by primary key instead of
+-- The ids parameter repeats the ids so the planner looks them up by primary key instead of
 -- scanning every executing row (state::text keeps the state index out of the plan).
 UPDATE {{prefix}}.oban_jobs j
 SET state = a.state::{{prefix}}.oban_job_state,

@@ -1,9 +1,10 @@
--- Insert many jobs in one statement. %(jobs)s is a JSON array of job tuples:
+-- Insert many jobs in one statement. The jobs parameter is a JSON array of job tuples:
 -- [state, queue, worker, args, meta, tags, max_attempts, priority, scheduled_at].
 -- (Positional arrays parse several times faster than objects in jsonb_to_recordset.)
 -- Unique jobs that conflict with a live row are skipped; the caller then reads the
 -- existing rows. One pg_notify per queue that received available jobs, when
--- %(channel)s is not null; PostgreSQL folds identical notifications of a transaction.
+-- the channel parameter is not null; PostgreSQL folds identical notifications of a
+-- transaction.
 WITH input AS (
   SELECT e, ord FROM jsonb_array_elements(%(jobs)s::jsonb) WITH ORDINALITY AS i(e, ord)
 ), inserted AS (

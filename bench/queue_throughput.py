@@ -1,0 +1,167 @@
+"""Queue throughput: piiq against the best Python peers, same workload, same PostgreSQL.
+
+    make bench        # or: .venv-bench/bin/python bench/queue_throughput.py [--jobs N]
+
+Each system (piiq, oban, pgqueuer, procrastinate) runs bench/peers/<system>_peer.py in a
+fresh process on a fresh database (workload in bench/peers/common.py): bulk-enqueue
+--jobs no-op jobs, process them with one worker at --concurrency 10, then measure
+enqueue-to-start latency with an idle worker. Rounds alternate the systems; each
+figure is the median over rounds. Prints a table, piiq/peer ratios, and the targets.
+
+The server: PIIQ_BENCH_DATABASE_URL, else PIIQ_TEST_DATABASE_URL, else an embedded one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "worker"))
+from piiq.queue import devdb  # noqa: E402
+
+PEERS_DIR = Path(__file__).parent / "peers"
+SYSTEMS = ("piiq", "oban", "pgqueuer", "procrastinate")
+METRICS = (
+    ("enqueue_jobs_per_s", "enqueue jobs/s", True),
+    ("process_jobs_per_s", "process jobs/s", True),
+    ("latency_p50_ms", "latency p50 ms", False),
+    ("latency_p95_ms", "latency p95 ms", False),
+)
+TARGETS = "process >= 2x fastest peer, bulk enqueue >= 30,000 jobs/s, latency p50 < 5 ms"
+
+
+def server_url() -> str:
+    return (
+        os.environ.get("PIIQ_BENCH_DATABASE_URL")
+        or os.environ.get("PIIQ_TEST_DATABASE_URL")
+        or devdb.embedded_server_url()
+    )
+
+
+def run_system(system: str, server: str, args: argparse.Namespace) -> dict:
+    database = devdb.create_database(server)
+    try:
+        command = [
+            sys.executable,
+            str(PEERS_DIR / f"{system}_peer.py"),
+            "--database-url", database,
+            "--jobs", str(args.jobs),
+            "--concurrency", str(args.concurrency),
+        ]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.strip().splitlines()[-5:])
+            return {"system": system, "error": f"exit {done.returncode}: {tail}"}
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        devdb.drop_database(server, database)
+
+
+def median_results(runs: list[dict]) -> dict:
+    ok = [r for r in runs if "error" not in r]
+    if not ok:
+        return runs[-1]
+    merged = dict(ok[0])
+    for key, _, _ in METRICS:
+        merged[key] = statistics.median(r[key] for r in ok)
+    return merged
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--concurrency", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    args = parser.parse_args()
+    console = Console()
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    server = server_url()
+    with psycopg.connect(server) as conn:
+        pg_version = conn.execute("SHOW server_version").fetchone()[0]
+    console.print(
+        f"queue benchmark: {args.jobs:,} no-op jobs, concurrency {args.concurrency}, "
+        f"{args.rounds} rounds, PostgreSQL {pg_version}, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}"
+    )
+    runs: dict[str, list[dict]] = {s: [] for s in systems}
+    with console.status("running") as status:
+        for round_ in range(1, args.rounds + 1):
+            for system in systems:
+                status.update(f"round {round_}/{args.rounds}: {system}")
+                started = time.monotonic()
+                result = run_system(system, server, args)
+                runs[system].append(result)
+                figure = result.get("process_jobs_per_s", result.get("error"))
+                console.print(
+                    f"  round {round_} {system}: process {figure} ({time.monotonic() - started:.0f} s)"
+                )
+    results = {s: median_results(r) for s, r in runs.items()}
+
+    table = Table(title="median over rounds")
+    table.add_column("system")
+    table.add_column("version")
+    for _, label, _ in METRICS:
+        table.add_column(label, justify="right")
+    for system, result in results.items():
+        if "error" in result:
+            table.add_row(system, "-", *["error"] * len(METRICS))
+            continue
+        table.add_row(
+            system,
+            result["version"],
+            *(f"{result[key]:,.2f}".rstrip("0").rstrip(".") for key, _, _ in METRICS),
+        )
+    console.print(table)
+
+    piiq = results.get("piiq")
+    peers = {s: r for s, r in results.items() if s != "piiq" and "error" not in r}
+    for system, result in results.items():
+        if "error" in result:
+            console.print(f"[red]{system} failed[/]: {result['error']}")
+    if piiq is None or "error" in piiq or not peers:
+        return 1 if piiq is None or "error" in piiq else 0
+    ratios = Table(title="piiq / peer (higher is better for piiq; latency ratio is peer / piiq)")
+    ratios.add_column("peer")
+    for _, label, _ in METRICS:
+        ratios.add_column(label, justify="right")
+    for system, result in peers.items():
+        cells = []
+        for key, _, higher_better in METRICS:
+            ratio = piiq[key] / result[key] if higher_better else result[key] / piiq[key]
+            cells.append(f"{ratio:.2f}x")
+        ratios.add_row(system, *cells)
+    console.print(ratios)
+    fastest = max(peers.values(), key=lambda r: r["process_jobs_per_s"])
+    process_ratio = piiq["process_jobs_per_s"] / fastest["process_jobs_per_s"]
+    checks = [
+        (
+            f"process rate {process_ratio:.2f}x the fastest peer ({fastest['system']})",
+            process_ratio >= 2,
+        ),
+        (
+            f"bulk enqueue {piiq['enqueue_jobs_per_s']:,.0f} jobs/s",
+            piiq["enqueue_jobs_per_s"] >= 30_000,
+        ),
+        (f"latency p50 {piiq['latency_p50_ms']:.2f} ms", piiq["latency_p50_ms"] < 5),
+    ]
+    console.print(f"targets: {TARGETS}")
+    for text, met in checks:
+        console.print(f"  {'[green]met[/]' if met else '[red]missed[/]'}  {text}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
