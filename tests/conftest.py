@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from piiq import logs
 from piiq.queue import devdb
 
 SUPPORT = Path(__file__).parent / "support"
+
+logs.configure("info", "json")  # what `kubectl logs` shows; pytest prints it on failure
 
 
 @pytest.fixture

@@ -43,6 +43,13 @@ OBAN_V12_INDEXES = {
     "oban_jobs_meta_index",
     "oban_jobs_state_queue_priority_scheduled_at_id_index",
 }
+PIIQ_INDEXES = {
+    "piiq_oban_jobs_unique_index",
+    "piiq_oban_jobs_staging_index",
+    "piiq_oban_jobs_completed_at_index",
+    "piiq_oban_jobs_cancelled_at_index",
+    "piiq_oban_jobs_discarded_at_index",
+}
 STATES = ["available", "scheduled", "executing", "retryable", "completed", "discarded", "cancelled"]
 
 
@@ -96,10 +103,7 @@ def test_fresh_database_gets_oban_v12_schema(fresh_database: str) -> None:
         assert {r[0] for r in checks} == OBAN_V12_CHECKS
         indexes = index_names(conn, "public")
         assert indexes >= OBAN_V12_INDEXES
-        assert indexes - OBAN_V12_INDEXES == {
-            "piiq_oban_jobs_unique_index",
-            "piiq_oban_jobs_staging_index",
-        }
+        assert indexes - OBAN_V12_INDEXES == PIIQ_INDEXES
         assert conn.execute("SELECT to_regclass('public.oban_peers')").fetchone()[0] is not None
         assert current_version(conn) == 12
         triggers = conn.execute(
@@ -129,10 +133,7 @@ def test_database_migrated_by_oban_is_left_as_is(fresh_database: str) -> None:
         report = migrate_up(conn)
         assert report.before == 12 and report.applied == ("piiq additions",)
         assert columns(conn, "public") == before[0]
-        assert index_names(conn, "public") - before[1] == {
-            "piiq_oban_jobs_unique_index",
-            "piiq_oban_jobs_staging_index",
-        }
+        assert index_names(conn, "public") - before[1] == PIIQ_INDEXES
 
 
 def test_older_oban_database_is_upgraded_one_step(fresh_database: str) -> None:

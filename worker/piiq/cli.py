@@ -1,4 +1,4 @@
-"""The ``piiq`` command: migrate, worker, jobs, queues, demo."""
+"""The ``piiq`` command: migrate, worker, maintenance, jobs, queues, demo."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from . import logs
+from .maintenance_cli import run_maintenance
 from .queue import (
     Client,
     ConfigError,
+    MaintenanceOptions,
     MigrationError,
     Runner,
     RunnerOptions,
@@ -26,11 +28,31 @@ from .queue import (
     migrate_up,
 )
 from .queue import inspect as queue_inspect
+from .queue.durations import parse_duration
 from .queue.job import STATES
 from .settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
+
+
+class Duration(click.ParamType):
+    """7d, 30m, 90s, 1.5h or plain seconds; a bad value is named in the error."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+DURATION = Duration()
 
 
 def redact_url(url: str) -> str:
@@ -123,14 +145,45 @@ def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> N
 )
 @click.option("--no-notify", is_flag=True, help="Do not LISTEN for inserts; poll only (PgBouncer).")
 @click.option(
-    "--poll-interval", type=float, default=1.0, show_default=True, help="Seconds between polls."
+    "--poll-interval", type=DURATION, default="1s", show_default=True, help="Time between polls."
 )
 @click.option(
     "--shutdown-grace",
-    type=float,
-    default=15.0,
+    type=DURATION,
+    default="15s",
     show_default=True,
-    help="Seconds running jobs get on SIGTERM.",
+    help="Time running jobs get on SIGTERM.",
+)
+@click.option(
+    "--heartbeat-interval",
+    type=DURATION,
+    default="5s",
+    show_default=True,
+    help="How often this worker says it is alive.",
+)
+@click.option(
+    "--heartbeat-timeout",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="Rescue jobs of workers silent for longer than this.",
+)
+@click.option(
+    "--no-fast-rescue",
+    is_flag=True,
+    help="Do not rescue jobs of workers that stopped heartbeating.",
+)
+@click.option(
+    "--prune-max-age",
+    type=DURATION,
+    default=None,
+    help="Also prune finished jobs older than this (e.g. 7d); off by default.",
+)
+@click.option(
+    "--rescue-after",
+    type=DURATION,
+    default=None,
+    help="Also run the time-based Lifeline (e.g. 30m); off by default.",
 )
 def worker(
     url: str,
@@ -142,15 +195,122 @@ def worker(
     no_notify: bool,
     poll_interval: float,
     shutdown_grace: float,
+    heartbeat_interval: float,
+    heartbeat_timeout: float,
+    no_fast_rescue: bool,
+    prune_max_age: float | None,
+    rescue_after: float | None,
 ) -> None:
-    """Run queues: lease jobs, run their workers, record outcomes. Stops cleanly on SIGTERM."""
+    """Run queues: lease jobs, run their workers, record outcomes. Stops cleanly on SIGTERM.
+
+    Every worker heartbeats and, unless --no-fast-rescue, rescues within seconds the jobs
+    of workers that stopped heartbeating (a crash, kill -9, a lost node).
+    """
     logs.configure(settings.log_level, settings.log_format)
     for module in imports:
         importlib.import_module(module)
     client = Client(url, prefix=prefix, notify=settings.notify and not no_notify)
-    options = RunnerOptions(poll_interval=poll_interval, shutdown_grace=shutdown_grace)
+    maintenance = MaintenanceOptions(
+        prune_max_age=prune_max_age,
+        rescue_after=rescue_after,
+        fast_rescue=not no_fast_rescue,
+        heartbeat_timeout=heartbeat_timeout,
+    )
+    options = RunnerOptions(
+        poll_interval=poll_interval,
+        shutdown_grace=shutdown_grace,
+        heartbeat_interval=heartbeat_interval,
+        maintenance=maintenance,
+        rescue_interval=min(5.0, heartbeat_timeout / 3),
+    )
     runner = Runner(client, list(queues), node=node or settings.node, options=options)
     asyncio.run(runner.run(handle_signals=True))
+
+
+@main.command()
+@database_options
+@click.option(
+    "--prune-max-age",
+    type=DURATION,
+    default="7d",
+    show_default=True,
+    help="Delete finished jobs older than this.",
+)
+@click.option(
+    "--keep",
+    "keep",
+    multiple=True,
+    metavar="STATE=AGE",
+    help="Per-state retention overriding --prune-max-age, e.g. discarded=30d; repeatable.",
+)
+@click.option(
+    "--prune-limit",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="Rows per DELETE batch.",
+)
+@click.option(
+    "--rescue-after",
+    type=DURATION,
+    default="30m",
+    show_default=True,
+    help="Lifeline: rescue jobs executing longer than this.",
+)
+@click.option(
+    "--heartbeat-timeout",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="Rescue jobs of workers silent for longer than this.",
+)
+@click.option("--no-fast-rescue", is_flag=True, help="Only the time-based Lifeline.")
+@click.option("--once", is_flag=True, help="Run one pass and exit (for a CronJob).")
+@click.option(
+    "--interval",
+    type=DURATION,
+    default="60s",
+    show_default=True,
+    help="Time between passes without --once.",
+)
+def maintenance(
+    url: str,
+    prefix: str,
+    settings: Settings,
+    prune_max_age: float,
+    keep: tuple[str, ...],
+    prune_limit: int,
+    rescue_after: float,
+    heartbeat_timeout: float,
+    no_fast_rescue: bool,
+    once: bool,
+    interval: float,
+) -> None:
+    """Prune finished jobs and rescue orphaned ones; prints one JSON summary line per pass."""
+    options = MaintenanceOptions(
+        prune_max_age=prune_max_age,
+        prune_max_age_by_state=parse_keep(keep),
+        prune_limit=prune_limit,
+        rescue_after=rescue_after,
+        fast_rescue=not no_fast_rescue,
+        heartbeat_timeout=heartbeat_timeout,
+    )
+    sys.exit(run_maintenance(url, prefix, options, once=once, interval=interval))
+
+
+def parse_keep(specs: tuple[str, ...]) -> dict[str, float]:
+    ages: dict[str, float] = {}
+    for spec in specs:
+        state, sep, age = spec.partition("=")
+        if not sep:
+            raise click.BadParameter(
+                f"{spec!r} must look like STATE=AGE, e.g. discarded=30d", param_hint="--keep"
+            )
+        try:
+            ages[state.strip()] = parse_duration(age)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--keep") from None
+    return ages
 
 
 @main.group(invoke_without_command=True)

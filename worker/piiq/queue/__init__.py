@@ -15,6 +15,7 @@ client.insert(SlackMessageWorker.new({"channel": "C1", "ts": "1.2"}))
 from .client import Client, ConfigError
 from .insert import InsertError
 from .job import Job, JobError
+from .maintenance import MaintenanceOptions, PassSummary
 from .migrations import OBAN_VERSION, MigrationError, migrate_down, migrate_up
 from .results import Cancel, Result, Snooze
 from .runner import Runner, RunnerOptions
@@ -30,7 +31,9 @@ __all__ = [
     "InsertError",
     "Job",
     "JobError",
+    "MaintenanceOptions",
     "MigrationError",
+    "PassSummary",
     "Result",
     "Runner",
     "RunnerOptions",

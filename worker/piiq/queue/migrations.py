@@ -57,11 +57,26 @@ def current_version(conn: psycopg.Connection[Any], prefix: str = "public") -> in
     return int(comment)
 
 
-def _piiq_objects_present(conn: psycopg.Connection[Any], prefix: str) -> bool:
+PIIQ_RELATIONS = (
+    "piiq_oban_jobs_unique_index",
+    "piiq_oban_jobs_staging_index",
+    "piiq_producers",
+    "piiq_oban_jobs_completed_at_index",
+    "piiq_oban_jobs_cancelled_at_index",
+    "piiq_oban_jobs_discarded_at_index",
+)
+
+
+def _piiq_objects_present(conn: psycopg.Connection[Any], prefix: str, *, all_: bool = True) -> bool:
+    """Whether piiq's additions are all there (``all_``) or any of them is."""
+    names = [f'"{prefix}".{name}' for name in PIIQ_RELATIONS]
     row = conn.execute(
-        "SELECT to_regclass(%s) IS NOT NULL", (f'"{prefix}".piiq_oban_jobs_unique_index',)
+        "SELECT bool_and(to_regclass(n) IS NOT NULL), bool_or(to_regclass(n) IS NOT NULL) "
+        "FROM unnest(%s::text[]) AS n",
+        (names,),
     ).fetchone()
-    return bool(row and row[0])
+    assert row is not None
+    return bool(row[0] if all_ else row[1])
 
 
 def _run_file(conn: psycopg.Connection[Any], name: str, prefix: str) -> None:
@@ -132,7 +147,7 @@ def migrate_down(
     if version > to_version and version <= OBAN_VERSION:
         with conn.transaction():
             _locked(conn)
-            if _piiq_objects_present(conn, prefix):
+            if _piiq_objects_present(conn, prefix, all_=False):
                 _run_file(conn, "piiq_down.sql", prefix)
                 applied.append("piiq additions removed")
     while version > to_version:

@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -30,7 +30,9 @@ from . import sqlfiles
 from .client import Client, ConfigError
 from .execution import WorkerInstances, execute
 from .job import Job
+from .maintenance import MaintenanceOptions, PassSummary, prune_steps, rescue_steps
 from .outcome import Ack, ack_params
+from .steps import Steps, run_async
 from .threads import JobThreads
 
 log = structlog.get_logger("piiq.queue")
@@ -51,6 +53,14 @@ class RunnerOptions:
     dispatch_cooldown: float = 0.0  # wait this long after a wake-up, to fetch for more slots
     parallel_fetches: int = 2  # fetches of one queue in flight at once (slots freed meanwhile)
     reconnect_max: float = 5.0  # longest pause between reconnection attempts
+    heartbeat_interval: float = 5.0  # how often this process says it is alive
+    # In-process maintenance: by default only fast rescue of dead workers' jobs; pruning
+    # and the time-based Lifeline usually run in the maintenance CronJob.
+    maintenance: MaintenanceOptions | None = field(
+        default_factory=lambda: MaintenanceOptions(prune_max_age=None, rescue_after=None)
+    )
+    rescue_interval: float = 5.0
+    prune_interval: float = 60.0
 
 
 def parse_queue_limits(specs: Mapping[str, int] | list[str]) -> dict[str, int]:
@@ -289,6 +299,9 @@ class Runner:
         self._ack_sql = sqlfiles.load("ack_jobs.sql", prefix)
         self._stage_sql = sqlfiles.load("stage_jobs.sql", prefix)
         self._hand_back_sql = sqlfiles.load("hand_back_jobs.sql", prefix)
+        self._register_sql = sqlfiles.load("register_producer.sql", prefix)
+        self._heartbeat_sql = sqlfiles.load("heartbeat.sql", prefix)
+        self._stop_producer_sql = sqlfiles.load("stop_producer.sql", prefix)
         self.started = asyncio.Event()
 
     # Database operations -----------------------------------------------------------------
@@ -440,6 +453,60 @@ class Runner:
                     producer.notify()
             await asyncio.sleep(self.options.stage_interval)
 
+    async def register(self) -> None:
+        await self._execute(
+            self._register_sql,
+            {
+                "uuid": self.producer_id,
+                "node": self.node,
+                "pid": os.getpid(),
+                "queues": list(self.limits),
+            },
+        )
+
+    async def _heartbeat_loop(self) -> None:
+        """Tell the world this process is alive, so its jobs are never rescued from it."""
+        while not self.stopping:
+            await asyncio.sleep(self.options.heartbeat_interval)
+            try:
+                if not await self._execute(self._heartbeat_sql, {"uuid": self.producer_id}):
+                    await self.register()  # our row was removed: announce ourselves again
+            except DB_ERRORS as exc:
+                log.warning("worker.heartbeat_failed", error=type(exc).__name__)
+
+    async def run_maintenance(self, steps: Steps[PassSummary]) -> PassSummary:
+        async with self.pool.connection() as conn:
+            return await run_async(conn, steps)
+
+    async def _maintenance_loop(self) -> None:
+        options = self.options.maintenance
+        assert options is not None
+        prefix = self.client.prefix
+        next_prune = time.monotonic()
+        pruning = options.prune_max_age is not None or bool(options.prune_max_age_by_state)
+        while not self.stopping:
+            try:
+                rescued = await self.run_maintenance(rescue_steps(prefix, options))
+                if rescued.rescued or rescued.discarded:
+                    log.warning(
+                        "jobs.rescued",
+                        rescued=rescued.rescued,
+                        discarded=rescued.discarded,
+                        by_queue=rescued.rescued_by_queue,
+                    )
+                    for queue in rescued.rescued_by_queue:
+                        producer = self.producers.get(queue)
+                        if producer is not None:
+                            producer.notify()
+                if pruning and time.monotonic() >= next_prune:
+                    pruned = await self.run_maintenance(prune_steps(prefix, options))
+                    next_prune = time.monotonic() + self.options.prune_interval
+                    if any(pruned.pruned.values()):
+                        log.info("jobs.pruned", **pruned.pruned)
+            except DB_ERRORS as exc:
+                log.warning("maintenance.failed", error=type(exc).__name__)
+            await asyncio.sleep(self.options.rescue_interval)
+
     # Lifecycle ---------------------------------------------------------------------------
 
     def request_stop(self) -> None:
@@ -462,6 +529,7 @@ class Runner:
             name=f"piiq-{self.node}",
         )
         await self._pool.open(wait=True, timeout=30)
+        await self.register()  # before the first fetch: our jobs are known to be ours
         self.acker = Acker(self)
         self.threads = JobThreads(loop, sum(self.limits.values()))
         self.producers = {q: Producer(self, q, n) for q, n in self.limits.items()}
@@ -469,7 +537,13 @@ class Runner:
             asyncio.create_task(p.loop(), name=f"producer:{q}") for q, p in self.producers.items()
         ]
         acker_task = asyncio.create_task(self.acker.loop(), name="acker")
-        helpers = [acker_task, asyncio.create_task(self._stage_loop(), name="stager")]
+        helpers = [
+            acker_task,
+            asyncio.create_task(self._stage_loop(), name="stager"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+        ]
+        if self.options.maintenance is not None:
+            helpers.append(asyncio.create_task(self._maintenance_loop(), name="maintenance"))
         if self.client.notify:
             helpers.append(asyncio.create_task(self._listen(), name="notifier"))
         log.info("worker.started", node=self.node, producer=self.producer_id, queues=self.limits)
@@ -515,6 +589,7 @@ class Runner:
             try:
                 if await self.acker.flush():
                     handed_back = await self.hand_back(list(self.limits), keep=set())
+                    await self._execute(self._stop_producer_sql, {"uuid": self.producer_id})
                     break
             except DB_ERRORS as exc:
                 log.warning(

@@ -41,7 +41,8 @@ class Worker:
     tags: ClassVar[tuple[str, ...]] = ()
     unique: ClassVar[Unique | dict[str, Any] | Iterable[str] | bool | None] = None
     timeout: ClassVar[float | None] = None
-    # Args fields that may hold personal data (used by maintenance and error reports).
+    # Args fields that may hold personal data: kept out of ``errors``, and replaced by a
+    # marker with a short hash once the job is finished (recorded in ``meta.scrub``).
     sensitive_args: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -72,7 +73,10 @@ class Worker:
             priority=priority if priority is not None else cls.priority,
             max_attempts=max_attempts if max_attempts is not None else cls.max_attempts,
             tags=list(tags if tags is not None else cls.tags),
-            meta=dict(meta or {}),
+            meta={
+                **(meta or {}),
+                **({"scrub": list(cls.sensitive_args)} if cls.sensitive_args else {}),
+            },
             scheduled_at=schedule_time(scheduled_at, schedule_in),
             unique=Unique.coerce(unique if unique is not None else cls.unique),
         )

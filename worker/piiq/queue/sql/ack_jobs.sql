@@ -12,7 +12,9 @@ SET state = a.state::{{prefix}}.oban_job_state,
                         ELSE j.scheduled_at END,
     attempt = j.attempt + a.attempt_delta,
     errors = CASE WHEN a.error IS NULL THEN j.errors ELSE j.errors || a.error END,
-    meta = CASE WHEN a.meta IS NULL THEN j.meta ELSE j.meta || a.meta END
+    meta = CASE WHEN a.meta IS NULL THEN j.meta ELSE j.meta || a.meta END,
+    args = CASE WHEN a.state IN ('completed', 'cancelled', 'discarded') AND j.meta ? 'scrub'
+                THEN {{prefix}}.piiq_scrubbed(j.args, j.meta -> 'scrub') ELSE j.args END
 FROM jsonb_to_recordset(%(acks)s::jsonb) AS a(
   id bigint, attempt integer, state text, delay double precision, error jsonb,
   meta jsonb, attempt_delta integer)

@@ -29,3 +29,36 @@ CREATE UNIQUE INDEX IF NOT EXISTS piiq_oban_jobs_unique_index
 CREATE INDEX IF NOT EXISTS piiq_oban_jobs_staging_index
   ON {{prefix}}.oban_jobs (scheduled_at, id)
   WHERE state IN ('scheduled', 'retryable');
+
+-- Worker processes and their heartbeats: jobs whose process stopped heartbeating are
+-- rescued within seconds, and a job held by a live process is never rescued. uuid is the
+-- second element of oban_jobs.attempted_by. Rows stay after a process stops (stopped_at)
+-- so its jobs are still recognised as piiq's; maintenance removes old ones.
+CREATE TABLE IF NOT EXISTS {{prefix}}.piiq_producers (
+  uuid text PRIMARY KEY,
+  node text NOT NULL,
+  pid integer NOT NULL,
+  queues text[] NOT NULL,
+  started_at timestamp without time zone NOT NULL DEFAULT timezone('UTC', now()),
+  heartbeat_at timestamp without time zone NOT NULL DEFAULT timezone('UTC', now()),
+  stopped_at timestamp without time zone
+);
+
+-- Args fields listed in meta.scrub, replaced by a marker and a short hash when a job
+-- reaches a final state, so finished jobs kept for days hold no message text.
+CREATE OR REPLACE FUNCTION {{prefix}}.piiq_scrubbed(args jsonb, fields jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT args || COALESCE((
+    SELECT jsonb_object_agg(
+      f, 'scrubbed:sha256:' || left(encode(sha256(convert_to((args -> f)::text, 'UTF8')), 'hex'), 16))
+    FROM jsonb_array_elements_text(fields) AS f
+    WHERE args ? f), '{}'::jsonb)
+$$;
+
+-- Pruning by the timestamp of each final state (Oban v12 has no index for it).
+CREATE INDEX IF NOT EXISTS piiq_oban_jobs_completed_at_index
+  ON {{prefix}}.oban_jobs (completed_at) WHERE state = 'completed';
+CREATE INDEX IF NOT EXISTS piiq_oban_jobs_cancelled_at_index
+  ON {{prefix}}.oban_jobs (cancelled_at) WHERE state = 'cancelled';
+CREATE INDEX IF NOT EXISTS piiq_oban_jobs_discarded_at_index
+  ON {{prefix}}.oban_jobs (discarded_at) WHERE state = 'discarded';
