@@ -4,7 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+# The benchmark's peers include oban, which needs Python 3.12+: it gets its own venv.
+BENCH_PYTHON ?= $(shell for p in python3.12 python3.13 $(wildcard $(HOME)/.pyenv/versions/3.1[2-9]*/bin/python3); do $$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null && { echo $$p; break; }; done)
+BENCH_VENV   := .venv-bench
+BENCH_STAMP  := $(BENCH_VENV)/.installed
+
+.PHONY: demo test lint format bench bench-maintenance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +33,18 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(STAMP)
-	$(BIN)/python bench/queue_throughput.py
+$(BENCH_STAMP): pyproject.toml
+	@test -n "$(BENCH_PYTHON)" || { echo "make bench needs Python 3.12+ (for the oban peer): set BENCH_PYTHON=/path/to/python3.12"; exit 1; }
+	$(BENCH_PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/queue_throughput.py
+
+bench-maintenance: $(STAMP)
+	$(BIN)/python bench/maintenance.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .ruff_cache

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "worker"))
-from piiq.queue import devdb  # noqa: E402
+from piiq.queue import devdb
 
 PEERS_DIR = Path(__file__).parent / "peers"
 SYSTEMS = ("piiq", "oban", "pgqueuer", "procrastinate")

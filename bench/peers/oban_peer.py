@@ -20,12 +20,12 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import version
-from typing import Any, Callable
+from typing import Any
 
 import psycopg
 from common import Clock, Result, emit, parse_args, percentile
-
 from oban import Oban, worker
 from oban.schema import install
 
@@ -46,12 +46,12 @@ class NoopWorker:
         CLOCK.finished()
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
     """Like common.wait_until, but yields to the event loop the worker runs on."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+            raise TimeoutError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.005)
 
 

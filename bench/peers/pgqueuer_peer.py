@@ -24,12 +24,11 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from importlib.metadata import version
-from typing import Callable
 
 import psycopg
 from common import Clock, Result, emit, parse_args, percentile
-
 from pgqueuer import PgQueuer, PsycopgDriver, Queries
 from pgqueuer.models import Job
 
@@ -53,16 +52,16 @@ def build_worker(conn: psycopg.AsyncConnection) -> PgQueuer:
     return pgq
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
     """Like common.wait_until, but yields to the event loop the worker runs on."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+            raise TimeoutError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.005)
 
 
-async def run_phase(url: str, concurrency: int, body: Callable[[], "asyncio.Future[None]"]) -> None:
+async def run_phase(url: str, concurrency: int, body: Callable[[], asyncio.Future[None]]) -> None:
     """Start one worker on its own connection, run body, then stop the worker."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         pgq = build_worker(conn)

@@ -10,7 +10,6 @@ from importlib.metadata import version
 import psycopg
 import structlog
 from common import Clock, Result, emit, parse_args, percentile
-
 from piiq.queue import Client, Job, Runner, Worker, migrate_up
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -29,8 +28,8 @@ class Noop(Worker):
         clock.finished()
 
 
-async def wait_until(predicate, timeout: float = 300) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def wait_until(predicate, within: float = 300) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + within
     while not predicate():
         if time.monotonic() > deadline:
             raise TimeoutError("benchmark phase did not finish in time")
@@ -41,10 +40,9 @@ async def main() -> None:
     args = parse_args()
     with psycopg.connect(args.database_url, autocommit=True) as conn:
         migrate_up(conn)
-    client = Client(args.database_url)
-    jobs = [Noop.new({"i": i}) for i in range(args.jobs)]
-    started = time.perf_counter()
-    client.insert_all(jobs)
+    client = Client(args.database_url).open()  # connected before timing, as the peers' pools
+    started = time.perf_counter()  # building the jobs counts, as in the other peers
+    client.insert_all([Noop.new({"i": i}) for i in range(args.jobs)])
     enqueue_rate = args.jobs / (time.perf_counter() - started)
 
     runner = Runner(Client(args.database_url), {"bench": args.concurrency})
@@ -58,7 +56,7 @@ async def main() -> None:
         job = Noop.new({"i": i, "inserted_at": time.time()})
         await client.ainsert(job)
         await asyncio.sleep(args.latency_gap_ms / 1000)
-    await wait_until(lambda: len(clock.latencies) >= args.latency_jobs, timeout=30)
+    await wait_until(lambda: len(clock.latencies) >= args.latency_jobs, within=30)
     runner.request_stop()
     await task
     await client.aclose()

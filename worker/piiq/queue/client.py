@@ -122,6 +122,15 @@ class Client:
             self._apool = pool
         return self._apool
 
+    def open(self, timeout: float = 30.0) -> Client:
+        """Connect now rather than at the first insert (fail fast at startup)."""
+        self._lazy_pool().wait(timeout)
+        return self
+
+    async def aopen(self, wait_s: float = 30.0) -> Client:
+        await (await self._lazy_apool()).wait(wait_s)
+        return self
+
     def close(self) -> None:
         """Close the insert connection pool (the sync one; see ``aclose``)."""
         if self._pool is not None:

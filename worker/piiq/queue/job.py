@@ -61,14 +61,14 @@ class Job:
     queue: str = "default"
     priority: int = 0
     max_attempts: int = 20
-    tags: list[str] = field(default_factory=list)
+    tags: Sequence[str] = ()
     meta: dict[str, Any] = field(default_factory=dict)
     scheduled_at: datetime | None = None
     unique: Unique | None = None
     # Set by the database.
     id: int | None = None
     state: str = "available"
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: Sequence[dict[str, Any]] = ()
     attempt: int = 0
     inserted_at: datetime | None = None
     attempted_at: datetime | None = None
@@ -108,12 +108,12 @@ class Job:
             queue=queue,
             priority=priority,
             max_attempts=max_attempts,
-            tags=tags or [],
+            tags=tags if tags is not None else [],
             meta=meta or {},
             scheduled_at=scheduled_at,
             id=id_,
             state=state,
-            errors=list(errors or []),
+            errors=errors if errors is not None else [],
             attempt=attempt,
             inserted_at=inserted_at,
             attempted_at=attempted_at,
@@ -125,7 +125,7 @@ class Job:
 
     def validate(self) -> Job:
         """Check the job against Oban's constraints; raise JobError naming the bad value."""
-        if not isinstance(self.args, Mapping):
+        if type(self.args) is not dict and not isinstance(self.args, Mapping):
             raise JobError(
                 f"job args must be a JSON object (a dict), got {type(self.args).__name__}: "
                 "wrap the value, e.g. {'value': ...}"
@@ -150,9 +150,9 @@ class Job:
             or self.max_attempts < 1
         ):
             raise JobError(f"max_attempts {self.max_attempts!r} must be an integer of 1 or more")
-        if not all(isinstance(tag, str) for tag in self.tags):
+        if self.tags and not all(isinstance(tag, str) for tag in self.tags):
             raise JobError(f"tags {self.tags!r} must all be strings")
-        if not isinstance(self.meta, Mapping):
+        if type(self.meta) is not dict and not isinstance(self.meta, Mapping):
             raise JobError(f"meta must be a dict, got {type(self.meta).__name__}")
         return self
 

@@ -121,9 +121,9 @@ def apply_ack(job: Job, ack: Ack, now: datetime) -> Job:
     job.state = ack.state
     job.attempt += ack.attempt_delta
     if ack.error is not None:
-        job.errors.append(ack.error)
+        job.errors = [*job.errors, ack.error]
     if ack.meta:
-        job.meta.update(ack.meta)
+        job.meta = {**job.meta, **ack.meta}
     if ack.state in ("retryable", "scheduled"):
         job.scheduled_at = now + timedelta(seconds=ack.delay)
     stamp = {"completed": "completed_at", "cancelled": "cancelled_at", "discarded": "discarded_at"}

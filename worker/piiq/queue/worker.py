@@ -96,6 +96,13 @@ class Worker:
         return inspect.iscoroutinefunction(cls.perform)
 
 
+def _job_meta(meta: Mapping[str, Any] | None, sensitive_args: tuple[str, ...]) -> dict[str, Any]:
+    job_meta = dict(meta) if meta else {}
+    if sensitive_args:
+        job_meta["scrub"] = list(sensitive_args)
+    return job_meta
+
+
 def default_backoff(attempt: int, max_attempts: int, *, rand: random.Random | None = None) -> float:
     """15 + 2^attempt seconds plus 0-10 % jitter; long retry budgets are rescaled to 20 steps."""
     step = attempt if max_attempts <= 20 else round(attempt / max_attempts * 20)

@@ -5,10 +5,10 @@ WITH doomed AS (
   SELECT id FROM {{prefix}}.oban_jobs
   WHERE state = %(state)s::{{prefix}}.oban_job_state
     AND {{stamp}} < timezone('UTC', now()) - make_interval(secs => %(max_age)s)
-  ORDER BY {{stamp}}
   LIMIT %(limit)s
   FOR UPDATE SKIP LOCKED
 )
-DELETE FROM {{prefix}}.oban_jobs j USING doomed
-WHERE j.id = doomed.id AND j.state = %(state)s::{{prefix}}.oban_job_state
+DELETE FROM {{prefix}}.oban_jobs j
+WHERE j.id = ANY(ARRAY(SELECT id FROM doomed))  -- primary-key lookups, not a hash of the index
+  AND j.state = %(state)s::{{prefix}}.oban_job_state
 RETURNING j.id
