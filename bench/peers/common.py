@@ -16,11 +16,16 @@ The script prints one JSON line (``Result``) on stdout, nothing else there.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import statistics
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from typing import Any
 
 
 @dataclass
@@ -75,6 +80,43 @@ def parse_args() -> argparse.Namespace:
 def emit(result: Result) -> None:
     sys.stdout.write(json.dumps(asdict(result)) + "\n")
     sys.stdout.flush()
+
+
+async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
+    """Wait for ``predicate`` while yielding to the event loop the worker runs on."""
+    deadline = time.monotonic() + within
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {within} s waiting for {what}")
+        await asyncio.sleep(0.002)
+
+
+def result(
+    system: str,
+    args: argparse.Namespace,
+    enqueue_s: float,
+    process: Clock,
+    latency: Clock,
+    notes: list[str],
+) -> Result:
+    """The Result of one run, from its timings."""
+    return Result(
+        system=system,
+        version=version(system),
+        jobs=args.jobs,
+        concurrency=args.concurrency,
+        enqueue_jobs_per_s=round(args.jobs / enqueue_s),
+        process_jobs_per_s=round(process.process_rate()),
+        latency_p50_ms=round(percentile(latency.latencies, 50), 2),
+        latency_p95_ms=round(percentile(latency.latencies, 95), 2),
+        notes=notes,
+    )
+
+
+def run_main(run: Callable[[], Coroutine[Any, Any, Result]]) -> None:
+    """Run the peer's coroutine and print its Result; logs go to stderr."""
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    emit(asyncio.run(run()))
 
 
 def wait_until(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]

@@ -17,15 +17,11 @@ Needs Python >= 3.12 (oban-py does).
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 import time
-from collections.abc import Callable
-from importlib.metadata import version
 from typing import Any
 
 import psycopg
-from common import Clock, Result, emit, parse_args, percentile
+from common import Clock, Result, parse_args, result, run_main, wait_for
 from oban import Oban, worker
 from oban.schema import install
 
@@ -44,15 +40,6 @@ class NoopWorker:
         if inserted_at is not None:
             CLOCK.latency(inserted_at)
         CLOCK.finished()
-
-
-async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
-    """Like common.wait_until, but yields to the event loop the worker runs on."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 async def count_states(url: str) -> dict[str, int]:
@@ -122,23 +109,8 @@ async def run() -> Result:
     finally:
         await pool.close()
 
-    return Result(
-        system=SYSTEM,
-        version=version("oban"),
-        jobs=args.jobs,
-        concurrency=args.concurrency,
-        enqueue_jobs_per_s=args.jobs / enqueue_s,
-        process_jobs_per_s=process_clock.process_rate(),
-        latency_p50_ms=percentile(latency_clock.latencies, 50),
-        latency_p95_ms=percentile(latency_clock.latencies, 95),
-        notes=notes,
-    )
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    emit(asyncio.run(run()))
+    return result(SYSTEM, args, enqueue_s, process_clock, latency_clock, notes)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(run)

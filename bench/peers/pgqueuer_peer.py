@@ -21,14 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import sys
 import time
 from collections.abc import Callable
-from importlib.metadata import version
 
 import psycopg
-from common import Clock, Result, emit, parse_args, percentile
+from common import Clock, Result, parse_args, result, run_main, wait_for
 from pgqueuer import PgQueuer, PsycopgDriver, Queries
 from pgqueuer.models import Job
 
@@ -50,15 +47,6 @@ def build_worker(conn: psycopg.AsyncConnection) -> PgQueuer:
         CLOCK.finished()
 
     return pgq
-
-
-async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
-    """Like common.wait_until, but yields to the event loop the worker runs on."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 async def run_phase(url: str, concurrency: int, body: Callable[[], asyncio.Future[None]]) -> None:
@@ -142,23 +130,8 @@ async def run() -> Result:
 
         await run_phase(args.database_url, args.concurrency, latency)
 
-    return Result(
-        system=SYSTEM,
-        version=version("pgqueuer"),
-        jobs=args.jobs,
-        concurrency=args.concurrency,
-        enqueue_jobs_per_s=args.jobs / enqueue_s,
-        process_jobs_per_s=process_clock.process_rate(),
-        latency_p50_ms=percentile(latency_clock.latencies, 50),
-        latency_p95_ms=percentile(latency_clock.latencies, 95),
-        notes=notes,
-    )
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    emit(asyncio.run(run()))
+    return result(SYSTEM, args, enqueue_s, process_clock, latency_clock, notes)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(run)

@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import sys
 import time
 from collections.abc import Callable
-from importlib.metadata import version
 from typing import Any
 
-from common import Clock, Result, emit, parse_args, percentile
+from common import Clock, Result, parse_args, result, run_main, wait_for
 from procrastinate import App, PsycopgConnector
 
 SYSTEM = "procrastinate"
@@ -41,15 +38,6 @@ async def noop(inserted_at: float | None = None) -> None:
     if inserted_at is not None:
         CLOCK.latency(inserted_at)
     CLOCK.finished()
-
-
-async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> None:
-    """Like common.wait_until, but yields to the event loop the worker runs on."""
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.005)
 
 
 async def run_phase(app: App, concurrency: int, body: Callable[[], Any]) -> None:
@@ -128,23 +116,8 @@ async def run() -> Result:
 
         await run_phase(app, args.concurrency, latency)
 
-    return Result(
-        system=SYSTEM,
-        version=version("procrastinate"),
-        jobs=args.jobs,
-        concurrency=args.concurrency,
-        enqueue_jobs_per_s=args.jobs / enqueue_s,
-        process_jobs_per_s=process_clock.process_rate(),
-        latency_p50_ms=percentile(latency_clock.latencies, 50),
-        latency_p95_ms=percentile(latency_clock.latencies, 95),
-        notes=notes,
-    )
-
-
-def main() -> None:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    emit(asyncio.run(run()))
+    return result(SYSTEM, args, enqueue_s, process_clock, latency_clock, notes)
 
 
 if __name__ == "__main__":
-    main()
+    run_main(run)

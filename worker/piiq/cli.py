@@ -54,6 +54,15 @@ class Duration(click.ParamType):
 
 DURATION = Duration()
 
+# Shared by `worker` (fast rescue in-process) and `maintenance` (the CronJob's pass).
+heartbeat_timeout_option = click.option(
+    "--heartbeat-timeout",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="Rescue jobs of workers silent for longer than this.",
+)
+
 
 def redact_url(url: str) -> str:
     """The URL without its password, for error messages."""
@@ -161,13 +170,7 @@ def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> N
     show_default=True,
     help="How often this worker says it is alive.",
 )
-@click.option(
-    "--heartbeat-timeout",
-    type=DURATION,
-    default="30s",
-    show_default=True,
-    help="Rescue jobs of workers silent for longer than this.",
-)
+@heartbeat_timeout_option
 @click.option(
     "--no-fast-rescue",
     is_flag=True,
@@ -257,13 +260,7 @@ def worker(
     show_default=True,
     help="Lifeline: rescue jobs executing longer than this.",
 )
-@click.option(
-    "--heartbeat-timeout",
-    type=DURATION,
-    default="30s",
-    show_default=True,
-    help="Rescue jobs of workers silent for longer than this.",
-)
+@heartbeat_timeout_option
 @click.option("--no-fast-rescue", is_flag=True, help="Only the time-based Lifeline.")
 @click.option("--once", is_flag=True, help="Run one pass and exit (for a CronJob).")
 @click.option(
