@@ -196,3 +196,29 @@ def test_one_notification_per_queue_per_transaction(queue_client: Client) -> Non
 def test_notify_can_be_turned_off(queue_client: Client) -> None:
     client = Client(queue_client.database_url, prefix=queue_client.prefix, notify=False)
     assert _notifications(client, lambda: client.insert(Scan.new({}))) == []
+
+
+def test_bulk_copy_path_keeps_order_schedules_and_rolls_back(queue_client: Client) -> None:
+    jobs = [Scan.new({"i": i}, tags=["bulk"]) for i in range(300)]
+    jobs[7] = Scan.new({"i": 7}, schedule_in=600)
+    with queue_client.connect() as conn:
+        stored = queue_client.insert_all(jobs, conn=conn)
+        conn.rollback()
+    assert count(queue_client) == 0  # COPY ran in the caller's transaction
+    stored = queue_client.insert_all(jobs)
+    assert [j.args["i"] for j in stored] == list(range(300))
+    assert stored[7].state == "scheduled" and stored[8].state == "available"
+    with queue_client.connect() as conn:
+        rows = conn.execute(
+            f'SELECT id, state::text, tags, args FROM "{queue_client.prefix}".oban_jobs ORDER BY id'
+        ).fetchall()
+    assert [r[0] for r in rows] == [j.id for j in stored]
+    assert rows[7][1] == "scheduled" and rows[0][2] == ["bulk"] and rows[0][3] == {"i": 0}
+
+
+def test_bulk_copy_path_names_a_job_that_is_not_json(queue_client: Client) -> None:
+    jobs = [Scan.new({"i": i}) for i in range(100)]
+    jobs[50].args = {"bad": {1, 2}}
+    with pytest.raises(JobError, match="not JSON-serialisable"):
+        queue_client.insert_all(jobs)
+    assert count(queue_client) == 0

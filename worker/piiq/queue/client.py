@@ -13,7 +13,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from . import sqlfiles
-from .insert import insert_steps
+from .insert import insert_steps, uses_copy
 from .job import Job, utcnow
 from .outcome import apply_ack, outcome_of
 from .steps import run_async, run_sync
@@ -167,7 +167,10 @@ class Client:
             return []
         steps = insert_steps(jobs, self.prefix, self.insert_channel if self.notify else None)
         with self._transaction(conn) as c:
-            return run_sync(c, steps)
+            if not (uses_copy(jobs) and c.autocommit):
+                return run_sync(c, steps)  # one statement, or the caller's open transaction
+            with c.transaction():  # several statements on an autocommit connection
+                return run_sync(c, steps)
 
     async def ainsert(self, job: Job, *, conn: psycopg.AsyncConnection[Any] | None = None) -> Job:
         return (await self.ainsert_all([job], conn=conn))[0]
@@ -183,7 +186,10 @@ class Client:
             return []
         steps = insert_steps(jobs, self.prefix, self.insert_channel if self.notify else None)
         async with self._atransaction(conn) as c:
-            return await run_async(c, steps)
+            if not (uses_copy(jobs) and c.autocommit):
+                return await run_async(c, steps)
+            async with c.transaction():
+                return await run_async(c, steps)
 
 
 def perform_now(worker: Worker, job: Job) -> Any:

@@ -8,9 +8,12 @@ from typing import Any
 
 from . import sqlfiles
 from .job import Job, JobError, utcnow
-from .steps import Steps
+from .steps import CopyRows, Steps
 
 MAX_CONFLICT_ROUNDS = 5
+_JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # built once: dumps() with
+# options builds an encoder per call, which dominated bulk inserts
+COPY_THRESHOLD = 64  # from this many jobs (none unique), COPY beats one INSERT ... SELECT
 
 
 class InsertError(RuntimeError):
@@ -20,14 +23,63 @@ class InsertError(RuntimeError):
 def encode_batch(jobs: Sequence[Job], records: list[list[Any]]) -> str:
     """The batch as one JSON text; a job that is not JSON-serialisable is named."""
     try:
-        return json.dumps(records, allow_nan=False, separators=(",", ":"))
+        return _JSON.encode(records)
     except (TypeError, ValueError):
         for job in jobs:
             job.check_json()
         raise
 
 
+def uses_copy(jobs: Sequence[Job]) -> bool:
+    """Whether ``insert_steps`` will COPY (several statements: run it in a transaction)."""
+    return len(jobs) >= COPY_THRESHOLD and all(job.unique is None for job in jobs)
+
+
 def insert_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> Steps[list[Job]]:
+    """Insert ``jobs``; see ``copy_steps`` and ``statement_steps``."""
+    if uses_copy(jobs):
+        return copy_steps(jobs, prefix, channel)
+    return statement_steps(jobs, prefix, channel)
+
+
+def copy_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> Steps[list[Job]]:
+    """Many plain jobs: reserve ids, stream the rows with COPY, notify the queues.
+
+    About twice as fast as the INSERT ... SELECT for thousands of jobs; the caller runs
+    it in one transaction so the jobs appear (and notify) together or not at all.
+    """
+    reserved = yield sqlfiles.load("reserve_ids.sql", prefix), {"count": len(jobs)}
+    now_rows: list[tuple[Any, ...]] = []
+    later_rows: list[tuple[Any, ...]] = []
+    for job, (job_id, now) in zip(jobs, reserved, strict=True):
+        scheduled = job.scheduled_at is not None and job.scheduled_at > now
+        job.id, job.inserted_at = job_id, now
+        job.state = "scheduled" if scheduled else "available"
+        try:
+            args = _JSON.encode(job.args)
+            meta = _JSON.encode(job.meta) if job.meta else "{}"
+        except (TypeError, ValueError):
+            job.check_json()
+            raise
+        tags = list(job.tags) if job.tags else "{}"
+        row = (job_id, job.state, job.queue, job.worker, args, meta, tags, job.max_attempts,
+               job.priority)  # fmt: skip
+        if scheduled:
+            later_rows.append((*row, job.scheduled_at))
+        else:
+            job.scheduled_at = now
+            now_rows.append(row)
+    if now_rows:
+        yield CopyRows(sqlfiles.load("copy_jobs.sql", prefix), now_rows)
+    if later_rows:
+        yield CopyRows(sqlfiles.load("copy_scheduled_jobs.sql", prefix), later_rows)
+    queues = sorted({job.queue for job in jobs if job.state == "available"})
+    if channel is not None and queues:
+        yield sqlfiles.load("notify_queues.sql", prefix), {"channel": channel, "queues": queues}
+    return list(jobs)
+
+
+def statement_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> Steps[list[Job]]:
     """Insert ``jobs`` in the caller's transaction; return them in order, as stored.
 
     A unique job whose key is held by a live row comes back as that row, with
@@ -85,4 +137,4 @@ def insert_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> Steps
     return [job for job in result if job is not None]
 
 
-__all__ = ["InsertError", "JobError", "encode_batch", "insert_steps"]
+__all__ = ["InsertError", "JobError", "encode_batch", "insert_steps", "uses_copy"]
