@@ -66,22 +66,28 @@ class Worker:
         unique: Unique | dict[str, Any] | Iterable[str] | bool | None = None,
     ) -> Job:
         """A validated job for this worker, ready for ``insert``; options override the class."""
+        if type(args) is dict:
+            job_args: Any = dict(args)
+        elif args is None:
+            job_args = {}
+        else:  # a Mapping is copied; anything else is left for validate() to name
+            job_args = dict(args) if isinstance(args, Mapping) else args
+        unique = unique if unique is not None else cls.unique
         job = Job(
             worker=cls.name,
-            args=dict(args) if isinstance(args, Mapping) else args,  # type: ignore[arg-type]
+            args=job_args,
             queue=queue if queue is not None else cls.queue,
             priority=priority if priority is not None else cls.priority,
             max_attempts=max_attempts if max_attempts is not None else cls.max_attempts,
-            tags=list(tags if tags is not None else cls.tags),
-            meta={
-                **(meta or {}),
-                **({"scrub": list(cls.sensitive_args)} if cls.sensitive_args else {}),
-            },
-            scheduled_at=schedule_time(scheduled_at, schedule_in),
-            unique=Unique.coerce(unique if unique is not None else cls.unique),
+            tags=tuple(tags) if tags is not None else cls.tags,
+            meta=_job_meta(meta, cls.sensitive_args),
+            scheduled_at=(
+                None
+                if scheduled_at is None and schedule_in is None
+                else schedule_time(scheduled_at, schedule_in)
+            ),
+            unique=None if unique is None else Unique.coerce(unique),
         )
-        if args is None:
-            job.args = {}
         return job.validate()
 
     def backoff(self, job: Job) -> float:
