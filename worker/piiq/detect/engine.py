@@ -8,6 +8,7 @@ error that says how to install it, never a download.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -85,6 +86,12 @@ def check_model(model: str) -> None:
     )
 
 
+def silence_presidio() -> None:
+    """Presidio logs the words around each match at DEBUG: message text. Never below WARNING."""
+    for name in ("presidio-analyzer", "presidio-anonymizer"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def build_analyzer(
     model: str = DEFAULT_MODEL,
     *,
@@ -93,6 +100,7 @@ def build_analyzer(
     extra_recognizers: Iterable[EntityRecognizer] = (),
 ) -> AnalyzerEngine:
     make_offline()
+    silence_presidio()
     check_model(model)
     nlp_engine = NlpEngineProvider(
         nlp_configuration={

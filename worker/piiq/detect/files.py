@@ -117,9 +117,22 @@ def extract_text(name: str, data: bytes, limits: Limits | None = None) -> Extrac
     return Extraction(name, kind, "scanned", join_wrapped_digits(text), note)
 
 
+_WRAPPED = re.compile(r"(\d+)[ \t]*\n[ \t]*(\d+)")
+
+
 def join_wrapped_digits(text: str) -> str:
-    """Rejoin digit groups that a PDF line break split ("4\\n111 1111 ..."), keeping length."""
-    return re.sub(r"(?<=\d)[ \t]*\n[ \t]*(?=\d)", lambda m: " " * len(m.group(0)), text)
+    """Rejoin a number that a PDF line break split: "card 4\\n539 1488 ..." -> "card 4539 1488".
+
+    A short run on either side of the break (under 4 digits) was cut mid-group and is
+    glued back; two full groups are joined by a space, as a card number is written.
+    """
+
+    def join(m: re.Match[str]) -> str:
+        left, right = m.group(1), m.group(2)
+        glue = "" if len(left) < 4 or len(right) < 4 else " "
+        return left + glue + right
+
+    return _WRAPPED.sub(join, text)
 
 
 def _check_time(deadline: float) -> None:

@@ -82,6 +82,12 @@ class Policy:
             raise PolicyError(
                 f"{origin}: unknown keys {sorted(unknown)}; expected entities, combinations, allow"
             )
+        for key, kind in (("entities", dict), ("combinations", list), ("allow", dict)):
+            if not isinstance(data.get(key) or kind(), kind):
+                raise PolicyError(
+                    f"{origin}: '{key}' must be a {'mapping' if kind is dict else 'list'}, "
+                    f"got {data[key]!r}"
+                )
         entities = {}
         for name, spec in (data.get("entities") or {}).items():
             spec = spec or {}
