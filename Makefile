@@ -9,7 +9,7 @@ BENCH_PYTHON ?= $(shell for p in python3.12 python3.13 $(wildcard $(HOME)/.pyenv
 BENCH_VENV   := .venv-bench
 BENCH_STAMP  := $(BENCH_VENV)/.installed
 
-.PHONY: demo test lint format bench bench-maintenance clean
+.PHONY: demo test lint format bench bench-maintenance bench-detect clean
 
 $(STAMP): pyproject.toml requirements/model.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ bench: $(BENCH_STAMP)
 
 bench-maintenance: $(STAMP)
 	$(BIN)/python bench/maintenance.py
+
+bench-detect: $(STAMP)
+	$(BIN)/python bench/detect_throughput.py
+	$(BIN)/python bench/detect_quality.py
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .ruff_cache

@@ -49,7 +49,7 @@ class Detector:
         policy: Policy,
         *,
         language: str = "en",
-        batch_size: int = 32,
+        batch_size: int = 64,
     ) -> None:
         self.analyzer = analyzer
         self.batch = BatchAnalyzerEngine(analyzer_engine=analyzer)
