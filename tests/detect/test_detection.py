@@ -39,6 +39,10 @@ def spaced(number: str) -> str:
         ("nhs number 943 476 5919", "UK_NHS"),
         ("write to jane.doe@acme.io", "EMAIL_ADDRESS"),
         ("my phone number is +44 20 7946 0958", "PHONE_NUMBER"),  # with context
+        ("NI number AB 12 34 56 C", "UK_NINO"),
+        ("mi NIF es 12345678Z", "ES_NIF"),
+        ("NIE X1234567L", "ES_NIE"),
+        ("codice fiscale RSSMRA85T10A562S", "IT_FISCAL_CODE"),
     ],
 )
 def test_structured_identifiers_delete(detector: Detector, text: str, entity: str) -> None:
@@ -55,6 +59,13 @@ def test_a_bare_phone_number_warns(detector: Detector, text: str) -> None:
     result = decide(detector, text)
     assert result.decision.action == "warn"
     assert [f.entity_type for f in result.findings] == ["PHONE_NUMBER"]
+
+
+def test_all_digit_national_ids_are_off_by_default_and_can_be_turned_on(detector) -> None:
+    text = "build 44051401359 done"  # a valid PESEL checksum, and a build number
+    assert decide(detector, text).decision.action == "allow"
+    policy = Policy.from_yaml("entities:\n  PL_PESEL: {delete: 0.5}\n")
+    assert decide(Detector(detector.analyzer, policy), text).decision.action == "delete"
 
 
 def test_crypto_address_warns(detector: Detector) -> None:

