@@ -186,8 +186,9 @@ def run_demo(console: Console) -> int:
         f"(one after a retry, one after a snooze), {totals.get('cancelled', 0)} cancelled, "
         f"{totals.get('discarded', 0)} discarded (attempts exhausted, unknown worker)"
     )
-    console.print(
-        "inspect it yourself: piiq jobs / piiq jobs show ID / piiq queues "
-        f"(with PIIQ_DATABASE_URL set and --prefix {DEMO_PREFIX})"
-    )
+    if os.environ.get("PIIQ_DATABASE_URL"):  # the embedded server is gone when we exit
+        console.print(
+            f"inspect it yourself: piiq jobs --prefix {DEMO_PREFIX}, "
+            f"piiq queues --prefix {DEMO_PREFIX}, piiq jobs --prefix {DEMO_PREFIX} show ID"
+        )
     return 0 if settled == expected else 1
