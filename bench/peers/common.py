@@ -22,7 +22,7 @@ import logging
 import statistics
 import sys
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import version
 from typing import Any
@@ -89,6 +89,24 @@ async def wait_for(predicate: Callable[[], bool], within: float, what: str) -> N
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.002)
+
+
+async def paced_inserts(
+    insert: Callable[[float], Awaitable[Any]], args: argparse.Namespace, clock: Clock
+) -> None:
+    """The latency phase: settle, insert one job every --latency-gap-ms, wait for them.
+
+    ``insert(inserted_at)`` enqueues one job carrying ``inserted_at`` (time.time()).
+    """
+    await asyncio.sleep(1.0)  # let the worker settle into idle
+    gap = args.latency_gap_ms / 1000
+    start = time.perf_counter()
+    for i in range(args.latency_jobs):
+        delay = start + i * gap - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        await insert(time.time())
+    await wait_for(lambda: len(clock.latencies) >= args.latency_jobs, 60, "latency jobs to run")
 
 
 def result(

@@ -16,12 +16,11 @@ Needs Python >= 3.12 (oban-py does).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
 import psycopg
-from common import Clock, Result, parse_args, result, run_main, wait_for
+from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 from oban import Oban, worker
 from oban.schema import install
 
@@ -91,18 +90,8 @@ async def run() -> Result:
         oban = Oban(pool=pool, queues={QUEUE: args.concurrency})
         await oban.start()
         try:
-            await asyncio.sleep(1.0)  # let the worker settle into idle
-            gap = args.latency_gap_ms / 1000
-            start = time.perf_counter()
-            for i in range(args.latency_jobs):
-                delay = start + i * gap - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await oban.enqueue(NoopWorker.new({"inserted_at": time.time()}))
-            await wait_for(
-                lambda: len(latency_clock.latencies) >= args.latency_jobs,
-                60,
-                "latency jobs to run",
+            await paced_inserts(
+                lambda at: oban.enqueue(NoopWorker.new({"inserted_at": at})), args, latency_clock
             )
         finally:
             await oban.stop()

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 
 import psycopg
-from common import Clock, Result, parse_args, result, run_main, wait_for
+from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 from pgqueuer import PgQueuer, PsycopgDriver, Queries
 from pgqueuer.models import Job
 
@@ -113,19 +113,10 @@ async def run() -> Result:
         CLOCK = latency_clock = Clock()
 
         async def latency() -> None:
-            await asyncio.sleep(1.0)  # let the worker settle into idle
-            gap = args.latency_gap_ms / 1000
-            start = time.perf_counter()
-            for i in range(args.latency_jobs):
-                delay = start + i * gap - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                payload = json.dumps({"inserted_at": time.time()}).encode()
-                await queries.enqueue(ENTRYPOINT, payload)
-            await wait_for(
-                lambda: len(latency_clock.latencies) >= args.latency_jobs,
-                60,
-                "latency jobs to run",
+            await paced_inserts(
+                lambda at: queries.enqueue(ENTRYPOINT, json.dumps({"inserted_at": at}).encode()),
+                args,
+                latency_clock,
             )
 
         await run_phase(args.database_url, args.concurrency, latency)

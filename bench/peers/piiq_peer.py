@@ -8,7 +8,7 @@ import time
 
 import psycopg
 import structlog
-from common import Clock, Result, parse_args, result, run_main, wait_for
+from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 from piiq.queue import Client, Job, Runner, Worker, migrate_up
 
 structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -43,11 +43,9 @@ async def run() -> Result:
     await wait_for(lambda: len(process_clock.ends) >= args.jobs, 300, "all jobs to run")
 
     CLOCK = latency_clock = Clock()
-    await asyncio.sleep(0.5)  # idle
-    for i in range(args.latency_jobs):
-        await client.ainsert(Noop.new({"i": i, "inserted_at": time.time()}))
-        await asyncio.sleep(args.latency_gap_ms / 1000)
-    await wait_for(lambda: len(latency_clock.latencies) >= args.latency_jobs, 30, "latency jobs")
+    await paced_inserts(
+        lambda at: client.ainsert(Noop.new({"inserted_at": at})), args, latency_clock
+    )
     runner.request_stop()
     await task
     await client.aclose()

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from common import Clock, Result, parse_args, result, run_main, wait_for
+from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 from procrastinate import App, PsycopgConnector
 
 SYSTEM = "procrastinate"
@@ -100,19 +100,7 @@ async def run() -> Result:
         CLOCK = latency_clock = Clock()
 
         async def latency() -> None:
-            await asyncio.sleep(1.0)  # let the worker settle into idle
-            gap = args.latency_gap_ms / 1000
-            start = time.perf_counter()
-            for i in range(args.latency_jobs):
-                delay = start + i * gap - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                await task.defer_async(inserted_at=time.time())
-            await wait_for(
-                lambda: len(latency_clock.latencies) >= args.latency_jobs,
-                60,
-                "latency jobs to run",
-            )
+            await paced_inserts(lambda at: task.defer_async(inserted_at=at), args, latency_clock)
 
         await run_phase(app, args.concurrency, latency)
 
