@@ -20,6 +20,14 @@ from .steps import run_async, run_sync
 from .worker import UnknownWorker, Worker, resolve_worker
 
 TestingMode = Literal["disabled", "manual", "inline"]
+
+# The client's own insert connections: autocommit (an insert is one statement), the insert
+# prepared at once with one generic plan (planning it cost as much as running it).
+INSERT_CONNECTION: dict[str, Any] = {
+    "autocommit": True,
+    "prepare_threshold": 0,
+    "options": "-c plan_cache_mode=force_generic_plan",
+}
 TESTING_MODES = ("disabled", "manual", "inline")
 
 

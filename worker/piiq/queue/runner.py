@@ -310,9 +310,12 @@ class Runner:
         # Fetches and acks need not wait for the WAL flush: a fetch lost in a database
         # crash leaves its jobs available, a lost ack means a rerun, which at-least-once
         # delivery allows anyway. Inserts (the caller's data) keep full durability.
+        # The same few statements run thousands of times: prepare them at once and keep
+        # one generic plan (planning the fetch took longer than running it).
         return {
             "autocommit": True,
-            "options": "-c synchronous_commit=off",
+            "prepare_threshold": 0,
+            "options": "-c synchronous_commit=off -c plan_cache_mode=force_generic_plan",
             "application_name": f"piiq worker {self.node}"[:63],
         }
 
