@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -36,11 +36,20 @@ class Settings(BaseSettings):
     recognizers_file: str | None = Field(
         default=None, description="YAML of custom recognizers (employee IDs, secrets ...)."
     )
-    phone_regions: list[str] = Field(
+    phone_regions: Annotated[list[str], NoDecode] = Field(
         default=["US", "GB", "DE", "FR", "ES", "IT", "NL", "IE", "IN", "CA", "AU", "BR", "IL",
                  "PL", "SE", "CH"],
-        description="Countries whose national phone formats are recognised.",
+        description="Countries whose national phone formats are recognised (comma-separated "
+        "ISO codes).",
     )  # fmt: skip
+
+    @field_validator("phone_regions", mode="before")
+    @classmethod
+    def _split_regions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().upper() for part in value.split(",") if part.strip()]
+        return value
+
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Lowest level written to the log."
     )
@@ -49,3 +58,32 @@ class Settings(BaseSettings):
         description="json: one JSON object per line; console: for people; auto: console "
         "on a terminal, json otherwise.",
     )
+
+
+def configuration_markdown() -> str:
+    """docs/configuration.md, generated from ``Settings`` (a test keeps the file in sync)."""
+    lines = [
+        "# Configuration",
+        "",
+        "Every piiq process reads these environment variables (one `Settings` object,",
+        "`worker/piiq/settings.py`). Command-line options, where a command has them, win.",
+        "This page is generated: `python -m piiq.settings > docs/configuration.md`.",
+        "Tests read `PIIQ_TEST_DATABASE_URL` (else they start an embedded PostgreSQL).",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if isinstance(default, list):
+            shown = ",".join(map(str, default))
+        elif default is None:
+            shown = "(unset)"
+        else:
+            shown = str(default).lower() if isinstance(default, bool) else str(default)
+        lines.append(f"| `PIIQ_{name.upper()}` | `{shown}` | {field.description or ''} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(configuration_markdown(), end="")
