@@ -84,9 +84,10 @@ def main() -> int:
 
 
 def stock_peer(lines: list[dict]) -> tuple[float, float]:  # type: ignore[type-arg]
-    from piiq.detect.offline import make_offline
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+    from piiq.detect.offline import make_offline
 
     make_offline()
     engine = NlpEngineProvider(nlp_configuration={

@@ -35,9 +35,10 @@ def run_one(system: str, limit: int) -> dict[str, float]:
     texts = messages(limit)
     started = time.perf_counter()
     if system == "stock":
-        from piiq.detect.offline import make_offline
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import NlpEngineProvider
+
+        from piiq.detect.offline import make_offline
 
         make_offline()  # both sides offline; the stock default would download a model
         engine = NlpEngineProvider(nlp_configuration={

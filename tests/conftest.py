@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from piiq import logs
 from piiq.queue import devdb
 

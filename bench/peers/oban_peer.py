@@ -20,9 +20,10 @@ import time
 from typing import Any
 
 import psycopg
-from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 from oban import Oban, worker
 from oban.schema import install
+
+from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 
 SYSTEM = "oban"
 QUEUE = "default"

@@ -25,9 +25,10 @@ import time
 from collections.abc import Callable
 
 import psycopg
-from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 from pgqueuer import PgQueuer, PsycopgDriver, Queries
 from pgqueuer.models import Job
+
+from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 
 SYSTEM = "pgqueuer"
 ENTRYPOINT = "noop"

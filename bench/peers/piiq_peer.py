@@ -8,6 +8,7 @@ import time
 
 import psycopg
 import structlog
+
 from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 from piiq.queue import Client, Job, Runner, Worker, migrate_up
 

@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 from procrastinate import App, PsycopgConnector
+
+from common import Clock, Result, paced_inserts, parse_args, result, run_main, wait_for
 
 SYSTEM = "procrastinate"
 TASK_NAME = "noop"

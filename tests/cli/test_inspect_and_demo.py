@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+
 from piiq.cli import main
 from piiq.queue import Client, Job
 

@@ -6,6 +6,7 @@ import logging
 import socket
 
 import pytest
+
 from piiq.detect import Detector, Policy, Source
 from piiq.detect.engine import ModelNotInstalled, build_analyzer
 

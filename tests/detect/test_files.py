@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from piiq.detect import Detector, Source
 from piiq.detect import files as file_text
 from piiq.detect.files import Limits, extract_text

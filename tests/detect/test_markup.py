@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from piiq.detect import Detector, Source
 from piiq.detect.markup import clean_slack_markup
 

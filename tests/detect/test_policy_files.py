@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from piiq.detect import Detector, Policy, PolicyError, Source
 
 EXAMPLES = Path(__file__).parents[2] / "examples"

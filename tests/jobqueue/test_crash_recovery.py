@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
 from piiq.queue.maintenance import prune_steps
 from piiq.queue.steps import run_async

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+
 from piiq.queue import Client, Job, JobError, Unique, Worker
 from piiq.queue.job import utcnow
 

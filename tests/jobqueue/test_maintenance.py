@@ -9,6 +9,7 @@ from collections import Counter
 import psycopg
 import pytest
 from click.testing import CliRunner
+
 from piiq.cli import main
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
 from piiq.queue.durations import parse_duration

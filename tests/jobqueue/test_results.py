@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
+
 from piiq.queue import Cancel, Client, Job, Runner, RunnerOptions, Snooze, Worker, default_backoff
 from piiq.queue.inspect import get_job
 

@@ -10,6 +10,7 @@ import time
 
 import psycopg
 import pytest
+
 from piiq.queue import Client, Job, Runner, RunnerOptions, Worker
 from piiq.queue.inspect import queue_counts
 

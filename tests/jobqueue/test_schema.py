@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 from click.testing import CliRunner
+
 from piiq.cli import main
 from piiq.queue import OBAN_VERSION, MigrationError, migrate_down, migrate_up, sqlfiles
 from piiq.queue.migrations import current_version

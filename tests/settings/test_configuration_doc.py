@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from piiq.settings import Settings, configuration_markdown
 
 DOC = Path(__file__).parents[2] / "docs" / "configuration.md"

@@ -6,6 +6,7 @@ import os
 import time
 
 import psycopg
+
 from piiq.queue import Job, Worker
 
 
