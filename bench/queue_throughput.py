@@ -68,13 +68,25 @@ def run_system(system: str, server: str, args: argparse.Namespace) -> dict:
 
 
 def median_results(runs: list[dict]) -> dict:
+    """Median of each figure over the rounds, with its spread (min, max) beside it."""
     ok = [r for r in runs if "error" not in r]
     if not ok:
         return runs[-1]
     merged = dict(ok[0])
     for key, _, _ in METRICS:
-        merged[key] = statistics.median(r[key] for r in ok)
+        values = [r[key] for r in ok]
+        merged[key] = statistics.median(values)
+        merged[key + "_spread"] = (min(values), max(values))
     return merged
+
+
+def number(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+
+
+def cell(result: dict, key: str) -> str:
+    low, high = result[key + "_spread"]
+    return f"{number(result[key])} ({number(low)}-{number(high)})"
 
 
 def main() -> int:
@@ -110,7 +122,7 @@ def main() -> int:
                 )
     results = {s: median_results(r) for s, r in runs.items()}
 
-    table = Table(title="median over rounds")
+    table = Table(title="median over rounds (min-max)")
     table.add_column("system")
     table.add_column("version")
     for _, label, _ in METRICS:
@@ -119,11 +131,7 @@ def main() -> int:
         if "error" in result:
             table.add_row(system, "-", *["error"] * len(METRICS))
             continue
-        table.add_row(
-            system,
-            result["version"],
-            *(f"{result[key]:,.2f}".rstrip("0").rstrip(".") for key, _, _ in METRICS),
-        )
+        table.add_row(system, result["version"], *(cell(result, key) for key, _, _ in METRICS))
     console.print(table)
 
     piiq = results.get("piiq")
