@@ -48,10 +48,10 @@ def copy_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> Steps[l
     About twice as fast as the INSERT ... SELECT for thousands of jobs; the caller runs
     it in one transaction so the jobs appear (and notify) together or not at all.
     """
-    reserved = yield sqlfiles.load("reserve_ids.sql", prefix), {"count": len(jobs)}
+    ((ids, now),) = yield sqlfiles.load("reserve_ids.sql", prefix), {"count": len(jobs)}
     now_rows: list[tuple[Any, ...]] = []
     later_rows: list[tuple[Any, ...]] = []
-    for job, (job_id, now) in zip(jobs, reserved, strict=True):
+    for job, job_id in zip(jobs, ids, strict=True):
         scheduled = job.scheduled_at is not None and job.scheduled_at > now
         job.id, job.inserted_at = job_id, now
         job.state = "scheduled" if scheduled else "available"

@@ -80,7 +80,7 @@ def _piiq_objects_present(conn: psycopg.Connection[Any], prefix: str, *, all_: b
 
 
 def _run_file(conn: psycopg.Connection[Any], name: str, prefix: str) -> None:
-    conn.execute(sqlfiles.load(name, prefix).encode())
+    conn.execute(sqlfiles.load(name, prefix).encode(), prepare=False)  # several statements
 
 
 def _set_version(conn: psycopg.Connection[Any], prefix: str, version: int) -> None:
