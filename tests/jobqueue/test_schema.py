@@ -204,3 +204,8 @@ def test_cli_migrate_without_url_explains(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.delenv("PIIQ_DATABASE_URL", raising=False)
     result = CliRunner().invoke(main, ["migrate"])
     assert result.exit_code == 2 and "PIIQ_DATABASE_URL" in result.output
+
+
+def test_migrate_works_on_a_connection_that_prepares_everything(fresh_database: str) -> None:
+    with psycopg.connect(fresh_database, autocommit=True, prepare_threshold=0) as conn:
+        assert migrate_up(conn).after == OBAN_VERSION
