@@ -22,6 +22,7 @@ from rich.table import Table
 from .queue import Cancel, Client, Job, Runner, RunnerOptions, Snooze, Worker, devdb, migrate_up
 from .queue import inspect as queue_inspect
 from .queue.job import STATES
+from .queue.migrations import MigrationReport
 
 DEMO_PREFIX = "piiq_demo"
 TIMEOUT_S = 40.0
@@ -84,7 +85,7 @@ def _database_url(console: Console) -> str:
     return devdb.embedded_server_url()
 
 
-def _fresh_schema(url: str) -> None:
+def _fresh_schema(url: str) -> MigrationReport:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(DEMO_PREFIX))

@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from . import sqlfiles
 from .insert import insert_steps, uses_copy
 from .job import Job, utcnow
-from .outcome import apply_ack, outcome_of
+from .outcome import Ack, apply_ack, outcome_of
 from .steps import run_async, run_sync
 from .worker import UnknownWorker, Worker, resolve_worker
 
@@ -235,13 +235,20 @@ def _run_coroutine_blocking(worker: Worker, job: Job) -> Any:
     return box.get("value")
 
 
+def perform_to_outcome(job: Job) -> tuple[Ack, Any]:
+    """Run a leased job in this process: its ack, and what perform returned or raised."""
+    try:
+        worker: Worker | None = resolve_worker(job.worker)()
+    except UnknownWorker as exc:
+        worker, result = None, exc
+    else:
+        result = perform_now(worker, job)
+    return outcome_of(job, worker, result), result
+
+
 def run_inline(job: Job) -> Job:
     """Oban's inline testing: execute now, in this process, without the database."""
     job.state, job.attempt = "executing", job.attempt + 1
     job.attempted_at = utcnow()
-    try:
-        worker_class = resolve_worker(job.worker)
-    except UnknownWorker as exc:
-        return apply_ack(job, outcome_of(job, None, exc), utcnow())
-    worker = worker_class()
-    return apply_ack(job, outcome_of(job, worker, perform_now(worker, job)), utcnow())
+    ack, _ = perform_to_outcome(job)
+    return apply_ack(job, ack, utcnow())

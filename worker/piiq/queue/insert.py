@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import sqlfiles
-from .job import Job, JobError, utcnow
+from .job import Job, utcnow
 from .steps import CopyRows, Steps
 
 MAX_CONFLICT_ROUNDS = 5
@@ -135,6 +135,3 @@ def statement_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> St
             f"unique jobs kept conflicting after {MAX_CONFLICT_ROUNDS} rounds; try again"
         )
     return [job for job in result if job is not None]
-
-
-__all__ = ["InsertError", "JobError", "encode_batch", "insert_steps", "uses_copy"]

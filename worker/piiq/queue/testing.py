@@ -13,10 +13,10 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from . import sqlfiles
-from .client import Client, perform_now
+from .client import Client, perform_now, perform_to_outcome
 from .job import Job, JobError
-from .outcome import ack_params, outcome_of
-from .worker import UnknownWorker, Worker, resolve_worker
+from .outcome import ack_params
+from .worker import Worker, resolve_worker
 
 ENQUEUED_STATES = ("available", "scheduled")
 
@@ -146,14 +146,7 @@ class Testing:
                 )
                 for job in jobs:
                     ran += 1
-                    try:
-                        worker_class = resolve_worker(job.worker)
-                    except UnknownWorker as exc:
-                        worker, result = None, exc
-                    else:
-                        worker = worker_class()
-                        result = perform_now(worker, job)
-                    ack = outcome_of(job, worker, result)
+                    ack, result = perform_to_outcome(job)
                     conn.execute(ack_sql, ack_params([ack]))
                     counts[ack.outcome] += 1
                     if isinstance(result, BaseException) and not with_safety:

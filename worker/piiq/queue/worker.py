@@ -49,6 +49,7 @@ class Worker:
         super().__init_subclass__(**kwargs)
         if "name" not in cls.__dict__:
             cls.name = f"{cls.__module__}.{cls.__qualname__}"
+        cls._async = inspect.iscoroutinefunction(cls.perform)  # asked once per job: cache it
         _REGISTRY[cls.name] = cls
 
     @classmethod
@@ -97,9 +98,11 @@ class Worker:
     def perform(self, job: Job) -> Result:
         raise NotImplementedError(f"{type(self).__name__}.perform is not implemented")
 
+    _async: ClassVar[bool] = False
+
     @classmethod
     def is_async(cls) -> bool:
-        return inspect.iscoroutinefunction(cls.perform)
+        return cls._async
 
 
 def _job_meta(meta: Mapping[str, Any] | None, sensitive_args: tuple[str, ...]) -> dict[str, Any]:
