@@ -407,6 +407,29 @@ def queues(url: str, prefix: str, settings: Settings) -> None:
 
 
 @main.command()
+@database_options
+@click.option("--queue", default="default", show_default=True, help="Queue to prove is served.")
+@click.option(
+    "--timeout",
+    type=DURATION,
+    default="60s",
+    show_default=True,
+    help="How long to wait for a worker to complete it.",
+)
+@click.option("--no-wait", is_flag=True, help="Only enqueue it.")
+def canary(
+    url: str, prefix: str, settings: Settings, queue: str, timeout: float, no_wait: bool
+) -> None:
+    """Enqueue a no-op job and wait until a worker completes it (exit 1 if none does)."""
+    from .canary import send_canary
+
+    with Client(url, prefix=prefix) as client:
+        ok, message = send_canary(client, queue, None if no_wait else timeout)
+    click.echo(message)
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
 @click.argument("text", required=False)
 @click.option(
     "--file",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -43,11 +43,59 @@ class Settings(BaseSettings):
         "ISO codes).",
     )  # fmt: skip
 
+    slack_bot_token: SecretStr | None = Field(
+        default=None,
+        description="Bot token (xoxb-): downloads files, opens DMs and posts notices.",
+    )
+    slack_admin_token: SecretStr | None = Field(
+        default=None,
+        description="User token (xoxp-) of a workspace admin: deletes messages and files. "
+        "Without it piiq only notifies.",
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="Signing secret that verifies Events API requests."
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="App-level token (xapp-) for Socket Mode ingress."
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="Slack Web API base URL (the local sandbox in the demo and tests).",
+    )
+    exempt_channels: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Channel IDs never scanned (comma-separated)."
+    )
+    admin_channel: str | None = Field(
+        default=None,
+        description="Channel ID that hears when a message with PII could not be deleted.",
+    )
+    dry_run: bool = Field(
+        default=False, description="Decide and record, but never delete or notify."
+    )
+    max_file_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Files larger than this are not downloaded."
+    )
+    ingress_port: int = Field(default=3000, description="Port of `piiq ingress` (Events API).")
+    max_event_bytes: int = Field(
+        default=1024 * 1024, description="Events API request bodies above this get 413."
+    )
+    metrics_port: int = Field(
+        default=9090,
+        description="Port serving /metrics, /healthz and /readyz for workers (0: off).",
+    )
+
     @field_validator("phone_regions", mode="before")
     @classmethod
     def _split_regions(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().upper() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("exempt_channels", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     log_level: Literal["debug", "info", "warning", "error"] = Field(

@@ -1,0 +1,42 @@
+"""A no-op job that proves, end to end, that a queue is served.
+
+``piiq canary --queue events`` inserts one and waits for a worker to complete it: the
+database is reachable, migrated, and some worker leases that queue. The Helm test hook
+and the image test use it; so can a person checking a deployment.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .queue import Client, Job, Worker
+from .queue.inspect import get_job
+
+
+class Canary(Worker):
+    max_attempts = 1
+
+    def perform(self, job: Job) -> None:
+        return None
+
+
+def send_canary(client: Client, queue: str, timeout: float | None) -> tuple[bool, str]:
+    """Insert a canary on ``queue``; with a timeout, wait until it reaches a final state."""
+    job = client.insert(Canary.new(queue=queue))
+    if timeout is None:
+        return True, f"canary job {job.id} enqueued on queue {queue!r}"
+    deadline = time.monotonic() + timeout
+    state = job.state
+    while time.monotonic() < deadline:
+        with client.connect() as conn:
+            found = get_job(conn, job.id, client.prefix)
+        state = found.state if found else "pruned"
+        if state == "completed":
+            return True, f"canary job {job.id} completed on queue {queue!r}"
+        if state in ("discarded", "cancelled"):
+            return False, f"canary job {job.id} ended {state} on queue {queue!r}"
+        time.sleep(0.2)
+    return False, (
+        f"canary job {job.id} still {state} after {timeout:g}s: is a worker running "
+        f"`piiq worker --queue {queue}=N` against this database?"
+    )
