@@ -48,6 +48,36 @@ async def test_two_workers_never_run_the_same_job(queue_client: Client) -> None:
     assert attempts == 600
 
 
+class TwoSteps(Worker):
+    """Sends a (pretend) message, then crashes before finishing: the retry must not resend."""
+
+    queue = "work"
+    sent: list[int] = []
+
+    def backoff(self, job: Job) -> float:
+        return 0.1
+
+    def perform(self, job: Job) -> None:
+        if "sent" not in job.meta:
+            TwoSteps.sent.append(job.id)
+            job.record(sent=True, message_ts="1.2")
+        if job.attempt == 1:
+            raise ConnectionError("lost the network after sending")
+
+
+async def test_recorded_steps_survive_a_failed_attempt(queue_client: Client) -> None:
+    TwoSteps.sent.clear()
+    job = await asyncio.to_thread(queue_client.insert, TwoSteps.new({}))
+    async with running(queue_client, {"work": 2}) as runner:
+        await wait_for(lambda: runner.outcomes["completed"] == 1)
+    assert TwoSteps.sent == [job.id]  # sent once across two attempts
+    with queue_client.connect() as conn:
+        meta, attempt = conn.execute(
+            f'SELECT meta, attempt FROM "{queue_client.prefix}".oban_jobs WHERE id = %s', (job.id,)
+        ).fetchone()
+    assert attempt == 2 and meta["sent"] is True and meta["message_ts"] == "1.2"
+
+
 async def test_notification_wakes_an_idle_worker_fast(queue_client: Client) -> None:
     async with running(queue_client, {"work": 1}, poll_interval=60) as runner:
         await asyncio.sleep(0.3)  # let the notifier LISTEN

@@ -29,11 +29,10 @@ class Chain(Worker):
     """Inserts a follow-up job until depth 3 (for drain_queue's with_recursion)."""
 
     queue = "chain"
-    client: Client | None = None
 
     def perform(self, job: Job) -> None:
-        if job.args["depth"] < 3 and Chain.client is not None:
-            Chain.client.insert(Chain.new({"depth": job.args["depth"] + 1}))
+        if job.args["depth"] < 3:
+            job.client.insert(Chain.new({"depth": job.args["depth"] + 1}))
 
 
 class Outcomes(Worker):
@@ -110,13 +109,9 @@ def test_drain_queue_counts_outcomes(queue_client: Client, queue_testing: Testin
 
 
 def test_drain_queue_with_recursion(queue_client: Client, queue_testing: Testing) -> None:
-    Chain.client = queue_client
-    try:
-        queue_client.insert(Chain.new({"depth": 0}))
-        assert queue_testing.drain_queue("chain")["completed"] == 1
-        assert queue_testing.drain_queue("chain", with_recursion=True)["completed"] == 3
-    finally:
-        Chain.client = None
+    queue_client.insert(Chain.new({"depth": 0}))
+    assert queue_testing.drain_queue("chain")["completed"] == 1
+    assert queue_testing.drain_queue("chain", with_recursion=True)["completed"] == 3
 
 
 def test_drain_queue_without_safety_raises(queue_client: Client, queue_testing: Testing) -> None:

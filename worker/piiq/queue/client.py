@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
 import psycopg
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from . import sqlfiles
@@ -170,7 +171,7 @@ class Client:
         for job in jobs:
             job.validate()
         if self.testing == "inline":
-            return [run_inline(job) for job in jobs]
+            return [run_inline(job, self) for job in jobs]
         if not jobs:
             return []
         steps = insert_steps(jobs, self.prefix, self.insert_channel if self.notify else None)
@@ -179,6 +180,16 @@ class Client:
                 return run_sync(c, steps)  # one statement, or the caller's open transaction
             with c.transaction():  # several statements on an autocommit connection
                 return run_sync(c, steps)
+
+    def record_meta(self, job_id: int, fields: dict[str, Any]) -> None:
+        """Merge ``fields`` into an executing job's meta (see ``Job.record``)."""
+        if self.testing == "inline":
+            return
+        with self._transaction(None) as conn:
+            conn.execute(
+                sqlfiles.load("record_meta.sql", self.prefix),
+                {"id": job_id, "fields": Jsonb(fields)},
+            )
 
     async def ainsert(self, job: Job, *, conn: psycopg.AsyncConnection[Any] | None = None) -> Job:
         return (await self.ainsert_all([job], conn=conn))[0]
@@ -189,7 +200,7 @@ class Client:
         for job in jobs:
             job.validate()
         if self.testing == "inline":
-            return [await asyncio.to_thread(run_inline, job) for job in jobs]
+            return [await asyncio.to_thread(run_inline, job, self) for job in jobs]
         if not jobs:
             return []
         steps = insert_steps(jobs, self.prefix, self.insert_channel if self.notify else None)
@@ -246,8 +257,9 @@ def perform_to_outcome(job: Job) -> tuple[Ack, Any]:
     return outcome_of(job, worker, result), result
 
 
-def run_inline(job: Job) -> Job:
+def run_inline(job: Job, client: Client) -> Job:
     """Oban's inline testing: execute now, in this process, without the database."""
+    job.client = client
     job.state, job.attempt = "executing", job.attempt + 1
     job.attempted_at = utcnow()
     ack, _ = perform_to_outcome(job)

@@ -78,6 +78,20 @@ class Job:
     cancelled_at: datetime | None = None
     # True when an insert found an existing live job with the same unique key.
     conflict: bool = False
+    # The Client that leased the job (None in unit tests): perform uses it to insert
+    # follow-up jobs and to record progress.
+    client: Any = field(default=None, repr=False, compare=False)
+
+    def record(self, **fields: Any) -> None:
+        """Merge ``fields`` into ``meta`` and save them at once, not at the ack.
+
+        A worker whose side effects cannot be repeated (a message sent, a file deleted)
+        records each step as it completes; a retry after a crash reads ``meta`` and skips
+        what is done.
+        """
+        self.meta.update(fields)
+        if self.client is not None and self.id:
+            self.client.record_meta(self.id, fields)
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Job:

@@ -347,6 +347,8 @@ class Runner:
         finally:
             self.acker.settle(acks)
         jobs = [Job.from_row(row) for row in rows]
+        for job in jobs:
+            job.client = self.client
         jobs.sort(key=lambda j: (j.priority, j.scheduled_at, j.id))
         return jobs
 

@@ -146,6 +146,7 @@ class Testing:
                 )
                 for job in jobs:
                     ran += 1
+                    job.client = self.client
                     ack, result = perform_to_outcome(job)
                     conn.execute(ack_sql, ack_params([ack]))
                     counts[ack.outcome] += 1
