@@ -12,7 +12,17 @@ from datetime import timedelta
 
 import pytest
 
-from piiq.queue import Cancel, Client, Job, Runner, RunnerOptions, Snooze, Worker, default_backoff
+from piiq.queue import (
+    Cancel,
+    Client,
+    Discard,
+    Job,
+    Runner,
+    RunnerOptions,
+    Snooze,
+    Worker,
+    default_backoff,
+)
 from piiq.queue.inspect import get_job
 
 
@@ -86,6 +96,13 @@ class Cancels(Worker):
         return Cancel("message already deleted")
 
 
+class Discards(Worker):
+    queue = "r"
+
+    def perform(self, job: Job) -> Discard:
+        return Discard("token_revoked: reinstall the app")
+
+
 class TooSlow(Worker):
     queue = "r"
     timeout = 0.2
@@ -130,6 +147,12 @@ async def test_cancel_cancels(queue_client: Client) -> None:
     job = await run_one(queue_client, Cancels.new({}))
     assert job.state == "cancelled" and job.cancelled_at is not None
     assert job.errors[0]["error"] == "cancelled: message already deleted"
+
+
+async def test_discard_discards_without_retrying(queue_client: Client) -> None:
+    job = await run_one(queue_client, Discards.new({}, max_attempts=5))
+    assert job.state == "discarded" and job.attempt == 1 and job.discarded_at is not None
+    assert job.errors[0]["error"] == "discarded: token_revoked: reinstall the app"
 
 
 async def test_timeout_is_a_failure(queue_client: Client) -> None:

@@ -17,7 +17,7 @@ from .insert import InsertError
 from .job import Job, JobError
 from .maintenance import MaintenanceOptions, PassSummary
 from .migrations import OBAN_VERSION, MigrationError, migrate_down, migrate_up
-from .results import Cancel, Result, Snooze
+from .results import Cancel, Discard, Result, Snooze
 from .runner import Runner, RunnerOptions
 from .testing import Testing, perform_job
 from .unique import Unique
@@ -28,6 +28,7 @@ __all__ = [
     "Cancel",
     "Client",
     "ConfigError",
+    "Discard",
     "InsertError",
     "Job",
     "JobError",

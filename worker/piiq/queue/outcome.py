@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .job import Job
-from .results import Cancel, Snooze
+from .results import Cancel, Discard, Snooze
 from .worker import UnknownWorker, Worker
 
 REDACTED = "[redacted]"
@@ -108,11 +108,10 @@ def outcome_of(job: Job, worker: Worker | None, result: Any) -> Ack:
             meta={"snoozed": snoozed},
             attempt_delta=-1,
         )
-    if isinstance(result, Cancel):
+    if isinstance(result, Cancel | Discard):
+        state = "cancelled" if isinstance(result, Cancel) else "discarded"
         reason = scrub_text(str(result.reason), job, worker)
-        return Ack(
-            job.id or 0, job.attempt, "cancelled", error=error_entry(job, f"cancelled: {reason}")
-        )
+        return Ack(job.id or 0, job.attempt, state, error=error_entry(job, f"{state}: {reason}"))
     return Ack(job.id or 0, job.attempt, "completed")
 
 

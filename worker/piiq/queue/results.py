@@ -23,4 +23,12 @@ class Cancel:
     reason: str = "cancelled"
 
 
-Result = Snooze | Cancel | None
+@dataclass(frozen=True, slots=True)
+class Discard:
+    """Give up now: the job becomes ``discarded`` with ``reason`` in its errors, as when its
+    attempts run out, but without retrying first (e.g. a revoked credential)."""
+
+    reason: str
+
+
+Result = Snooze | Cancel | Discard | None
