@@ -15,6 +15,7 @@ from piiq import logs
 from piiq.queue import devdb
 
 SUPPORT = Path(__file__).parent / "support"
+sys.path.insert(0, str(SUPPORT))  # shared test helpers: `import queue_helpers`
 
 logs.configure("info", "json")  # what `kubectl logs` shows; pytest prints it on failure
 

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
+import documents
 import pytest
 
 from piiq.detect import Detector, Source
 from piiq.detect import files as file_text
 from piiq.detect.files import Limits, extract_text
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
-import documents
 
 
 def scanned(name: str, data: bytes, **limits) -> str:

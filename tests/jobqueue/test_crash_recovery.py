@@ -8,13 +8,13 @@ import subprocess
 import time
 
 import pytest
+from queue_helpers import running, wait_for
 
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
 from piiq.queue.maintenance import prune_steps
 from piiq.queue.steps import run_async
 
 from .test_maintenance import sql
-from .test_results import running, wait_for
 
 FAST_HEARTBEAT = ["--heartbeat-interval", "0.3", "--heartbeat-timeout", "1.5"]
 

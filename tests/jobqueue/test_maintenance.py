@@ -9,6 +9,7 @@ from collections import Counter
 import psycopg
 import pytest
 from click.testing import CliRunner
+from queue_helpers import running, wait_for
 
 from piiq.cli import main
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
@@ -16,8 +17,6 @@ from piiq.queue.durations import parse_duration
 from piiq.queue.inspect import get_job
 from piiq.queue.maintenance import pass_steps, prune_steps, rescue_steps
 from piiq.queue.steps import run_sync
-
-from .test_results import running, wait_for
 
 DAY = 86400
 

@@ -6,64 +6,20 @@ import asyncio
 import itertools
 import random
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import pytest
+from queue_helpers import load, run_one, running, wait_for
 
 from piiq.queue import (
     Cancel,
     Client,
     Discard,
     Job,
-    Runner,
-    RunnerOptions,
     Snooze,
     Worker,
     default_backoff,
 )
-from piiq.queue.inspect import get_job
-
-
-@asynccontextmanager
-async def running(client: Client, queues: dict[str, int], **options) -> AsyncIterator[Runner]:
-    live = Client(client.database_url, prefix=client.prefix)
-    runner = Runner(live, queues, options=RunnerOptions(**options))
-    task = asyncio.create_task(runner.run())
-    await asyncio.wait_for(runner.started.wait(), 10)
-    try:
-        yield runner
-    finally:
-        runner.request_stop()
-        await asyncio.wait_for(task, 30)
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-def load(client: Client, job_id: int) -> Job:
-    with client.connect() as conn:
-        job = get_job(conn, job_id, client.prefix)
-    assert job is not None
-    return job
-
-
-async def run_one(client: Client, job: Job, **options) -> Job:
-    stored = client.insert(job)
-    async with running(client, {stored.queue: 2}, **options):
-        await wait_for(
-            lambda: (
-                load(client, stored.id).state != "available"
-                and load(client, stored.id).state != "executing"
-            )
-        )
-    return load(client, stored.id)
 
 
 class Succeeds(Worker):

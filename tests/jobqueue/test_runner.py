@@ -10,11 +10,10 @@ import time
 
 import psycopg
 import pytest
+from queue_helpers import running, wait_for
 
 from piiq.queue import Client, Job, Runner, RunnerOptions, Worker
 from piiq.queue.inspect import queue_counts
-
-from .test_results import running, wait_for
 
 
 def states(client: Client) -> dict[str, int]:

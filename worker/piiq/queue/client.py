@@ -87,13 +87,24 @@ class Client:
         return await psycopg.AsyncConnection.connect(self._require_url(), **kwargs)
 
     @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection in autocommit mode (a worker's own statements use it too)."""
+        with self._lazy_pool().connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def aconnection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        async with (await self._lazy_apool()).connection() as conn:
+            yield conn
+
+    @contextmanager
     def _transaction(self, conn: psycopg.Connection[Any] | None) -> Iterator[Any]:
         if conn is not None:
             yield conn  # the caller's transaction: the jobs exist only if the caller commits
             return
         # Our own connections autocommit: an insert is one statement, committed (and its
         # notification sent) in one round trip.
-        with self._lazy_pool().connection() as own:
+        with self.connection() as own:
             yield own
 
     @asynccontextmanager
@@ -101,7 +112,7 @@ class Client:
         if conn is not None:
             yield conn
             return
-        async with (await self._lazy_apool()).connection() as own:
+        async with self.aconnection() as own:
             yield own
 
     def _lazy_pool(self) -> ConnectionPool:
@@ -185,7 +196,7 @@ class Client:
         """Merge ``fields`` into an executing job's meta (see ``Job.record``)."""
         if self.testing == "inline":
             return
-        with self._transaction(None) as conn:
+        with self.connection() as conn:
             conn.execute(
                 sqlfiles.load("record_meta.sql", self.prefix),
                 {"id": job_id, "fields": Jsonb(fields)},

@@ -1,4 +1,4 @@
-"""Load the queue's SQL from the .sql files beside this module.
+"""Load SQL from the ``sql/`` folder of a package (the queue's own, by default).
 
 Statements name Oban's objects as ``{{prefix}}.oban_jobs``; the placeholder becomes the
 quoted schema name, so one set of files serves every prefix (Oban's multi-tenancy).
@@ -24,22 +24,24 @@ def check_prefix(prefix: str) -> str:
 
 
 @cache
-def _read(name: str) -> str:
-    return resources.files("piiq.queue").joinpath("sql", name).read_text(encoding="utf-8")
+def _read(name: str, package: str) -> str:
+    return resources.files(package).joinpath("sql", name).read_text(encoding="utf-8")
 
 
 _INCLUDE = re.compile(r"\{\{include:([\w./]+)\}\}")
 
 
 @cache
-def load(name: str, prefix: str = "public") -> str:
+def load(name: str, prefix: str = "public", package: str = "piiq.queue") -> str:
     """The SQL text of ``sql/<name>`` with the schema placeholder filled in.
 
     ``{{include:other.sql}}`` stands for another file's text (one statement serving in
     two places, e.g. the ack UPDATE alone and inside the fetch).
     """
     quoted = '"' + check_prefix(prefix) + '"'
-    text = _INCLUDE.sub(lambda m: _read(m.group(1)).rstrip().rstrip(";"), _read(name))
+    text = _INCLUDE.sub(
+        lambda m: _read(m.group(1), package).rstrip().rstrip(";"), _read(name, package)
+    )
     return text.replace("{{prefix}}", quoted)
 
 
