@@ -1,0 +1,111 @@
+"""``piiq operator``: run the PIIQueue operator (kopf) cluster-wide or in some namespaces."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import click
+import kopf
+
+from .handlers import Options, build_registry, settings
+from .kube import Kube, load_config
+
+DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
+
+
+async def run_operator(
+    *,
+    namespaces: tuple[str, ...] = (),
+    liveness: str | None = DEFAULT_LIVENESS,
+    standalone: bool = True,
+    options: Options | None = None,
+    stop_flag: asyncio.Event | None = None,
+    ready_flag: asyncio.Event | None = None,
+) -> None:
+    """The operator until ``stop_flag`` (or a signal); the CLI and the tests both use this."""
+    registry = build_registry(lambda: Kube(load_config()), options or Options())
+    await kopf.operator(
+        registry=registry,
+        settings=settings(standalone),
+        clusterwide=not namespaces,
+        namespaces=list(namespaces),
+        liveness_endpoint=liveness,
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
+    )
+
+
+@click.command("operator")
+@click.option(
+    "--namespace",
+    "-n",
+    "namespaces",
+    multiple=True,
+    metavar="NS",
+    help="Watch PIIQueues in this namespace only; repeat for more. [default: all namespaces]",
+)
+@click.option(
+    "--all-namespaces",
+    "-A",
+    is_flag=True,
+    help="Watch PIIQueues in every namespace (the default when no --namespace is given).",
+)
+@click.option(
+    "--liveness",
+    default=DEFAULT_LIVENESS,
+    show_default=True,
+    metavar="URL",
+    help="Serve kopf's liveness probe here; 'off' to disable.",
+)
+@click.option(
+    "--standalone/--peering",
+    default=True,
+    show_default=True,
+    help="Run without kopf peering (one replica, Deployment strategy Recreate).",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds between drift, readiness and backlog checks of each PIIQueue.",
+)
+@click.option("--verbose", is_flag=True, help="Log kopf's own progress too.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "plain"]),
+    default="json",
+    show_default=True,
+    help="json: one object per line (kubectl logs).",
+)
+def operator_command(
+    namespaces: tuple[str, ...],
+    all_namespaces: bool,
+    liveness: str,
+    standalone: bool,
+    interval: float,
+    verbose: bool,
+    log_format: str,
+) -> None:
+    """Reconcile PIIQueue resources into worker Deployments, a maintenance CronJob and the
+    ingress. Needs RBAC for piiqueues (+status), deployments, cronjobs, services, secrets
+    (get) and events (create); see docs/operator.md."""
+    if all_namespaces and namespaces:
+        raise click.UsageError("give --namespace or --all-namespaces, not both")
+    kopf.configure(
+        verbose=verbose,
+        log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN,
+    )
+    if not verbose:
+        logging.getLogger("kopf").setLevel(logging.INFO)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_operator(
+                namespaces=namespaces,
+                liveness=None if liveness == "off" else liveness,
+                standalone=standalone,
+                options=Options(interval=interval),
+            )
+        )

@@ -1,0 +1,96 @@
+"""Thin kopf handlers: every trigger runs the same idempotent ``reconcile``.
+
+Create, resume (operator restart) and spec updates reconcile at once; a timer reconciles
+every ``interval`` seconds, which restores drift (a hand-scaled or deleted child), picks up
+Secrets created later, refreshes readiness and backlog, and drives autoscaling. There is no
+deletion handler and so no finalizer: children carry ownerReferences and the garbage
+collector removes them, and a PIIQueue never hangs in deletion when the operator is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from . import GROUP, PLURAL, VERSION
+from .kube import Kube
+from .reconcile import reconcile
+
+Clock = Callable[[], datetime.datetime]
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclass(frozen=True)
+class Options:
+    interval: float = 10.0  # seconds between drift/backlog reconciles of each PIIQueue
+    clock: Clock = utcnow
+
+
+def changed_status(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
+    """Only the keys whose value changes, so an unchanged world writes nothing."""
+    return {k: v for k, v in new.items() if old.get(k) != v}
+
+
+def settings(standalone: bool = True) -> kopf.OperatorSettings:
+    result = kopf.OperatorSettings()
+    result.peering.standalone = standalone
+    result.posting.level = 20  # Normal and Warning Events, not kopf's debug chatter
+    result.watching.server_timeout = 300  # re-list every few minutes: no silently dead watch
+    result.watching.client_timeout = 330
+    result.watching.connect_timeout = 30
+    return result
+
+
+def build_registry(kube_factory: Callable[[], Kube], options: Options) -> kopf.OperatorRegistry:
+    """A fresh registry (not kopf's global one), so tests and benches can run several."""
+    registry = kopf.OperatorRegistry()
+    kube: list[Kube] = []
+    # One reconcile per object at a time: the timer and a change handler must not interleave
+    # (an older spec applied after a newer one would bring back a removed queue).
+    locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+
+    async def run(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger) -> None:
+        if not kube:
+            kube.append(kube_factory())
+        async with locks[body["metadata"]["uid"]]:
+            outcome = await reconcile(body, kube[0], options.clock())
+        for event in outcome.events:
+            kopf.event(body, type=event.type, reason=event.reason, message=event.message)
+            log = logger.warning if event.type == "Warning" else logger.info
+            log("%s: %s", event.reason, event.message)
+        for key, value in changed_status(outcome.status, body.get("status") or {}).items():
+            patch.status[key] = value
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # A custom registry has none of kopf's default handlers: log in as the client does
+        # (in-cluster service account, else the kubeconfig).
+        return kopf.login_via_client(**kwargs)
+
+    @kopf.on.resume(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.create(GROUP, VERSION, PLURAL, registry=registry)
+    @kopf.on.update(GROUP, VERSION, PLURAL, field="spec", registry=registry)
+    async def on_change(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) -> None:
+        await run(body, patch, logger)
+
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        PLURAL,
+        interval=options.interval,
+        initial_delay=options.interval,
+        registry=registry,
+    )
+    async def on_timer(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger, **_: Any) -> None:
+        await run(body, patch, logger)
+
+    return registry

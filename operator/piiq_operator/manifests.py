@@ -1,0 +1,263 @@
+"""Pure builders: a validated spec -> the Kubernetes objects a PIIQueue owns.
+
+No I/O here: every function returns plain dicts, so tests check them directly and against
+the Kubernetes schemas. The container commands, env names and ports are the contract with
+``piiq`` (the image's ENTRYPOINT), see docs/operator.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import API_VERSION, KIND, MANAGER
+from .sizing import QueuePlan
+from .spec import PIIQueueSpec, object_suffix
+
+UID = 10001
+METRICS_PORT = 9090
+INGRESS_PORT = 3000
+WORKER_GRACE_SECONDS = 30  # the worker's own SIGTERM grace is 15 s; the rest hands jobs back
+QUEUE_LABEL = "piiq.dev/queue"
+
+Manifest = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Owner:
+    name: str
+    namespace: str
+    uid: str
+
+
+def labels(owner: Owner, component: str, queue: str | None = None) -> dict[str, str]:
+    result = {
+        "app.kubernetes.io/name": "piiq",
+        "app.kubernetes.io/instance": owner.name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "piiq",
+        "app.kubernetes.io/managed-by": MANAGER,
+    }
+    if queue is not None:
+        result[QUEUE_LABEL] = queue
+    return result
+
+
+def _metadata(owner: Owner, name: str, component: str, queue: str | None = None) -> Manifest:
+    return {
+        "name": name,
+        "namespace": owner.namespace,
+        "labels": labels(owner, component, queue),
+        "ownerReferences": [
+            {
+                "apiVersion": API_VERSION,
+                "kind": KIND,
+                "name": owner.name,
+                "uid": owner.uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
+    }
+
+
+def _secret_env(name: str, secret: str, key: str, optional: bool = False) -> Manifest:
+    ref: Manifest = {"name": secret, "key": key}
+    if optional:
+        ref["optional"] = True
+    return {"name": name, "valueFrom": {"secretKeyRef": ref}}
+
+
+def env(spec: PIIQueueSpec, *, slack: bool = True) -> list[Manifest]:
+    """The contract's PIIQ_* variables; secrets by reference, never by value."""
+    result = [
+        _secret_env("PIIQ_DATABASE_URL", spec.database.name, spec.database.key),
+        {"name": "PIIQ_QUEUE_PREFIX", "value": spec.queue_prefix},
+        {"name": "PIIQ_LOG_FORMAT", "value": "json"},
+        {"name": "PIIQ_NODE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+    ]
+    if slack:
+        name = spec.slack.name
+        result += [
+            _secret_env("PIIQ_SLACK_BOT_TOKEN", name, "bot-token"),
+            _secret_env("PIIQ_SLACK_ADMIN_TOKEN", name, "admin-token", optional=True),
+            _secret_env("PIIQ_SLACK_SIGNING_SECRET", name, "signing-secret", optional=True),
+            _secret_env("PIIQ_SLACK_APP_TOKEN", name, "app-token", optional=True),
+        ]
+    return result + [dict(item) for item in spec.env]
+
+
+def _container(
+    spec: PIIQueueSpec,
+    name: str,
+    args: list[str],
+    resources: Mapping[str, Any],
+    *,
+    slack: bool = True,
+) -> Manifest:
+    container: Manifest = {
+        "name": name,
+        "image": spec.image,
+        "imagePullPolicy": spec.image_pull_policy,
+        "args": args,
+        "env": env(spec, slack=slack),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+    }
+    if resources:
+        container["resources"] = dict(resources)
+    return container
+
+
+def _probe(path: str, port: str, period: int) -> Manifest:
+    return {"httpGet": {"path": path, "port": port}, "periodSeconds": period, "timeoutSeconds": 3}
+
+
+def _with_probes(container: Manifest, port_name: str, ports: list[Manifest]) -> Manifest:
+    container["ports"] = ports
+    container["livenessProbe"] = {**_probe("/healthz", port_name, 10), "failureThreshold": 3}
+    container["readinessProbe"] = {**_probe("/readyz", port_name, 5), "failureThreshold": 2}
+    return container
+
+
+def _pod_spec(spec: PIIQueueSpec, container: Manifest, grace: int, **extra: Any) -> Manifest:
+    pod: Manifest = {
+        "automountServiceAccountToken": False,
+        "terminationGracePeriodSeconds": grace,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "runAsGroup": UID,
+            "fsGroup": UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [container],
+        "volumes": [{"name": "tmp", "emptyDir": {}}],
+        **extra,
+    }
+    if spec.node_selector:
+        pod["nodeSelector"] = dict(spec.node_selector)
+    if spec.tolerations:
+        pod["tolerations"] = [dict(t) for t in spec.tolerations]
+    return pod
+
+
+def _deployment(
+    owner: Owner, name: str, component: str, queue: str | None, replicas: int, pod: Manifest
+) -> Manifest:
+    meta = _metadata(owner, name, component, queue)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": meta,
+        "spec": {
+            "replicas": replicas,
+            "revisionHistoryLimit": 3,
+            "selector": {"matchLabels": dict(meta["labels"])},
+            "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
+        },
+    }
+
+
+def worker_name(owner: Owner, queue: str) -> str:
+    return f"{owner.name}-{object_suffix(queue)}"
+
+
+def worker_deployment(spec: PIIQueueSpec, owner: Owner, plan: QueuePlan, replicas: int) -> Manifest:
+    """``piiq worker --queue q=N`` in ``replicas`` pods; N is ``plan.per_pod``."""
+    args = ["worker", "--queue", f"{plan.queue}={plan.per_pod}"]
+    container = _container(spec, "worker", args, spec.resources)
+    container["env"].append({"name": "PIIQ_METRICS_PORT", "value": str(METRICS_PORT)})
+    ports = [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}]
+    _with_probes(container, "metrics", ports)
+    pod = _pod_spec(spec, container, WORKER_GRACE_SECONDS)
+    return _deployment(owner, worker_name(owner, plan.queue), "worker", plan.queue, replicas, pod)
+
+
+def maintenance_cronjob(spec: PIIQueueSpec, owner: Owner) -> Manifest:
+    m = spec.maintenance
+    args = [
+        "maintenance",
+        "--once",
+        "--prune-max-age",
+        m.prune_max_age,
+        "--rescue-after",
+        m.rescue_after,
+    ]
+    container = _container(spec, "maintenance", args, m.resources, slack=False)
+    pod = _pod_spec(spec, container, 30, restartPolicy="Never")
+    meta = _metadata(owner, f"{owner.name}-maintenance", "maintenance")
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": meta,
+        "spec": {
+            "schedule": m.schedule,
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": 300,
+            "successfulJobsHistoryLimit": 1,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "metadata": {"labels": dict(meta["labels"])},
+                "spec": {
+                    "backoffLimit": 2,
+                    "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
+                },
+            },
+        },
+    }
+
+
+def ingress_deployment(spec: PIIQueueSpec, owner: Owner) -> Manifest:
+    container = _container(spec, "ingress", ["ingress"], spec.ingress.resources)
+    container["env"] += [
+        {"name": "PIIQ_INGRESS_PORT", "value": str(INGRESS_PORT)},
+        {"name": "PIIQ_METRICS_PORT", "value": str(METRICS_PORT)},
+    ]
+    ports = [
+        {"name": "http", "containerPort": INGRESS_PORT, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+    ]
+    _with_probes(container, "http", ports)
+    pod = _pod_spec(spec, container, 30)
+    name = f"{owner.name}-ingress"
+    return _deployment(owner, name, "ingress", None, spec.ingress.replicas, pod)
+
+
+def ingress_service(spec: PIIQueueSpec, owner: Owner) -> Manifest:
+    meta = _metadata(owner, f"{owner.name}-ingress", "ingress")
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": meta,
+        "spec": {
+            "type": spec.ingress.service_type,
+            "selector": dict(meta["labels"]),
+            "ports": [
+                {
+                    "name": "http",
+                    "port": spec.ingress.service_port,
+                    "targetPort": "http",
+                    "protocol": "TCP",
+                },
+            ],
+        },
+    }
+
+
+def children(
+    spec: PIIQueueSpec, owner: Owner, plans: Mapping[str, QueuePlan], replicas: Mapping[str, int]
+) -> list[Manifest]:
+    """Everything the PIIQueue should own, in a stable order (workers by queue name)."""
+    result = [worker_deployment(spec, owner, plans[q], replicas[q]) for q in sorted(plans)]
+    if spec.maintenance.enabled:
+        result.append(maintenance_cronjob(spec, owner))
+    if spec.ingress.enabled:
+        result += [ingress_deployment(spec, owner), ingress_service(spec, owner)]
+    return result

@@ -1,0 +1,414 @@
+"""Parse and validate a PIIQueue spec into frozen dataclasses.
+
+The CRD's openAPIV3Schema rejects most mistakes on a real API server, but the operator
+checks again: an old CRD, an emulator or ``kubectl apply --validate=false`` let anything
+through, and a person needs one message naming the value and the fix. The defaults here
+are the CRD's defaults (a test keeps the two equal).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from piiq.queue.durations import parse_duration
+
+QUEUE_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
+OBJECT_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?[smhdw]?$")
+SCHEDULE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
+
+MAX_NAME = 40  # "<name>-maintenance" must fit a CronJob name (52 characters)
+MAX_OBJECT_NAME = 63
+MAX_QUEUES = 20
+MAX_CONCURRENCY = 1000
+MAX_REPLICAS = 100
+
+DEFAULTS: dict[str, Any] = {
+    "concurrencyPerPod": 10,
+    "imagePullPolicy": "IfNotPresent",
+    "queuePrefix": "public",
+    "database.secretRef.key": "url",
+    "pruner.maxAge": "7d",
+    "lifeline.rescueAfter": "30m",
+    "maintenance.enabled": True,
+    "maintenance.schedule": "*/5 * * * *",
+    "ingress.enabled": False,
+    "ingress.replicas": 2,
+    "ingress.service.type": "ClusterIP",
+    "ingress.service.port": 80,
+    "autoscaling.enabled": False,
+    "autoscaling.targetBacklogPerPod": 50,
+    "autoscaling.scaleDownDelay": "5m",
+    "autoscaling.queues.*.minReplicas": 1,
+}
+
+# Set by the operator from the spec's secret references; extra env may not override them.
+RESERVED_ENV = {
+    "PIIQ_DATABASE_URL": "spec.database.secretRef",
+    "PIIQ_SLACK_BOT_TOKEN": "spec.slack.secretRef",
+    "PIIQ_SLACK_ADMIN_TOKEN": "spec.slack.secretRef",
+    "PIIQ_SLACK_SIGNING_SECRET": "spec.slack.secretRef",
+    "PIIQ_SLACK_APP_TOKEN": "spec.slack.secretRef",
+    "PIIQ_QUEUE_PREFIX": "spec.queuePrefix",
+    "PIIQ_NODE": "the pod name (set by the operator)",
+    "PIIQ_LOG_FORMAT": "json (set by the operator)",
+}
+
+
+class SpecError(ValueError):
+    """Every problem found in one spec; ``problems`` are messages a person can act on."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    name: str
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class QueueScaling:
+    min_replicas: int
+    max_replicas: int
+    target_backlog_per_pod: int
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    enabled: bool
+    scale_down_delay: float
+    queues: dict[str, QueueScaling] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ingress:
+    enabled: bool
+    replicas: int
+    service_type: str
+    service_port: int
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    enabled: bool
+    schedule: str
+    prune_max_age: str
+    rescue_after: str
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PIIQueueSpec:
+    queues: dict[str, int]
+    concurrency_per_pod: int
+    image: str
+    image_pull_policy: str
+    queue_prefix: str
+    database: SecretRef
+    slack: SecretRef
+    maintenance: Maintenance
+    ingress: Ingress
+    autoscaling: Autoscaling
+    resources: dict[str, Any] = field(default_factory=dict)
+    node_selector: dict[str, str] = field(default_factory=dict)
+    tolerations: list[dict[str, Any]] = field(default_factory=list)
+    env: list[dict[str, str]] = field(default_factory=list)
+
+
+def object_suffix(queue: str) -> str:
+    """A queue name as it appears in object names: ``pii_detection`` -> ``pii-detection``."""
+    return queue.replace("_", "-")
+
+
+class _Fields:
+    """Typed access to one object of the spec, collecting problems instead of raising."""
+
+    def __init__(self, data: Any, path: str, problems: list[str]) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            problems.append(f"{path} must be an object, not {data!r}")
+            data = {}
+        self.data, self.path, self.problems = data, path, problems
+        self.known: set[str] = set()
+
+    def _get(self, key: str, default: Any, kind: type | tuple[type, ...], what: str) -> Any:
+        self.known.add(key)
+        value = self.data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+            self.problems.append(f"{self.path}.{key} must be {what}, not {value!r}")
+            return default
+        return value
+
+    def integer(self, key: str, default: int | None, low: int, high: int) -> int:
+        value = self._get(key, default, int, "a whole number")
+        if value is None:
+            self.problems.append(
+                f"{self.path}.{key} is required: set a number from {low} to {high}"
+            )
+            return low
+        if not low <= value <= high:
+            self.problems.append(f"{self.path}.{key} is {value}: set a number from {low} to {high}")
+            return max(low, min(high, value))
+        return value
+
+    def string(
+        self,
+        key: str,
+        default: str | None,
+        pattern: re.Pattern[str] | None = None,
+        hint: str = "",
+        required: bool = True,
+    ) -> str:
+        value = self._get(key, default, str, "a string")
+        if not required and not value:
+            return ""
+        if value is None or value == "":
+            self.problems.append(f"{self.path}.{key} is required{': ' + hint if hint else ''}")
+            return ""
+        if pattern is not None and not pattern.match(value):
+            self.problems.append(f"{self.path}.{key} {value!r} is not valid: {hint}")
+        return value
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.string(key, default)
+        if value not in choices:
+            self.problems.append(f"{self.path}.{key} {value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def duration(self, key: str, default: str) -> str:
+        value = self.string(key, default, DURATION, "use a number with a unit s, m, h, d or w")
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            if DURATION.match(value):
+                self.problems.append(f"{self.path}.{key}: {exc}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        return self._get(key, default, bool, "true or false")
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        return dict(self._get(key, {}, dict, "an object"))
+
+    def sequence(self, key: str) -> list[Any]:
+        return list(self._get(key, [], list, "a list"))
+
+    def child(self, key: str) -> _Fields:
+        self.known.add(key)
+        return _Fields(self.data.get(key), f"{self.path}.{key}", self.problems)
+
+    def done(self) -> None:
+        for key in sorted(set(self.data) - self.known):
+            self.problems.append(
+                f"{self.path}.{key} is not a known field: remove it "
+                f"(known fields: {', '.join(sorted(self.known))})"
+            )
+
+
+def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
+    """The validated spec of PIIQueue ``name``; raises SpecError listing every problem."""
+    problems: list[str] = []
+    if len(name) > MAX_NAME or not OBJECT_NAME.match(name):
+        problems.append(
+            f"metadata.name {name!r} is not usable: use at most {MAX_NAME} lowercase letters, "
+            "digits and '-', starting with a letter (children are named after it)"
+        )
+    root = _Fields(spec, "spec", problems)
+    queues = _queues(root, name)
+    per_pod = root.integer("concurrencyPerPod", DEFAULTS["concurrencyPerPod"], 1, MAX_CONCURRENCY)
+    image = root.string("image", None, hint="set the piiq container image, e.g. ghcr.io/x/piiq:0.1")
+    pull = root.choice(
+        "imagePullPolicy", DEFAULTS["imagePullPolicy"], ("Always", "IfNotPresent", "Never")
+    )
+    prefix = root.string(
+        "queuePrefix",
+        DEFAULTS["queuePrefix"],
+        re.compile(r"^[a-z_][a-z0-9_]*$"),
+        "use the schema that holds oban_jobs, e.g. public",
+    )
+    database = _secret_ref(root.child("database"), DEFAULTS["database.secretRef.key"])
+    slack = _secret_ref(root.child("slack"), None)
+    parsed = PIIQueueSpec(
+        queues=queues,
+        concurrency_per_pod=per_pod,
+        image=image,
+        image_pull_policy=pull,
+        queue_prefix=prefix,
+        database=database,
+        slack=slack,
+        maintenance=_maintenance(root),
+        ingress=_ingress(root.child("ingress")),
+        autoscaling=_autoscaling(root.child("autoscaling"), queues, per_pod),
+        resources=root.mapping("resources"),
+        node_selector=_string_map(root, "nodeSelector"),
+        tolerations=root.sequence("tolerations"),
+        env=_env(root),
+    )
+    root.done()
+    if problems:
+        raise SpecError(problems)
+    return parsed
+
+
+def _queues(root: _Fields, name: str) -> dict[str, int]:
+    raw = root.mapping("queues")
+    path = f"{root.path}.queues"
+    if not raw:
+        root.problems.append(f"{path} is empty: name at least one queue, e.g. events: 20")
+    if len(raw) > MAX_QUEUES:
+        root.problems.append(f"{path} has {len(raw)} queues: at most {MAX_QUEUES} are allowed")
+    queues: dict[str, int] = {}
+    seen: dict[str, str] = {}
+    for queue, concurrency in raw.items():
+        if not isinstance(queue, str) or not QUEUE_NAME.match(queue):
+            root.problems.append(
+                f"{path}: queue name {queue!r} is not a valid name: use lowercase letters, "
+                "digits, '-' or '_', starting and ending with a letter or digit"
+            )
+            continue
+        deployment = f"{name}-{object_suffix(queue)}"
+        if len(deployment) > MAX_OBJECT_NAME:
+            root.problems.append(
+                f"{path}.{queue}: Deployment name {deployment!r} is longer than "
+                f"{MAX_OBJECT_NAME} characters: shorten the queue or the PIIQueue name"
+            )
+        if (other := seen.setdefault(object_suffix(queue), queue)) != queue:
+            root.problems.append(
+                f"{path}: queues {other!r} and {queue!r} would share the Deployment "
+                f"{deployment!r}: rename one of them"
+            )
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
+            root.problems.append(
+                f"{path}.{queue}: concurrency {concurrency!r} must be a whole number, e.g. 10"
+            )
+        elif not 1 <= concurrency <= MAX_CONCURRENCY:
+            root.problems.append(
+                f"{path}.{queue}: concurrency {concurrency} is out of range: set 1 to "
+                f"{MAX_CONCURRENCY} (remove the queue to stop serving it)"
+            )
+        else:
+            queues[queue] = concurrency
+    return queues
+
+
+def _secret_ref(parent: _Fields, default_key: str | None) -> SecretRef:
+    ref = parent.child("secretRef")
+    hint = "name the Secret in this namespace, e.g. secretRef: {name: piiq-db}"
+    name = ref.string("name", None, re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), hint)
+    key = ref.string("key", default_key, hint="name the key in the Secret") if default_key else ""
+    ref.done()
+    parent.done()
+    return SecretRef(name=name, key=key)
+
+
+def _maintenance(root: _Fields) -> Maintenance:
+    pruner, lifeline, section = (
+        root.child("pruner"),
+        root.child("lifeline"),
+        root.child("maintenance"),
+    )
+    result = Maintenance(
+        enabled=section.boolean("enabled", DEFAULTS["maintenance.enabled"]),
+        schedule=section.string(
+            "schedule",
+            DEFAULTS["maintenance.schedule"],
+            SCHEDULE,
+            "use a cron schedule of five fields, e.g. '*/5 * * * *'",
+        ),
+        prune_max_age=pruner.duration("maxAge", DEFAULTS["pruner.maxAge"]),
+        rescue_after=lifeline.duration("rescueAfter", DEFAULTS["lifeline.rescueAfter"]),
+        resources=section.mapping("resources"),
+    )
+    for part in (pruner, lifeline, section):
+        part.done()
+    return result
+
+
+def _ingress(section: _Fields) -> Ingress:
+    service = section.child("service")
+    result = Ingress(
+        enabled=section.boolean("enabled", DEFAULTS["ingress.enabled"]),
+        replicas=section.integer("replicas", DEFAULTS["ingress.replicas"], 0, MAX_REPLICAS),
+        service_type=service.choice(
+            "type", DEFAULTS["ingress.service.type"], ("ClusterIP", "NodePort", "LoadBalancer")
+        ),
+        service_port=service.integer("port", DEFAULTS["ingress.service.port"], 1, 65535),
+        resources=section.mapping("resources"),
+    )
+    service.done()
+    section.done()
+    return result
+
+
+def _autoscaling(section: _Fields, queues: dict[str, int], per_pod: int) -> Autoscaling:
+    enabled = section.boolean("enabled", DEFAULTS["autoscaling.enabled"])
+    target = section.integer(
+        "targetBacklogPerPod", DEFAULTS["autoscaling.targetBacklogPerPod"], 1, 1_000_000
+    )
+    delay = section.duration("scaleDownDelay", DEFAULTS["autoscaling.scaleDownDelay"])
+    overrides = section.child("queues")
+    scaling: dict[str, QueueScaling] = {}
+    for queue in overrides.data:
+        if queue not in queues:
+            section.problems.append(
+                f"{overrides.path}.{queue} names no queue of spec.queues: add the queue there "
+                "or remove this entry"
+            )
+    for queue, concurrency in queues.items():
+        one = overrides.child(queue)
+        static = -(-concurrency // per_pod)
+        low = one.integer(
+            "minReplicas", DEFAULTS["autoscaling.queues.*.minReplicas"], 0, MAX_REPLICAS
+        )
+        high = one.integer("maxReplicas", static, 1, MAX_REPLICAS)
+        if low > high:
+            section.problems.append(
+                f"{one.path}: minReplicas {low} is above maxReplicas {high}: lower minReplicas"
+            )
+        scaling[queue] = QueueScaling(
+            low, high, one.integer("targetBacklogPerPod", target, 1, 1_000_000)
+        )
+        one.done()
+    section.done()
+    return Autoscaling(enabled=enabled, scale_down_delay=_seconds(delay), queues=scaling)
+
+
+def _seconds(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return 0.0  # already reported
+
+
+def _string_map(root: _Fields, key: str) -> dict[str, str]:
+    value = root.mapping(key)
+    for k, v in value.items():
+        if not isinstance(v, str):
+            root.problems.append(f"{root.path}.{key}.{k} must be a string, not {v!r}")
+    return value
+
+
+def _env(root: _Fields) -> list[dict[str, str]]:
+    env: list[dict[str, str]] = []
+    for i, item in enumerate(root.sequence("env")):
+        entry = _Fields(item, f"{root.path}.env[{i}]", root.problems)
+        name = entry.string("name", None, ENV_NAME, "use letters, digits and '_'")
+        value = entry.string("value", "", required=False)
+        entry.done()
+        if name in RESERVED_ENV:
+            root.problems.append(
+                f"{entry.path}: {name} is set by the operator from {RESERVED_ENV[name]}: "
+                "remove it from env"
+            )
+        env.append({"name": name, "value": value})
+    return env
