@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from operator_helpers import CRONJOBS, DEPLOYMENTS, PIIQ, Cluster, eventually, piiqueue
+
+from piiq.queue import Client, Job, Worker
+
+T = TypeVar("T")
 
 
 def replicas(cluster: Cluster, name: str) -> int:
@@ -55,3 +61,113 @@ async def test_create_scale_remove_restore_delete(operator: Cluster) -> None:
 
 def assert_equal(actual: object, expected: object) -> None:
     assert actual == expected, f"{actual!r} != {expected!r}"
+
+
+def events_for(cluster: Cluster, name: str) -> list[dict[str, object]]:
+    return [
+        e for _, _, e in cluster.emulator.live("v1/events") if e["involvedObject"]["name"] == name
+    ]
+
+
+async def test_invalid_spec_is_degraded_and_others_keep_working(operator: Cluster) -> None:
+    cluster = operator
+    await cluster.secrets()
+    bad = piiqueue("bad", {"events": 0})
+    bad["spec"]["replicas"] = 3
+    await cluster.create(bad)
+    await cluster.create(piiqueue("good", {"events": 8}))
+
+    degraded = await eventually(lambda: check(cluster.condition("bad", "Degraded"), "True"))
+    assert degraded["reason"] == "InvalidSpec"
+    assert "spec.queues.events: concurrency 0 is out of range: set 1 to 1000" in degraded["message"]
+    assert "spec.replicas is not a known field: remove it" in degraded["message"]
+    assert check(cluster.condition("bad", "Ready"), "False")["reason"] == "InvalidSpec"
+    warnings = await eventually(lambda: nonempty(events_for(cluster, "bad")))
+    assert warnings[0]["type"] == "Warning" and warnings[0]["reason"] == "InvalidSpec"
+    assert "concurrency 0" in warnings[0]["message"]
+    await eventually(lambda: assert_equal(replicas(cluster, "good-events"), 1))
+    assert not any(n.startswith("bad-") for n in cluster.names(DEPLOYMENTS))
+
+    # The timer keeps the same problem quiet: one warning, not one per reconcile.
+    await cluster.patch("good", {"spec": {"queues": {"events": 16}}})
+    await eventually(lambda: assert_equal(replicas(cluster, "good-events"), 2))
+    assert len(events_for(cluster, "bad")) == 1
+
+    # Fixed -> reconciled.
+    await cluster.patch("bad", {"spec": {"queues": {"events": 4}, "replicas": None}})
+    await eventually(lambda: check(cluster.condition("bad", "Degraded"), "False"))
+    assert replicas(cluster, "bad-events") == 1
+
+
+async def test_missing_secret_then_created_and_backlog_unknown(operator: Cluster) -> None:
+    cluster = operator
+    cluster.emulator.ready_deployments = True
+    await cluster.create(piiqueue("pii"))
+    degraded = await eventually(lambda: check(cluster.condition("pii", "Degraded"), "True"))
+    assert degraded["reason"] == "SecretMissing"
+    assert "Secret 'piiq-db' (spec.database.secretRef) does not exist" in degraded["message"]
+    assert cluster.names(DEPLOYMENTS) == set()
+
+    await cluster.secrets()  # a URL that refuses connections: backlog unknown, not an error
+    ready = await eventually(lambda: check(cluster.condition("pii", "Ready"), "True"))
+    assert ready["reason"] == "AllWorkersReady"
+    status = cluster.get(PIIQ, "pii")["status"]
+    assert check(cluster.condition("pii", "Degraded"), "False")
+    assert status["workers"] == "5/5" and status["queueNames"] == "default,events"
+    assert status["observedGeneration"] == cluster.get(PIIQ, "pii")["metadata"]["generation"]
+    assert "backlog" not in status
+    assert status["backlogError"].startswith("Backlog unknown: database unreachable")
+    assert "127.0.0.1:1" not in status["backlogError"] and "nobody" not in status["backlogError"]
+
+
+class Scan(Worker):
+    queue = "events"
+
+    def perform(self, job: Job) -> None:
+        pass
+
+
+async def test_backlog_from_the_database_drives_status_and_autoscaling(
+    operator: Cluster, queue_client: Client, queue_database_url: str, queue_prefix: str
+) -> None:
+    cluster = operator
+    cluster.emulator.ready_deployments = True
+    queue_client.insert_all([Scan.new({"i": i}) for i in range(7)])
+    queue_client.insert_all([Scan.new({"i": i}, queue="default") for i in range(2)])
+    await cluster.secrets(queue_database_url)
+    body = piiqueue(
+        "pii",
+        {"default": 10, "events": 40},
+        queuePrefix=queue_prefix,
+        autoscaling={
+            "enabled": True,
+            "queues": {"events": {"maxReplicas": 5, "targetBacklogPerPod": 2}},
+        },
+    )
+    await cluster.create(body)
+
+    def backlog() -> dict[str, object]:
+        status = cluster.get(PIIQ, "pii")["status"]
+        assert status.get("backlog") == 9, status
+        return status
+
+    status = await eventually(backlog)
+    events = next(q for q in status["queues"] if q["name"] == "events")
+    assert (events["backlog"], events["executing"], events["autoscaled"]) == (7, 0, True)
+    await eventually(lambda: assert_equal(replicas(cluster, "pii-events"), 4))  # ceil(7 / 2)
+    assert replicas(cluster, "pii-default") == 1  # 2 jobs, 50 per pod, at least 1
+    # Every pod of events runs ceil(40 / 5) = 8 whatever the replica count.
+    args = cluster.get(DEPLOYMENTS, "pii-events")["spec"]["template"]["spec"]["containers"][0][
+        "args"
+    ]
+    assert args == ["worker", "--queue", "events=8"]
+
+
+def check(condition: dict[str, object], status: str) -> dict[str, object]:
+    assert condition["status"] == status, condition
+    return condition
+
+
+def nonempty(items: list[T]) -> list[T]:
+    assert items
+    return items

@@ -1,0 +1,126 @@
+"""Pure manifest builders, and their output against the Kubernetes schemas (offline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from operator_helpers import piiqueue
+
+from piiq_operator.manifests import Owner, children
+from piiq_operator.sizing import plan
+from piiq_operator.spec import parse_spec
+
+OWNER = Owner("pii", "prod", "0b5e8a4e-0000-4000-8000-000000000001")
+
+
+def build(**changes: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    spec = parse_spec("pii", piiqueue("pii", **changes)["spec"])
+    plans = plan(spec)
+    objs = children(spec, OWNER, plans, {q: p.replicas for q, p in plans.items()})
+    return {(o["kind"], o["metadata"]["name"]): o for o in objs}
+
+
+def container(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj["spec"]
+    pod = spec["jobTemplate"]["spec"]["template"] if obj["kind"] == "CronJob" else spec["template"]
+    return pod["spec"]["containers"][0]
+
+
+@pytest.mark.parametrize(
+    ("concurrency", "per_pod", "replicas", "each"),
+    [(20, 8, 3, 7), (10, 8, 2, 5), (5, 8, 1, 5), (16, 8, 2, 8), (1, 1, 1, 1), (100, 10, 10, 10)],
+)
+def test_replicas_and_per_pod_limit(
+    concurrency: int, per_pod: int, replicas: int, each: int
+) -> None:
+    deployment = build(queues={"events": concurrency}, concurrencyPerPod=per_pod)[
+        "Deployment", "pii-events"
+    ]
+    assert deployment["spec"]["replicas"] == replicas
+    assert container(deployment)["args"] == ["worker", "--queue", f"events={each}"]
+    # The total is the configured concurrency, or above it by less than one job per pod.
+    assert concurrency <= replicas * each < concurrency + replicas
+
+
+def test_children_names_commands_and_contract() -> None:
+    objs = build(
+        queues={"default": 10, "pii_detection": 5},
+        ingress={"enabled": True},
+        pruner={"maxAge": "14d"},
+        lifeline={"rescueAfter": "45m"},
+    )
+    assert set(objs) == {
+        ("Deployment", "pii-default"),
+        ("Deployment", "pii-pii-detection"),
+        ("CronJob", "pii-maintenance"),
+        ("Deployment", "pii-ingress"),
+        ("Service", "pii-ingress"),
+    }
+    cron = objs["CronJob", "pii-maintenance"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert container(cron)["args"] == [
+        "maintenance", "--once", "--prune-max-age", "14d", "--rescue-after", "45m",
+    ]  # fmt: skip
+    assert container(objs["Deployment", "pii-ingress"])["args"] == ["ingress"]
+    worker = container(objs["Deployment", "pii-pii-detection"])
+    env = {e["name"]: e for e in worker["env"]}
+    assert env["PIIQ_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "piiq-db",
+        "key": "url",
+    }
+    assert env["PIIQ_SLACK_BOT_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "bot-token"
+    assert env["PIIQ_SLACK_ADMIN_TOKEN"]["valueFrom"]["secretKeyRef"]["optional"] is True
+    assert env["PIIQ_NODE"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["PIIQ_LOG_FORMAT"]["value"] == "json"
+    assert all("value" not in e or "SLACK" not in e["name"] for e in worker["env"])  # by reference
+    assert worker["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    assert worker["ports"][0]["containerPort"] == 9090
+    assert worker["securityContext"]["readOnlyRootFilesystem"] is True
+    assert worker["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    pod = objs["Deployment", "pii-pii-detection"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert pod["terminationGracePeriodSeconds"] >= 30
+    labels = objs["Deployment", "pii-pii-detection"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/managed-by"] == "piiq-operator"
+    assert labels["piiq.dev/queue"] == "pii_detection"
+    service = objs["Service", "pii-ingress"]
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+    assert (
+        service["spec"]["selector"]
+        == objs["Deployment", "pii-ingress"]["spec"]["selector"]["matchLabels"]
+    )
+    for obj in objs.values():
+        ref = obj["metadata"]["ownerReferences"][0]
+        assert ref == {
+            "apiVersion": "piiq.dev/v1alpha1", "kind": "PIIQueue", "name": "pii", "uid": OWNER.uid,
+            "controller": True, "blockOwnerDeletion": True,
+        }  # fmt: skip
+
+
+def test_builders_are_pure() -> None:
+    assert build() == build()
+
+
+@pytest.mark.parametrize("version", ["1.29", "1.32", "1.37"])
+def test_children_pass_strict_kubernetes_schemas(version: str) -> None:
+    objs = build(
+        queues={"default": 10, "events": 20, "pii_detection": 5},
+        ingress={"enabled": True, "service": {"type": "LoadBalancer", "port": 443}},
+        resources={"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+        nodeSelector={"pool": "workers"},
+        tolerations=[
+            {"key": "dedicated", "operator": "Equal", "value": "piiq", "effect": "NoSchedule"}
+        ],
+        env=[{"name": "PIIQ_DRY_RUN", "value": "true"}],
+    )
+    for obj in objs.values():
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_strict_validation_catches_a_wrong_field() -> None:
+    deployment = build()["Deployment", "pii-events"]
+    container(deployment)["livenessProbes"] = container(deployment).pop("livenessProbe")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.32", strict=True)
