@@ -17,7 +17,17 @@ from piiq.queue import devdb
 SUPPORT = Path(__file__).parent / "support"
 sys.path.insert(0, str(SUPPORT))  # shared test helpers: `import queue_helpers`
 
-logs.configure("info", "json")  # what `kubectl logs` shows; pytest prints it on failure
+from log_capture import RECORDER, LogRecorder  # noqa: E402  (needs SUPPORT on sys.path)
+
+# What `kubectl logs` shows: JSON lines. Recorded for the log tests; pytest prints them
+# with a failing test.
+logs.configure("info", "json", stream=RECORDER)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def log_lines() -> Iterator[LogRecorder]:
+    """The log recorder; ``log_lines.since(mark)`` parses lines written after ``mark``."""
+    yield RECORDER
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib
 import json
@@ -123,10 +124,14 @@ def main() -> None:
     help="Undo Oban migrations down to this version (0 removes all).",
 )
 def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> None:
-    """Bring the database to Oban's schema v12 (plus piiq's additive objects)."""
+    """Bring the database to Oban's schema v12 (plus piiq's additive objects and the
+    Slack audit table; --down-to leaves the audit trail in place)."""
+    from .slack.audit import create_audit_table
+
     with psycopg.connect(url, autocommit=True) as conn:
         if down_to is None:
             report = migrate_up(conn, prefix)
+            create_audit_table(conn, prefix)
         else:
             report = migrate_down(conn, down_to, prefix)
     steps = ", ".join(report.applied) if report.applied else "nothing to do"
@@ -452,6 +457,61 @@ def scan(text: str | None, file: Path | None, as_json: bool, show_values: bool) 
         sys.exit(scan_command(text, file, as_json, show_values))
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.command()
+@database_options
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=None, help="Port [env: PIIQ_INGRESS_PORT; default 3000]")
+def ingress(url: str, prefix: str, settings: Settings, host: str, port: int | None) -> None:
+    """Receive Slack events and enqueue one job per message.
+
+    Serves the Events API at /slack/events when PIIQ_SLACK_SIGNING_SECRET is set, connects
+    over Socket Mode when PIIQ_SLACK_APP_TOKEN is set (both may run), and always answers
+    /healthz and /readyz.
+    """
+    from .slack.ingress import run_ingress
+
+    logs.configure(settings.log_level, settings.log_format)
+    secret, app_token = settings.slack_signing_secret, settings.slack_app_token
+    if secret is None and app_token is None:
+        raise click.UsageError(
+            "nothing to receive events with: set PIIQ_SLACK_SIGNING_SECRET (Events API over "
+            "HTTP) or PIIQ_SLACK_APP_TOKEN (Socket Mode), from your Slack app's settings"
+        )
+    asyncio.run(
+        run_ingress(
+            url,
+            prefix,
+            signing_secret=secret.get_secret_value() if secret else None,
+            app_token=app_token.get_secret_value() if app_token else None,
+            api_url=settings.slack_api_url,
+            exempt_channels=settings.exempt_channels,
+            host=host,
+            port=port if port is not None else settings.ingress_port,
+            max_body=settings.max_event_bytes,
+        )
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8765, show_default=True)
+def sandbox(host: str, port: int) -> None:
+    """Run the local Slack sandbox (Web API, files, Socket Mode) for trying piiq out.
+
+    Point piiq at it with PIIQ_SLACK_API_URL=http://HOST:PORT/api/ and its fixed tokens
+    (printed at start).
+    """
+    from .slack import sandbox as sb
+
+    slack = sb.SlackSandbox(host, port)
+    click.echo(
+        f"Slack sandbox on {slack.base_url}: bot token {sb.BOT_TOKEN}, admin token "
+        f"{sb.ADMIN_TOKEN}, app token {sb.APP_TOKEN}, signing secret {sb.SIGNING_SECRET}"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(slack.serve_forever())
 
 
 @main.command()

@@ -1,0 +1,66 @@
+"""Slack fixtures: the sandbox over HTTP, settings pointing at it, a live ingress."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from piiq.queue import Client
+from piiq.settings import Settings
+from piiq.slack import sandbox as sb
+from piiq.slack.audit import create_audit_table
+from piiq.slack.ingress import database_check, make_app
+from piiq.slack.intake import EventIntake
+
+CHANNEL = "C0GENERAL"
+
+
+@pytest.fixture
+def slack() -> Iterator[sb.SlackSandbox]:
+    with sb.SlackSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def slack_settings(slack: sb.SlackSandbox, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The environment a worker reads (workers build their Slack clients from it)."""
+    env = {
+        "PIIQ_SLACK_API_URL": slack.base_url,
+        "PIIQ_SLACK_BOT_TOKEN": sb.BOT_TOKEN,
+        "PIIQ_SLACK_ADMIN_TOKEN": sb.ADMIN_TOKEN,
+        "PIIQ_SLACK_SIGNING_SECRET": sb.SIGNING_SECRET,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+@pytest.fixture
+def slack_client(queue_client: Client) -> Client:
+    """The test's queue schema with the audit table in it (what `piiq migrate` makes)."""
+    with queue_client.connect(autocommit=True) as conn:
+        create_audit_table(conn, queue_client.prefix)
+    return queue_client
+
+
+@pytest.fixture
+async def ingress_url(slack_client: Client, slack_settings: Settings) -> AsyncIterator[str]:
+    """A real ingress on 127.0.0.1 (random port), enqueueing into the test schema."""
+    client = Client(slack_client.database_url, prefix=slack_client.prefix)
+    app = make_app(
+        EventIntake(client),
+        SignatureVerifier(sb.SIGNING_SECRET),
+        max_body=slack_settings.max_event_bytes,
+        ready=database_check(client),
+    )
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}"
+    await runner.cleanup()
+    await client.aclose()

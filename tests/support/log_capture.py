@@ -1,0 +1,32 @@
+"""Every log line the test process writes, kept so tests can read what a user would see
+in `kubectl logs` (and prove that no text, value or token ever gets there)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+class LogRecorder:
+    """A stream for structlog: keeps each line and passes it on to the current stdout
+    (looked up at every write, so pytest's capture still shows logs of a failing test)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.lines.extend(line for line in text.splitlines() if line.strip())
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def since(self, start: int) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.lines[start:]]
+
+
+RECORDER = LogRecorder()

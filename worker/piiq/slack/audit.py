@@ -1,0 +1,47 @@
+"""The audit trail: one row per decision acted on, without text or values."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from ..queue import sqlfiles
+
+_PACKAGE = "piiq.slack"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    job_id: int
+    team: str
+    channel: str
+    ts: str
+    user_id: str
+    subject: str  # "message" or "file F123"
+    decision: str  # delete | warn
+    entities: dict[str, int]  # type -> count
+    action: str  # deleted | notified | reported (dry run)
+    outcome: str  # what happened, step by step, e.g. "deleted; author notified"
+
+    def params(self) -> dict[str, Any]:
+        return {**asdict(self), "entities": Jsonb(self.entities)}
+
+
+def create_audit_table(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
+    """Idempotent; ``piiq migrate`` runs it after the queue's migrations."""
+    conn.execute(sqlfiles.load("audit_up.sql", prefix, _PACKAGE))
+
+
+def record(conn: psycopg.Connection[Any], entry: AuditEntry, prefix: str = "public") -> None:
+    """Insert ``entry`` unless this job already recorded this subject (a retry)."""
+    conn.execute(sqlfiles.load("record_audit.sql", prefix, _PACKAGE), entry.params())
+
+
+def recent(conn: psycopg.Connection[Any], prefix: str = "public", limit: int = 50) -> list[dict]:  # type: ignore[type-arg]
+    """The newest audit rows, newest first, as dicts."""
+    cur = conn.execute(sqlfiles.load("recent_audit.sql", prefix, _PACKAGE), {"limit": limit})
+    columns = [c.name for c in cur.description or []]
+    return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]

@@ -1,0 +1,101 @@
+"""Which Slack events are messages to scan, and the job args each one becomes.
+
+Pure functions over the Events API envelope: the HTTP ingress and Socket Mode share them.
+Args carry what the worker needs (the text, as Slack delivered it, and file metadata) and
+never a token; the worker scrubs the text from the job once it is finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+# Subtypes that carry something a person wrote or shared.
+SCANNED_SUBTYPES = {None, "file_share", "thread_broadcast", "me_message"}
+EDITED = "message_changed"
+
+
+@dataclass(frozen=True, slots=True)
+class Routing:
+    """What to do with one event: the job args, or None and why not (safe to log)."""
+
+    args: dict[str, Any] | None
+    reason: str
+
+
+def route_event(envelope: dict[str, Any], exempt_channels: Collection[str] = ()) -> Routing:
+    if envelope.get("type") != "event_callback":
+        return Routing(None, f"not an event callback ({envelope.get('type')!r})")
+    event = envelope.get("event") or {}
+    if event.get("type") != "message":
+        return Routing(None, f"event type {event.get('type')!r}")
+    channel = event.get("channel")
+    if not channel:
+        return Routing(None, "no channel")
+    if channel in exempt_channels:
+        return Routing(None, "exempt channel")
+    subtype = event.get("subtype")
+    edited = subtype == EDITED
+    if edited:
+        message = event.get("message") or {}
+        if not content_changed(event.get("previous_message") or {}, message):
+            return Routing(None, "edit without new content")
+    elif subtype not in SCANNED_SUBTYPES:
+        return Routing(None, f"subtype {subtype}")
+    else:
+        message = event
+    if message.get("bot_id") or message.get("subtype") in ("bot_message", "tombstone"):
+        return Routing(None, "bot message")
+    if not message.get("user") or not message.get("ts"):
+        return Routing(None, "no author or ts")
+    args = {
+        "event_id": envelope.get("event_id"),
+        "team": envelope.get("team_id") or message.get("team"),
+        "channel": channel,
+        "user": message["user"],
+        "ts": message["ts"],
+        "thread_ts": message.get("thread_ts"),
+        "edited": edited,
+        "text": message.get("text") or "",
+        "attachments": [_attachment(a) for a in message.get("attachments") or []],
+        "blocks": message.get("blocks") or [],
+        "files": [_file(f) for f in message.get("files") or [] if f.get("id")],
+    }
+    return Routing(args, "edited message" if edited else "message")
+
+
+def content_changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """An edit worth scanning: new text, attachments or files (not a reaction or unfurl)."""
+
+    def content(m: dict[str, Any]) -> tuple[Any, ...]:
+        files = tuple(sorted(f.get("id", "") for f in m.get("files") or []))
+        attachments = [_attachment(a) for a in m.get("attachments") or []]
+        return m.get("text") or "", files, attachments
+
+    return content(before) != content(after)
+
+
+def _attachment(attachment: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a (legacy) attachment that people read."""
+    kept = {
+        key: attachment[key]
+        for key in ("pretext", "title", "text", "fallback", "footer")
+        if attachment.get(key)
+    }
+    fields = [
+        {"title": f.get("title", ""), "value": f.get("value", "")}
+        for f in attachment.get("fields") or []
+    ]
+    if fields:
+        kept["fields"] = fields
+    return kept
+
+
+def _file(file: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": file["id"],
+        "name": file.get("name") or file.get("title") or file["id"],
+        "mimetype": file.get("mimetype", ""),
+        "size": file.get("size"),
+    }

@@ -1,0 +1,164 @@
+"""``piiq ingress``: Slack's Events API over HTTP, or Socket Mode, into the queue.
+
+Every request is checked against the signing secret over its raw bytes before anything
+else; a forged, stale or unsigned request gets 401 and enqueues nothing. A verified event
+costs one INSERT, so Slack gets its 200 well within its 3 seconds. When the database is
+unreachable the answer is 503 and Slack delivers the event again later: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Awaitable, Callable
+
+import structlog
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from ..queue import Client
+from .intake import EventIntake
+
+log = structlog.get_logger("piiq.ingress")
+
+EVENTS_PATH = "/slack/events"
+Check = Callable[[], Awaitable[bool]]
+
+
+def make_app(
+    intake: EventIntake, verifier: SignatureVerifier | None, *, max_body: int, ready: Check
+) -> web.Application:
+    """The ingress app; without a verifier (Socket Mode only) it serves just the probes."""
+
+    async def events(request: web.Request) -> web.Response:
+        if (request.content_length or 0) > max_body:
+            return _reject(413, f"body over {max_body} bytes")
+        raw = await request.read()  # aiohttp answers 413 itself past client_max_size
+        if verifier is None or not verifier.is_valid_request(raw, dict(request.headers)):
+            return _reject(401, "missing, invalid or stale signature")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return _reject(400, "body is not JSON")
+        if not isinstance(body, dict):
+            return _reject(400, "body is not a JSON object")
+        if body.get("type") == "url_verification":
+            return web.json_response({"challenge": body.get("challenge", "")})
+        try:
+            await intake.accept(body)
+        except Exception as exc:
+            # 5xx makes Slack retry; the unique key keeps a retry from making a second job.
+            log.error("enqueue failed", error=type(exc).__name__, event_id=body.get("event_id"))
+            return web.Response(status=503, text="queue unavailable, retry later")
+        return web.Response(status=200)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.Response(text="ok")  # the event loop answers
+
+    async def readyz(request: web.Request) -> web.Response:
+        ok = await ready()
+        return web.Response(
+            status=200 if ok else 503, text="ready" if ok else "database unreachable"
+        )
+
+    app = web.Application(client_max_size=max_body)
+    if verifier is not None:
+        app.router.add_post(EVENTS_PATH, events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+def _reject(status: int, why: str) -> web.Response:
+    log.warning("request rejected", status=status, reason=why)
+    return web.Response(status=status, text=why)
+
+
+def database_check(client: Client, timeout: float = 2.0) -> Check:
+    async def check() -> bool:
+        try:
+            async with asyncio.timeout(timeout), client.aconnection() as conn:
+                await conn.execute("SELECT 1")
+            return True
+        except Exception:
+            return False
+
+    return check
+
+
+async def serve_http(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("ingress listening", host=host, port=port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+async def serve_socket_mode(
+    intake: EventIntake, app_token: str, api_url: str, stop: asyncio.Event
+) -> None:
+    """Socket Mode: Slack pushes envelopes over a WebSocket; ack each after its enqueue,
+    so an event that could not be stored is redelivered."""
+    from slack_sdk.socket_mode.aiohttp import SocketModeClient
+    from slack_sdk.socket_mode.request import SocketModeRequest
+    from slack_sdk.socket_mode.response import SocketModeResponse
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    client = SocketModeClient(app_token=app_token, web_client=AsyncWebClient(base_url=api_url))
+
+    async def on_request(socket: SocketModeClient, request: SocketModeRequest) -> None:
+        if request.type == "events_api":
+            try:
+                await intake.accept(request.payload)
+            except Exception as exc:
+                log.error("enqueue failed", error=type(exc).__name__)
+                return  # no ack: Slack sends it again
+        await socket.send_socket_mode_response(SocketModeResponse(request.envelope_id))
+
+    client.socket_mode_request_listeners.append(on_request)  # type: ignore[arg-type]
+    await client.connect()
+    log.info("socket mode connected")
+    try:
+        await stop.wait()
+    finally:
+        await client.close()
+
+
+def stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_ingress(
+    database_url: str,
+    prefix: str,
+    *,
+    signing_secret: str | None,
+    app_token: str | None,
+    api_url: str,
+    exempt_channels: list[str],
+    host: str,
+    port: int,
+    max_body: int,
+) -> None:
+    """Serve until SIGTERM: the Events API when there is a signing secret, Socket Mode
+    when there is an app token (or both), and the probes always."""
+    stop = stop_on_signals()
+    client = Client(database_url, prefix=prefix)
+    intake = EventIntake(client, exempt_channels)
+    verifier = SignatureVerifier(signing_secret) if signing_secret else None
+    app = make_app(intake, verifier, max_body=max_body, ready=database_check(client))
+    tasks = [serve_http(app, host, port, stop)]
+    if app_token:
+        tasks.append(serve_socket_mode(intake, app_token, api_url, stop))
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        await client.aclose()

@@ -1,0 +1,72 @@
+"""What piiq tells people: the DM to an author and the alert to the admin channel.
+
+Notices name the kinds of data found, never the values; a DM carries the author's text
+with those values replaced by ``<TYPE>``, so they can post it again safely.
+"""
+
+from __future__ import annotations
+
+from ..detect import Decision
+
+_NAMES = {
+    "CREDIT_CARD": "a payment card number",
+    "US_SSN": "a US Social Security number",
+    "US_ITIN": "a US taxpayer ID",
+    "US_PASSPORT": "a passport number",
+    "US_BANK_NUMBER": "a bank account number",
+    "US_DRIVER_LICENSE": "a driver's license number",
+    "IBAN_CODE": "an IBAN",
+    "EMAIL_ADDRESS": "an email address",
+    "PHONE_NUMBER": "a phone number",
+    "PERSON": "a person's name",
+    "LOCATION": "a place",
+    "IP_ADDRESS": "an IP address",
+    "UK_NHS": "an NHS number",
+    "CRYPTO": "a crypto wallet address",
+}
+
+
+def describe_types(decision: Decision) -> str:
+    """'a payment card number and an email address' for the types a decision rests on."""
+    names = [_NAMES.get(t, t.replace("_", " ").lower()) for t in decision.entity_counts]
+    if len(names) <= 1:
+        return names[0] if names else "personal data"
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def author_notice(
+    *,
+    subject: str,
+    channel: str,
+    decision: Decision,
+    deleted: bool,
+    redacted: str | None,
+) -> str:
+    """The DM to the author. ``subject`` is "your message" or "the file report.pdf you shared"."""
+    found = describe_types(decision)
+    where = f"<#{channel}>"
+    if decision.action == "warn":
+        text = (
+            f"Heads-up: {subject} in {where} may contain {found}. "
+            "If you did not mean to share it, please edit or delete it."
+        )
+    elif deleted:
+        text = f"I removed {subject} in {where} because it contained {found}."
+    else:
+        text = (
+            f"{subject[0].upper()}{subject[1:]} in {where} contains {found}, and I could not "
+            "remove it. Please delete it yourself."
+        )
+    if redacted and decision.action == "delete":
+        text += "\nHere is a copy with that data taken out, so you can post it again:\n>>> "
+        text += redacted
+    return text
+
+
+def admin_alert(
+    *, subject: str, user: str, channel: str, ts: str, decision: Decision, why: str
+) -> str:
+    return (
+        f"piiq could not delete {subject} by <@{user}> in <#{channel}> (ts {ts}), which "
+        f"contains {describe_types(decision)}: {why}. The author was notified."
+    )

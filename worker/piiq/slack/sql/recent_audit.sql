@@ -1,0 +1,1 @@
+SELECT * FROM {{prefix}}.piiq_audit ORDER BY id DESC LIMIT %(limit)s
