@@ -1,0 +1,126 @@
+"""The user's workflow: `piiq operator` as a process, kubectl apply/get/wait/delete.
+
+Against the emulator, so this proves the command line and the resource's shape, not an
+API server's validation, strategic merge or RBAC (see docs/operator.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import shutil
+import socket
+import sys
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from click.testing import CliRunner
+from operator_helpers import DEPLOYMENTS, EXAMPLE_PATH, PIIQ, Cluster, eventually
+
+from piiq_operator.cli import operator_command
+
+KUBECTL = shutil.which("kubectl")
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
+
+
+async def kubectl(*args: str) -> str:
+    assert KUBECTL is not None
+    proc = await asyncio.create_subprocess_exec(
+        KUBECTL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, f"kubectl {' '.join(args)}: {err.decode()}"
+    return out.decode()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def operator_process(port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "piiq_operator", "--all-namespaces", "--interval", "0.3",
+        "--liveness", f"http://127.0.0.1:{port}/healthz",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        yield proc
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 20)
+
+
+async def healthy(port: int) -> bool:
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{port}/healthz") as response,
+        ):
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+@needs_kubectl
+async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: Cluster) -> None:
+    cluster.emulator.ready_deployments = True
+    await cluster.secrets()
+    port = free_port()
+    async with operator_process(port) as proc:
+        for _ in range(200):  # the process imports kopf and logs in (bounded: 20 s)
+            if await healthy(port):
+                break
+            assert proc.returncode is None, "the operator exited"
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the operator's liveness endpoint never answered")
+
+        out = await kubectl("apply", "--validate=false", "-f", str(EXAMPLE_PATH))
+        assert "piiqueue.piiq.dev/pii-detector created" in out
+        await kubectl("wait", "--for=condition=Ready", "piiq/pii-detector", "--timeout=30s")
+        assert (
+            await kubectl("get", "piiq", "pii-detector", "-o", "jsonpath={.status.workers}")
+            == "6/6"
+        )
+        names = (await kubectl("get", "deployments", "-o", "name")).split()
+        assert sorted(names) == [
+            "deployment.apps/pii-detector-default",
+            "deployment.apps/pii-detector-events",
+            "deployment.apps/pii-detector-ingress",
+            "deployment.apps/pii-detector-pii-detection",
+        ]
+        assert "pii-detector" in await kubectl("get", "piiqueues")
+
+        # --wait=false: kubectl's deletion watch needs field selectors the emulator lacks.
+        await kubectl("delete", "piiq", "pii-detector", "--wait=false")
+        await eventually(lambda: assert_no_children(cluster))  # kopf released its finalizer
+
+        proc.terminate()
+        output, _ = await asyncio.wait_for(proc.communicate(), 20)
+    lines = [line for line in output.decode().splitlines() if line.startswith("{")]
+    assert lines, output.decode()[-2000:]
+    assert all(json.loads(line) for line in lines)  # JSON lines for kubectl logs
+    assert "xoxb-test" not in output.decode() and "s3cr3t" not in output.decode()
+
+
+def assert_no_children(cluster: Cluster) -> None:
+    assert cluster.names(PIIQ) == set()
+    assert cluster.names(DEPLOYMENTS) == set()
+
+
+def test_cli_rejects_namespace_with_all_namespaces() -> None:
+    result = CliRunner().invoke(operator_command, ["-n", "prod", "--all-namespaces"])
+    assert result.exit_code == 2 and "not both" in result.output
+
+
+def test_cli_help_names_the_options() -> None:
+    result = CliRunner().invoke(operator_command, ["--help"])
+    assert result.exit_code == 0
+    for option in ("--namespace", "--all-namespaces", "--liveness", "--standalone", "--interval"):
+        assert option in result.output
