@@ -1,79 +1,126 @@
-"""``make demo``: the queue at work on an embedded PostgreSQL, shown as it happens.
+"""``make demo``: piiq end to end on your machine, shown as it happens.
 
-Until the Slack flow lands this demonstrates the engine: jobs enqueued (one scheduled,
-one unique duplicate, one for a worker nobody deployed), processed by a real runner,
-retried, snoozed, cancelled and discarded, then inspected as ``piiq jobs`` shows them.
+A local Slack sandbox, an embedded PostgreSQL (or ``PIIQ_DATABASE_URL``), and the real
+``piiq ingress`` and ``piiq worker`` processes. People "post" messages in the sandbox; it
+delivers each as a signed Events API request, as Slack does; the ingress enqueues; the
+worker scans, deletes, DMs and audits through the real Slack SDK over HTTP.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import contextlib
 import os
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import psycopg
-import structlog
 from psycopg import sql
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from .queue import Cancel, Client, Job, Runner, RunnerOptions, Snooze, Worker, devdb, migrate_up
-from .queue import inspect as queue_inspect
-from .queue.job import STATES
-from .queue.migrations import MigrationReport
+from .queue import devdb, migrate_up
+from .slack import audit
+from .slack import sandbox as sb
+from .slack.audit import create_audit_table
 
 DEMO_PREFIX = "piiq_demo"
-TIMEOUT_S = 40.0
+TIMEOUT_S = 60.0
+CHANNEL = "C0GENERAL"
+PEOPLE = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol"}
 
 
-class ScanMessage(Worker):
-    queue = "events"
-    max_attempts = 3
+@dataclass
+class Post:
+    """One message of the scenario and what became of it."""
 
-    async def perform(self, job: Job) -> None:
-        await asyncio.sleep(0.05)
-
-
-class FlakyUpload(Worker):
-    """Fails on its first attempt, then succeeds: a retry with a (shortened) backoff."""
-
-    queue = "pii_detection"
-    max_attempts = 3
-
-    def backoff(self, job: Job) -> float:
-        return 1.0
-
-    def perform(self, job: Job) -> None:
-        time.sleep(0.1)
-        if job.attempt == 1:
-            raise ConnectionError("file host timed out (demo)")
+    label: str
+    user: str
+    text: str
+    expect: str  # allow / delete / warn / duplicate
+    edited: bool = False
+    ts: str = ""
+    status: int = 0
+    files: list[dict[str, Any]] = field(default_factory=list)
+    decision: str = ""
+    action: str = ""
 
 
-class RateLimited(Worker):
-    queue = "events"
+def _scenario(slack: sb.SlackSandbox) -> Iterator[tuple[Post, dict[str, Any], int | None]]:
+    """The messages, in order: (post, envelope to deliver, retry number)."""
+    hello = Post("clean chat", "U0ALICE", "morning all! standup moved to 10:30", "allow")
+    envelope = slack.post_message(CHANNEL, hello.user, hello.text)
+    yield hello, envelope, None
+    card = Post(
+        "card number",
+        "U0BOB",
+        "my card is 4556 7375 8689 9855, exp 04/28 - can you book the offsite?",
+        "delete",
+    )
+    card_envelope = slack.post_message(CHANNEL, card.user, card.text)
+    yield card, card_envelope, None
+    ssn = Post(
+        "SSN in a thread reply", "U0CAROL", "for the HR form my SSN is 536-22-1474", "delete"
+    )
+    yield ssn, slack.post_message(CHANNEL, ssn.user, ssn.text, thread_ts=hello.ts), None
+    phone = Post("phone number", "U0BOB", "reach me at 212 736 4512 after lunch", "warn")
+    yield phone, slack.post_message(CHANNEL, phone.user, phone.text), None
+    draft = Post("before an edit", "U0ALICE", "will send the client's email shortly", "allow")
+    yield draft, slack.post_message(CHANNEL, draft.user, draft.text), None
+    edit = Post(
+        "...edited", "U0ALICE", "client email: maria.gonzalez@acme-corp.com", "delete", True
+    )
+    yield edit, slack.edit_message(CHANNEL, draft.ts, edit.text), None
+    files = [
+        slack.add_file("contacts.txt", b"Card on file: 5425 2334 3010 9903\n"),
+        slack.add_file("hr-form.pdf", _pdf("Employee SSN: 536-22-1474"), "application/pdf"),
+        slack.add_file("agenda.txt", b"1. roadmap\n2. hiring\n3. offsite\n"),
+    ]
+    shared = Post("3 files shared", "U0CAROL", "forms attached", "allow", files=files)
+    yield shared, slack.post_message(CHANNEL, shared.user, shared.text, files=files), None
+    retry = Post(
+        "Slack retries card", "U0BOB", "(same event_id, X-Slack-Retry-Num: 1)", "duplicate"
+    )
+    yield retry, card_envelope, 1
 
-    def perform(self, job: Job) -> Snooze | None:
-        return Snooze(1) if not job.meta.get("snoozed") else None
+
+def _pdf(text: str) -> bytes:
+    """A one-page PDF holding ``text`` (made by hand: the demo needs no PDF writer)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
 
 
-class Obsolete(Worker):
-    queue = "events"
-
-    def perform(self, job: Job) -> Cancel:
-        return Cancel("message was already deleted")
-
-
-class AlwaysBroken(Worker):
-    queue = "pii_detection"
-    max_attempts = 2
-
-    def backoff(self, job: Job) -> float:
-        return 1.0
-
-    def perform(self, job: Job) -> None:
-        raise ValueError("corrupt attachment (demo)")
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _database_url(console: Console) -> str:
@@ -85,111 +132,204 @@ def _database_url(console: Console) -> str:
     return devdb.embedded_server_url()
 
 
-def _fresh_schema(url: str) -> MigrationReport:
+def _fresh_schema(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(DEMO_PREFIX))
         )
-        report = migrate_up(conn, DEMO_PREFIX)
-    return report
+        migrate_up(conn, DEMO_PREFIX)
+        create_audit_table(conn, DEMO_PREFIX)
 
 
-def _enqueue(client: Client, console: Console) -> int:
-    jobs = [ScanMessage.new({"channel": "C01", "ts": f"1700000000.{i:06d}"}) for i in range(12)]
-    jobs += [
-        FlakyUpload.new({"file_id": "F01"}),
-        RateLimited.new({"channel": "C02"}),
-        Obsolete.new({"channel": "C03"}),
-        AlwaysBroken.new({"file_id": "F02"}),
-        ScanMessage.new({"channel": "C04", "ts": "later"}, schedule_in=2),
-        ScanMessage.new({"event_id": "Ev01"}, unique={"key": "Ev01"}),
-        Job(worker="piiq.not_deployed.Worker", queue="events"),
-    ]
-    inserted = client.insert_all(jobs)
-    duplicate = client.insert(ScanMessage.new({"event_id": "Ev01"}, unique={"key": "Ev01"}))
-    console.print(
-        f"enqueued {len(inserted)} jobs in one statement (1 scheduled in 2 s, 1 for an "
-        f"undeployed worker); a retried delivery of Ev01 returned job {duplicate.id} "
-        f"(conflict={duplicate.conflict})"
+@contextlib.contextmanager
+def _processes(url: str, slack: sb.SlackSandbox, port: int, logs: Path) -> Iterator[None]:
+    """`piiq ingress` and `piiq worker`, as a deployment runs them, logging JSON to files."""
+    env = dict(
+        os.environ,
+        PIIQ_DATABASE_URL=url,
+        PIIQ_QUEUE_PREFIX=DEMO_PREFIX,
+        PIIQ_SLACK_API_URL=slack.base_url,
+        PIIQ_SLACK_BOT_TOKEN=sb.BOT_TOKEN,
+        PIIQ_SLACK_ADMIN_TOKEN=sb.ADMIN_TOKEN,
+        PIIQ_SLACK_SIGNING_SECRET=sb.SIGNING_SECRET,
+        PIIQ_LOG_FORMAT="json",
+        PIIQ_METRICS_PORT="0",
+        PYTHONUNBUFFERED="1",
     )
-    return len(inserted)
+    commands = {
+        "ingress": ["ingress", "--host", "127.0.0.1", "--port", str(port)],
+        "worker": ["worker", "--queue", "events=4", "--queue", "pii_detection=2"],
+    }
+    running = []
+    try:
+        for name, args in commands.items():
+            log = (logs / f"{name}.log").open("w")
+            running.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "piiq", *args], env=env, stdout=log, stderr=log
+                )
+            )
+        yield
+    finally:
+        for process in running:
+            process.terminate()
+        for process in running:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
-def _counts_table(url: str) -> tuple[Table, dict[str, int]]:
+def _wait_ready(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=1) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"the ingress did not become ready at {url} within {timeout:g} s")
+
+
+FINAL = ("completed", "discarded", "cancelled")
+
+
+def _jobs(url: str) -> dict[tuple[str, bool], tuple[int, str]]:
+    """(id, state) of each message job by (ts, edited), and of each file job by (file id,
+    False)."""
     with psycopg.connect(url) as conn:
-        counts = queue_inspect.queue_counts(conn, DEMO_PREFIX)
-    table = Table(title="jobs by queue and state (live)")
-    table.add_column("queue")
-    totals = dict.fromkeys(STATES, 0)
-    for state in STATES:
-        table.add_column(state, justify="right")
-    for queue, by_state in sorted(counts.items()):
-        table.add_row(queue, *(str(by_state[s]) for s in STATES))
-        for state in STATES:
-            totals[state] += by_state[state]
-    return table, totals
+        rows = conn.execute(
+            sql.SQL(
+                "SELECT coalesce(args->>'file_id', args->>'ts'), "
+                "coalesce((args->>'edited')::bool, false), id, state FROM {}.oban_jobs"
+            ).format(sql.Identifier(DEMO_PREFIX))
+        ).fetchall()
+    return {(key, edited): (job_id, state) for key, edited, job_id, state in rows}
 
 
-async def _run_until_settled(
-    url: str, client: Client, expected: int, console: Console
-) -> dict[str, int]:
-    runner = Runner(
-        client,
-        {"events": 5, "pii_detection": 2},
-        node="demo",
-        options=RunnerOptions(stage_interval=0.25, poll_interval=0.5),
-    )
-    task = asyncio.create_task(runner.run())
-    deadline = time.monotonic() + TIMEOUT_S
-    totals: dict[str, int] = {}
-    with Live(console=console, refresh_per_second=8) as live:
-        while time.monotonic() < deadline:
-            table, totals = await asyncio.to_thread(_counts_table, url)
-            live.update(table)
-            final = totals["completed"] + totals["discarded"] + totals["cancelled"]
-            if final >= expected:
-                break
-            await asyncio.sleep(0.25)
-    runner.request_stop()
-    await task
-    return totals
+def _audit_by_job(url: str) -> dict[int, dict[str, Any]]:
+    with psycopg.connect(url) as conn:
+        return {row["job_id"]: row for row in audit.recent(conn, DEMO_PREFIX, limit=100)}
+
+
+def _update(posts: list[Post], url: str) -> bool:
+    """Fill in each post's decision once its jobs are final; True when every job is."""
+    jobs, acted = _jobs(url), _audit_by_job(url)
+    for post in posts:
+        if post.expect == "duplicate":
+            post.decision, post.action = "duplicate", "no second job"
+            continue
+        job_id, state = jobs.get((post.ts, post.edited), (0, "pending"))
+        file_jobs = [jobs.get((f["id"], False), (0, "pending")) for f in post.files]
+        if state not in FINAL or any(s not in FINAL for _, s in file_jobs):
+            continue
+        rows = [acted[i] for i, _ in [(job_id, state), *file_jobs] if i in acted]
+        if post.files:
+            post.decision = f"{len(rows)} of {len(post.files)} files: " + (
+                ", ".join(_entities(r) for r in rows) or "allow"
+            )
+        else:
+            post.decision = f"{rows[0]['decision']}: {_entities(rows[0])}" if rows else "allow"
+        post.action = "; ".join(r["outcome"] for r in rows) or "-"
+    return bool(jobs) and all(state in FINAL for _, state in jobs.values())
+
+
+def _entities(row: dict[str, Any]) -> str:
+    return ", ".join(f"{kind} x{count}" for kind, count in row["entities"].items())
+
+
+def _table(posts: list[Post]) -> Table:
+    table = Table(title="#general in the Slack sandbox (live)", expand=True)
+    for column, width in [
+        ("who", 6),
+        ("message", 46),
+        ("http", 4),
+        ("decision", 26),
+        ("action", 30),
+    ]:
+        table.add_column(column, max_width=width, overflow="fold")
+    for post in posts:
+        table.add_row(
+            PEOPLE.get(post.user, post.user),
+            f"[dim]{post.label}[/]\n{post.text}",
+            str(post.status or ""),
+            post.decision,
+            post.action,
+        )
+    return table
 
 
 def run_demo(console: Console) -> int:
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     started = time.monotonic()
     url = _database_url(console)
-    report = _fresh_schema(url)
-    console.print(f"migrated schema {DEMO_PREFIX} to Oban v{report.after} + piiq additions")
-    client = Client(url, prefix=DEMO_PREFIX)
-    expected = _enqueue(client, console)
-    totals = asyncio.run(_run_until_settled(url, client, expected, console))
-    with psycopg.connect(url) as conn:
-        newest = queue_inspect.recent_jobs(conn, DEMO_PREFIX, limit=25)
-    table = Table(title=f"SELECT * FROM {DEMO_PREFIX}.oban_jobs ORDER BY inserted_at DESC")
-    for column in ("id", "state", "queue", "worker", "attempt", "last error"):
-        table.add_column(column)
-    for job in newest:
-        error = job.errors[-1]["error"].strip().splitlines()[-1][:70] if job.errors else ""
-        table.add_row(
-            str(job.id),
-            job.state,
-            job.queue,
-            job.worker.rsplit(".", 1)[-1],
-            f"{job.attempt}/{job.max_attempts}",
-            error,
-        )
-    console.print(table)
-    settled = totals.get("completed", 0) + totals.get("discarded", 0) + totals.get("cancelled", 0)
-    console.print(
-        f"[bold]summary[/]: {settled}/{expected} jobs settled in "
-        f"{time.monotonic() - started:.1f} s: {totals.get('completed', 0)} completed "
-        f"(one after a retry, one after a snooze), {totals.get('cancelled', 0)} cancelled, "
-        f"{totals.get('discarded', 0)} discarded (attempts exhausted, unknown worker)"
-    )
-    if os.environ.get("PIIQ_DATABASE_URL"):  # the embedded server is gone when we exit
+    _fresh_schema(url)
+    console.print(f"migrated schema {DEMO_PREFIX}: Oban v12 + piiq additions + audit table")
+    port = _free_port()
+    events_url = f"http://127.0.0.1:{port}/slack/events"
+    posts: list[Post] = []
+    with (
+        sb.SlackSandbox() as slack,
+        tempfile.TemporaryDirectory(prefix="piiq-demo-") as tmp,
+        _processes(url, slack, port, Path(tmp)),
+    ):
         console.print(
-            f"inspect it yourself: piiq jobs --prefix {DEMO_PREFIX}, "
-            f"piiq queues --prefix {DEMO_PREFIX}, piiq jobs --prefix {DEMO_PREFIX} show ID"
+            f"Slack sandbox at {slack.base_url}; starting `piiq ingress` and `piiq worker`"
         )
-    return 0 if settled == expected else 1
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", 20)
+        settled = False
+        with Live(_table(posts), console=console, refresh_per_second=8) as live:
+            for post, envelope, retry in _scenario(slack):
+                event = envelope["event"]
+                post.ts = (event.get("message") or event)["ts"]
+                post.status, _ = slack.deliver(events_url, envelope, retry_num=retry)
+                posts.append(post)
+                live.update(_table(posts))
+                time.sleep(0.3)
+            deadline = started + TIMEOUT_S
+            while time.monotonic() < deadline and not settled:
+                settled = _update(posts, url)
+                live.update(_table(posts))
+                time.sleep(0.2)
+            _update(posts, url)
+            live.update(_table(posts))
+        _print_dms(console, slack)
+        worker_log = (Path(tmp) / "worker.log").read_text().splitlines()
+        ok = settled and _summary(console, posts, slack, url, started)
+        _print_log_excerpt(console, worker_log)
+    return 0 if ok else 1
+
+
+def _print_dms(console: Console, slack: sb.SlackSandbox) -> None:
+    console.print("\n[bold]DMs piiq sent[/] (the values are gone; the rest can be reposted):")
+    for user, name in PEOPLE.items():
+        for message in slack.direct_messages(user):
+            console.print(f"  [cyan]to {name}[/]: {message['text']}")
+
+
+def _print_log_excerpt(console: Console, lines: list[str]) -> None:
+    acted = [line for line in lines if '"decision": "delete"' in line][:1]
+    done = [line for line in lines if '"job.completed"' in line][:1]
+    decisions = done + acted
+    console.print("\n[bold]what `kubectl logs` shows[/] (worker, JSON lines; no text, no values):")
+    for line in decisions:
+        console.print(f"  {line}", markup=False, highlight=False)
+
+
+def _summary(
+    console: Console, posts: list[Post], slack: sb.SlackSandbox, url: str, started: float
+) -> bool:
+    rows = list(_audit_by_job(url).values())
+    jobs = _jobs(url)
+    deleted = len(slack.calls_to("chat.delete", ok=True))
+    files_deleted = len(slack.calls_to("files.delete", ok=True))
+    dms = sum(len(slack.direct_messages(u)) for u in PEOPLE)
+    warned = sum(1 for r in rows if r["decision"] == "warn")
+    console.print(
+        f"\n[bold]summary[/]: {len(posts) - 1} messages and 3 files scanned in "
+        f"{time.monotonic() - started:.1f} s: {deleted} messages and {files_deleted} files "
+        f"deleted, {warned} warning, {dms} DMs; the retried delivery made no second job "
+        f"({len(jobs)} jobs in all, all settled)"
+    )
+    expected = deleted == 3 and files_deleted == 2 and warned == 1 and dms == 6
+    if not expected:
+        console.print("[red]the demo did not end as expected[/]: see the table above")
+    return expected

@@ -90,10 +90,10 @@ class SlackFileWorker(SlackWorker):
         from ..detect import Source
         from ..detect.files import Limits, extract_text
 
-        file = job.args["file"]
-        subject = f"file {file['id']}"
+        file_id, file = job.args["file_id"], job.args["file"]
+        subject = f"file {file_id}"
         try:
-            info = ctx.api.call(ctx.api.bot, "files.info", file=file["id"])["file"]
+            info = ctx.api.call(ctx.api.bot, "files.info", file=file_id)["file"]
         except SlackCallFailed as exc:
             if exc.failure.kind != "gone":
                 raise
@@ -123,7 +123,7 @@ class SlackFileWorker(SlackWorker):
             audit_subject=subject,
             notice_subject=f"the file {file['name']} you shared",
             delete_method="files.delete",
-            delete_params={"file": file["id"]},
+            delete_params={"file": file_id},
         )
         done = respond(job, ctx, decision, target)
         _log_decision(job, subject, decision.action, decision.entity_counts, **done)
@@ -140,7 +140,8 @@ def _queue_files(job: Job) -> None:
     job.client.insert_all(
         [
             SlackFileWorker.new(
-                {**base, "file": f}, unique=Unique(key=f"{base['event_id']}:{f['id']}")
+                {**base, "file_id": f["id"], "file": f},
+                unique=Unique(key=f"{base['event_id']}:{f['id']}"),
             )
             for f in files
         ]
