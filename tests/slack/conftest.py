@@ -49,12 +49,29 @@ def slack_client(queue_client: Client) -> Client:
 @pytest.fixture
 async def ingress_url(slack_client: Client, slack_settings: Settings) -> AsyncIterator[str]:
     """A real ingress on 127.0.0.1 (random port), enqueueing into the test schema."""
+    async for url in serve_ingress(slack_client, slack_settings):
+        yield url
+
+
+@pytest.fixture
+async def second_ingress_url(slack_client: Client, slack_settings: Settings) -> AsyncIterator[str]:
+    """Another replica on the same database."""
+    async for url in serve_ingress(slack_client, slack_settings):
+        yield url
+
+
+async def serve_ingress(slack_client: Client, settings: Settings) -> AsyncIterator[str]:
     client = Client(slack_client.database_url, prefix=slack_client.prefix)
+    async for url in serve_ingress_on(client, settings.max_event_bytes):
+        yield url
+
+
+async def serve_ingress_on(client: Client, max_body: int = 1024 * 1024) -> AsyncIterator[str]:
     app = make_app(
         EventIntake(client),
         SignatureVerifier(sb.SIGNING_SECRET),
-        max_body=slack_settings.max_event_bytes,
-        ready=database_check(client),
+        max_body=max_body,
+        ready=database_check(client, timeout=1.5),
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -220,6 +220,21 @@ async def test_retried_deliveries_make_one_job(
     assert len(jobs(slack_client)) == 1
 
 
+async def test_concurrent_deliveries_to_two_replicas_make_one_job_per_event(
+    slack: sb.SlackSandbox, ingress_url: str, slack_client: Client, second_ingress_url: str
+) -> None:
+    envelopes = [slack.post_message(CHANNEL, "U0BOB", f"note {i}") for i in range(5)]
+    sends = [
+        send(slack, url, envelope, retry_num=retry)
+        for envelope in envelopes
+        for url in (ingress_url, second_ingress_url)
+        for retry in (None, 1, 2)
+    ]
+    assert set(await asyncio.gather(*sends)) == {200}
+    stored = jobs(slack_client)
+    assert sorted(j["args"]["event_id"] for j in stored) == sorted(e["event_id"] for e in envelopes)
+
+
 async def test_rate_limit_snoozes_then_completes_and_dms_once(
     slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
 ) -> None:
@@ -328,3 +343,22 @@ async def test_no_token_in_jobs_and_no_text_in_logs(
     written = "\n".join(log_lines.lines[mark:])
     for secret in ("4556 7375", "8689", SSN, "thanks", sb.BOT_TOKEN, sb.ADMIN_TOKEN):
         assert secret not in written
+
+
+async def test_database_down_answers_503_fast_so_slack_retries(slack: sb.SlackSandbox) -> None:
+    import time
+    import urllib.request
+
+    from .conftest import serve_ingress_on
+
+    down = Client("postgresql://postgres@127.0.0.1:9/none", pool_timeout=1.0)
+    async for url in serve_ingress_on(down):
+        envelope = slack.post_message(CHANNEL, "U0ALICE", "hello")
+        started = time.monotonic()
+        assert await send(slack, url, envelope) == 503
+        assert time.monotonic() - started < 3  # within Slack's 3 s
+        try:
+            await asyncio.to_thread(urllib.request.urlopen, url + "/readyz", None, 5)
+            raise AssertionError("readyz should fail")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503

@@ -53,6 +53,7 @@ class Client:
         testing: TestingMode = "disabled",
         notify: bool = True,
         pool_size: int = 4,
+        pool_timeout: float = 30.0,
     ) -> None:
         if testing not in TESTING_MODES:
             raise ConfigError(
@@ -63,6 +64,7 @@ class Client:
         self.testing: TestingMode = testing
         self.notify = notify
         self.pool_size = pool_size
+        self.pool_timeout = pool_timeout  # how long an insert waits for a connection
         self._pool: ConnectionPool | None = None
         self._apool: AsyncConnectionPool | None = None
         self._pool_lock = threading.Lock()
@@ -134,6 +136,7 @@ class Client:
                 self._require_url(),
                 min_size=1,
                 max_size=self.pool_size,
+                timeout=self.pool_timeout,
                 open=False,
                 name="piiq-insert-async",
                 kwargs={"autocommit": True},

@@ -57,7 +57,7 @@ def route_event(envelope: dict[str, Any], exempt_channels: Collection[str] = ())
         "ts": message["ts"],
         "thread_ts": message.get("thread_ts"),
         "edited": edited,
-        "text": message.get("text") or "",
+        "text": _no_nul(message.get("text") or ""),
         "attachments": [_attachment(a) for a in message.get("attachments") or []],
         "blocks": message.get("blocks") or [],
         "files": [_file(f) for f in message.get("files") or [] if f.get("id")],
@@ -99,3 +99,8 @@ def _file(file: dict[str, Any]) -> dict[str, Any]:
         "mimetype": file.get("mimetype", ""),
         "size": file.get("size"),
     }
+
+
+def _no_nul(text: str) -> str:
+    """PostgreSQL's jsonb cannot store U+0000; Slack text may contain it."""
+    return text.replace("\x00", "")

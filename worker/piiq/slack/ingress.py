@@ -151,7 +151,8 @@ async def run_ingress(
     """Serve until SIGTERM: the Events API when there is a signing secret, Socket Mode
     when there is an app token (or both), and the probes always."""
     stop = stop_on_signals()
-    client = Client(database_url, prefix=prefix)
+    # Slack waits 3 s for the answer: better a quick 503 (Slack retries) than a late 200.
+    client = Client(database_url, prefix=prefix, pool_timeout=2.0)
     intake = EventIntake(client, exempt_channels)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
     app = make_app(intake, verifier, max_body=max_body, ready=database_check(client))
