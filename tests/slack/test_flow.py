@@ -362,3 +362,19 @@ async def test_database_down_answers_503_fast_so_slack_retries(slack: sb.SlackSa
             raise AssertionError("readyz should fail")
         except urllib.error.HTTPError as exc:
             assert exc.code == 503
+
+
+async def test_a_message_already_gone_counts_as_deleted(
+    slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
+) -> None:
+    envelope = slack.post_message(CHANNEL, "U0ALICE", f"card {CARD}")
+    assert await send(slack, ingress_url, envelope) == 200
+    del slack.workspace.messages[(CHANNEL, envelope["event"]["ts"])]  # the author was faster
+    async with running(slack_client, QUEUES):
+        await wait_for(lambda: settled(slack_client), within=30)
+    (call,) = slack.calls_to("chat.delete")
+    assert call.error == "message_not_found"
+    (job,) = jobs(slack_client)
+    assert job["state"] == "completed" and job["errors"] == []
+    (row,) = audit_rows(slack_client)
+    assert row["outcome"] == "already_gone; author notified"
