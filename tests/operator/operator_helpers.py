@@ -119,7 +119,7 @@ class Cluster:
         return found[0]
 
     def requests(self) -> int:
-        return len(list(self.emulator))
+        return sum(self.emulator.served.values())
 
 
 @contextlib.asynccontextmanager

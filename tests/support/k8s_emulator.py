@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,13 @@ def _rv_of(obj: Any) -> int:
 
 class RealisticEmulator(kmock.KubernetesEmulator):
     ready_deployments: bool = False
+    # kmock matches each request against its whole request log (quadratic); a bound keeps
+    # many-object runs (the bench) fast. ``served`` counts every request regardless.
+    request_log_limit: int | None = None
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
+        self.served: Counter[str] = Counter()
         self._versions = itertools.count(1000)
         self._last_version = 999
         # client-go (kubectl wait, get -w) refuses kmock's application/octet-stream watches.
@@ -106,6 +111,11 @@ class RealisticEmulator(kmock.KubernetesEmulator):
             return False
 
     async def _handle(self, request: Any) -> Any:
+        self.served[
+            f"{request.method.value} {request.resource.plural if request.resource else '-'}"
+        ] += 1
+        if self.request_log_limit is not None and len(self._requests) > self.request_log_limit:
+            del self._requests[: -self.request_log_limit]
         if request.resource is not None and request.action == enums.action.CREATE:
             self._stamp_create(request)
         elif request.resource is not None and request.action == enums.action.UPDATE:
