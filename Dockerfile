@@ -84,10 +84,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     PIIQ_SPACY_MODEL=${SPACY_MODEL}
 
 # The big layer (dependencies and model) is reused while they are unchanged; the project's own
-# wheel is a small layer of its own, installed from the wheel stage without copying the wheel in.
+# wheel makes two small layers. (Not `RUN --mount=type=bind,from=wheel`: buildah 1.28 reuses such
+# a step from its cache even when the mounted stage changed, and the image then had stale code.)
 COPY --from=deps /opt/venv /opt/venv
-RUN --mount=type=bind,from=wheel,source=/wheels,target=/wheels \
-    pip install --quiet --no-deps --no-index --no-cache-dir /wheels/*.whl \
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --quiet --no-deps --no-index --no-cache-dir /tmp/wheels/*.whl \
+ && rm -rf /tmp/wheels \
  && pip check \
  && piiq --help > /dev/null
 
