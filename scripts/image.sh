@@ -14,6 +14,7 @@
 #   PIIQ_IMAGE_CACHE  cache directory (containers.conf, compat Containerfile, rootfs while made)
 #                     default ${XDG_CACHE_HOME:-$HOME/.cache}/piiq-image
 #   PIIQ_IMAGE_NAME   default localhost/piiq
+#   PIIQ_IMAGE_BUILD_TIMEOUT  seconds the podman build may take (default 1800)
 #
 # This file is also sourced by scripts/image-test.sh for its settings and helpers.
 set -euo pipefail
@@ -25,6 +26,9 @@ BASE_IMAGE=localhost/piiq-bookworm-python:latest
 COMPAT_IMAGE=localhost/piiq-python-slim-compat:3.11
 DEBIAN_SUITE=bookworm
 EXIT_SKIP=77
+# Upper bounds, so that nothing waits forever on a stalled mirror or index (seconds).
+BUILD_TIMEOUT=${PIIQ_IMAGE_BUILD_TIMEOUT:-1800}
+STEP_LIMIT=900
 REQUIRED_TOOLS=(podman buildah runc debootstrap)
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -35,11 +39,16 @@ skip() {
     exit "$EXIT_SKIP"
 }
 
-# Runs "$@", then logs how long it took.
+# Runs "$@", logs how long it took, and returns its status.
 timed() {
-    local start=$SECONDS
-    "$@"
-    log "  done in $((SECONDS - start)) s"
+    local start=$SECONDS status=0
+    "$@" || status=$?
+    if ((status == 0)); then
+        log "  done in $((SECONDS - start)) s"
+    else
+        log "  failed (exit $status) after $((SECONDS - start)) s: $*"
+    fi
+    return "$status"
 }
 
 project_version() {
@@ -79,9 +88,9 @@ install_tools() {
         || skip "missing ${missing% } and there is no apt-get to install them (need podman buildah runc debootstrap)"
     log "installing podman buildah runc debootstrap with apt (missing: ${missing% })"
     export DEBIAN_FRONTEND=noninteractive
-    timed apt-get update -q > /dev/null \
+    timed timeout "$STEP_LIMIT" apt-get update -q > /dev/null \
         || skip "apt-get update failed, so podman cannot be installed"
-    timed apt-get install -y -q podman buildah runc debootstrap > /dev/null \
+    timed timeout "$STEP_LIMIT" apt-get install -y -q podman buildah runc debootstrap > /dev/null \
         || skip "apt-get install podman buildah runc debootstrap failed"
     missing=$(missing_tools)
     [[ -z "$missing" ]] || skip "still missing after apt-get install: ${missing% }"
@@ -143,7 +152,7 @@ make_base_image() {
     mirror=$(host_apt_mirror)
     rm -rf "$rootfs"
     log "debootstrap $DEBIAN_SUITE (minbase + python3) from $mirror into $rootfs (about 1 min)"
-    timed debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
+    timed timeout "$STEP_LIMIT" debootstrap --variant=minbase --include=python3,python3-venv,python3-pip,ca-certificates \
         "$DEBIAN_SUITE" "$rootfs" "$mirror" > "$CACHE_DIR/debootstrap.log" 2>&1 \
         || { tail -n 20 "$CACHE_DIR/debootstrap.log" >&2; log "debootstrap failed"; exit 1; }
     mapfile -t certs < <(host_ca_certificates)
@@ -154,7 +163,7 @@ make_base_image() {
     fi
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
     log "importing the root filesystem as $BASE_IMAGE"
-    tar -C "$rootfs" -c . | podman import \
+    tar -C "$rootfs" -c . | timeout "$STEP_LIMIT" podman import \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         --change 'ENV LANG=C.UTF-8' \
         --change "ENV PIP_CERT=$bundle" \
@@ -181,7 +190,7 @@ RUN rm -f /usr/lib/python3.11/EXTERNALLY-MANAGED \\
 ENV PATH=/usr/local/local/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 CMD ["python3"]
 CF
-    podman build --quiet --pull=never -t "$COMPAT_IMAGE" "$dir" > /dev/null
+    timeout "$STEP_LIMIT" podman build --quiet --pull=never -t "$COMPAT_IMAGE" "$dir" > /dev/null
 }
 
 # The Dockerfile's FROM image. One without our label (a real python image someone loaded) is used
@@ -209,7 +218,7 @@ ensure_from_image() {
 # A container must start at all; a kernel that refuses (no namespaces, seccomp) is a skip.
 check_podman_runs() {
     local image=$1
-    podman run --rm --network=none "$image" true > /dev/null 2>"$CACHE_DIR/podman-run.err" \
+    timeout 120 podman run --rm --network=none "$image" true > /dev/null 2>"$CACHE_DIR/podman-run.err" \
         || skip "podman cannot run a container here: $(tail -n 1 "$CACHE_DIR/podman-run.err")"
 }
 
@@ -217,7 +226,7 @@ build_image() {
     local version
     version=$(project_version)
     log "building $IMAGE_NAME:$version from $REPO_ROOT/Dockerfile (cold: several minutes; warm: seconds)"
-    timed podman build --pull=never --layers \
+    timed timeout "$BUILD_TIMEOUT" podman build --pull=never --layers \
         --build-arg "VERSION=$version" \
         -t "$IMAGE_NAME:$version" -t "$IMAGE_NAME:latest" \
         -f "$REPO_ROOT/Dockerfile" "$@" "$REPO_ROOT"
