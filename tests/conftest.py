@@ -46,6 +46,7 @@ def subprocess_env(queue_database_url: str, queue_prefix: str) -> dict[str, str]
         PIIQ_DATABASE_URL=queue_database_url,
         PIIQ_QUEUE_PREFIX=queue_prefix,
         PIIQ_LOG_FORMAT="json",
+        PIIQ_METRICS_PORT="0",  # several workers per test: no shared port
         PYTHONPATH=os.pathsep.join([str(SUPPORT), env.get("PYTHONPATH", "")]),
         PYTHONUNBUFFERED="1",
     )

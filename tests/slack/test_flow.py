@@ -8,12 +8,14 @@ import asyncio
 import json
 
 import pytest
+from prometheus_client import REGISTRY
 from queue_helpers import running, wait_for
 
 from piiq.queue import Client
 from piiq.queue.inspect import queue_counts
 from piiq.slack import audit
 from piiq.slack import sandbox as sb
+from piiq.slack.jobs import MESSAGE_WORKER
 
 from .conftest import CHANNEL
 
@@ -52,9 +54,22 @@ def audit_rows(client: Client) -> list[dict]:
 QUEUES = {"events": 2, "pii_detection": 1}
 
 
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+COUNTERS = [
+    ("piiq_ingress_requests_total", {"outcome": "enqueued"}),
+    ("piiq_slack_api_calls_total", {"method": "chat.delete", "outcome": "ok"}),
+    ("piiq_decisions_total", {"action": "delete", "entity_type": "CREDIT_CARD"}),
+    ("piiq_jobs_total", {"queue": "events", "worker": MESSAGE_WORKER, "outcome": "completed"}),
+]
+
+
 async def test_card_number_is_deleted_and_the_author_gets_a_redacted_copy(
     slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
 ) -> None:
+    before = [sample(name, **labels) for name, labels in COUNTERS]
     envelope = slack.post_message(CHANNEL, "U0ALICE", f"my card is {CARD}, can you book it?")
     ts = envelope["event"]["ts"]
     assert await send(slack, ingress_url, envelope) == 200
@@ -76,6 +91,8 @@ async def test_card_number_is_deleted_and_the_author_gets_a_redacted_copy(
     (job,) = jobs(slack_client)
     assert job["state"] == "completed"
     assert job["args"]["text"].startswith("scrubbed:sha256:")  # no text kept once done
+    after = [sample(name, **labels) for name, labels in COUNTERS]
+    assert [b - a for a, b in zip(before, after, strict=True)] == [1, 1, 1, 1]
 
 
 async def test_thread_reply_with_ssn_clean_chat_and_a_warning(

@@ -109,7 +109,22 @@ def database_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group()
+class PiiqGroup(click.Group):
+    """Imports heavy commands only when they run (`piiq operator` needs kopf: 0.3 s)."""
+
+    lazy = {"operator": ("piiq_operator.cli", "operator_command")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy:
+            module, attribute = self.lazy[name]
+            return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=PiiqGroup)
 @click.version_option(package_name="piiq")
 def main() -> None:
     """piiq keeps personal data out of Slack, on an Oban-compatible PostgreSQL job queue."""
@@ -233,7 +248,13 @@ def worker(
         rescue_interval=min(5.0, heartbeat_timeout / 3),
     )
     runner = Runner(client, list(queues), node=node or settings.node, options=options)
-    asyncio.run(runner.run(handle_signals=True))
+    from .probes import ProbesUnavailable
+    from .worker_process import run_worker
+
+    try:
+        asyncio.run(run_worker(runner, settings.metrics_port))
+    except ProbesUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -470,6 +491,7 @@ def ingress(url: str, prefix: str, settings: Settings, host: str, port: int | No
     over Socket Mode when PIIQ_SLACK_APP_TOKEN is set (both may run), and always answers
     /healthz and /readyz.
     """
+    from .probes import ProbesUnavailable
     from .slack.ingress import run_ingress
 
     logs.configure(settings.log_level, settings.log_format)
@@ -479,19 +501,22 @@ def ingress(url: str, prefix: str, settings: Settings, host: str, port: int | No
             "nothing to receive events with: set PIIQ_SLACK_SIGNING_SECRET (Events API over "
             "HTTP) or PIIQ_SLACK_APP_TOKEN (Socket Mode), from your Slack app's settings"
         )
-    asyncio.run(
-        run_ingress(
-            url,
-            prefix,
-            signing_secret=secret.get_secret_value() if secret else None,
-            app_token=app_token.get_secret_value() if app_token else None,
-            api_url=settings.slack_api_url,
-            exempt_channels=settings.exempt_channels,
-            host=host,
-            port=port if port is not None else settings.ingress_port,
-            max_body=settings.max_event_bytes,
-        )
+    serving = run_ingress(
+        url,
+        prefix,
+        signing_secret=secret.get_secret_value() if secret else None,
+        app_token=app_token.get_secret_value() if app_token else None,
+        api_url=settings.slack_api_url,
+        exempt_channels=settings.exempt_channels,
+        host=host,
+        port=port if port is not None else settings.ingress_port,
+        max_body=settings.max_event_bytes,
+        metrics_port=settings.metrics_port,
     )
+    try:
+        asyncio.run(serving)
+    except ProbesUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.command()
@@ -516,7 +541,7 @@ def sandbox(host: str, port: int) -> None:
 
 @main.command()
 def demo() -> None:
-    """Show the queue at work on an embedded PostgreSQL (or PIIQ_DATABASE_URL)."""
+    """Slack messages with PII deleted and DMed, end to end, on a local Slack sandbox."""
     from .demo import run_demo
 
     sys.exit(run_demo(console))

@@ -26,7 +26,7 @@ import structlog
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from . import sqlfiles
+from . import sqlfiles, telemetry
 from .client import Client, ConfigError
 from .execution import WorkerInstances, execute
 from .job import Job
@@ -177,8 +177,11 @@ class Producer:
     async def _run(self, job: Job) -> None:
         runner = self.runner
         started = time.perf_counter()
-        log.debug(
+        log.info(
             "job.started", queue=job.queue, worker=job.worker, job_id=job.id, attempt=job.attempt
+        )
+        telemetry.emit(
+            "job.start", queue=job.queue, worker=job.worker, job_id=job.id, attempt=job.attempt
         )
         try:
             ack = await execute(job, runner.instances, runner.threads)
@@ -294,6 +297,7 @@ class Runner:
         self.acker: Acker
         self._trouble_since: float | None = None
         self._backoff = 0.05
+        self.last_database_ok = time.monotonic()  # for health probes
         prefix = client.prefix
         self._fetch_sql = sqlfiles.load("fetch_jobs.sql", prefix)
         self._ack_sql = sqlfiles.load("ack_jobs.sql", prefix)
@@ -339,6 +343,7 @@ class Runner:
             "demand": demand,
             "attempted_by": self.attempted_by,
         }
+        started = time.perf_counter()
         try:
             rows = await self._execute(self._fetch_sql, params)
         except BaseException:
@@ -346,6 +351,9 @@ class Runner:
             raise
         finally:
             self.acker.settle(acks)
+        telemetry.emit(
+            "fetch.stop", queue=queue, count=len(rows), duration_s=time.perf_counter() - started
+        )
         jobs = [Job.from_row(row) for row in rows]
         for job in jobs:
             job.client = self.client
@@ -395,6 +403,7 @@ class Runner:
         self._backoff = min(self._backoff * 2, self.options.reconnect_max)
 
     def _database_ok(self) -> None:
+        self.last_database_ok = time.monotonic()
         if self._trouble_since is not None:
             log.info("database.recovered", down_s=round(time.monotonic() - self._trouble_since, 3))
             self._trouble_since = None
@@ -409,6 +418,15 @@ class Runner:
             job_id=job.id,
             attempt=job.attempt,
             duration_ms=round(seconds * 1000, 2),
+        )
+        telemetry.emit(
+            "job.stop",
+            queue=job.queue,
+            worker=job.worker,
+            job_id=job.id,
+            attempt=job.attempt,
+            outcome=ack.outcome,
+            duration_s=seconds,
         )
 
     # Background loops --------------------------------------------------------------------

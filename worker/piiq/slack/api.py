@@ -18,6 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
+from .. import metrics
+
 # slack_sdk logs request headers (with the token) at DEBUG: keep its logger above that.
 _SDK_LOG = logging.getLogger("piiq.slack.sdk")
 _SDK_LOG.setLevel(logging.WARNING)
@@ -125,12 +127,28 @@ class SlackApi:
         if client is None:
             raise SlackCallFailed(SlackFailure(method, "no_token_configured", "auth"))
         try:
-            return getattr(client, method.replace(".", "_"))(**params).data  # type: ignore[no-any-return]
+            data = getattr(client, method.replace(".", "_"))(**params).data
         except SlackApiError as exc:
-            raise SlackCallFailed(classify(method, exc)) from None
+            failure = classify(method, exc)
+            metrics.observe_slack_call(method, failure.error)
+            raise SlackCallFailed(failure) from None
+        except OSError:
+            metrics.observe_slack_call(method, "connection_error")
+            raise
+        metrics.observe_slack_call(method, "ok")
+        return data  # type: ignore[no-any-return]
 
     def download(self, url: str, max_bytes: int) -> bytes:
         """A private file's bytes, fetched with the bot token; at most ``max_bytes``."""
+        try:
+            data = self._download(url, max_bytes)
+        except SlackCallFailed as exc:
+            metrics.observe_slack_call("files.download", exc.failure.error)
+            raise
+        metrics.observe_slack_call("files.download", "ok")
+        return data
+
+    def _download(self, url: str, max_bytes: int) -> bytes:
         if self._bot_token is None:
             raise SlackCallFailed(SlackFailure("files.download", "no_token_configured", "auth"))
         auth = {"Authorization": f"Bearer {self._bot_token.get_secret_value()}"}

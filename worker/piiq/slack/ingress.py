@@ -11,19 +11,19 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from .. import metrics
+from ..probes import Check, serve_probes
 from ..queue import Client
 from .intake import EventIntake
 
 log = structlog.get_logger("piiq.ingress")
 
 EVENTS_PATH = "/slack/events"
-Check = Callable[[], Awaitable[bool]]
 
 
 def make_app(
@@ -33,34 +33,35 @@ def make_app(
 
     async def events(request: web.Request) -> web.Response:
         if (request.content_length or 0) > max_body:
-            return _reject(413, f"body over {max_body} bytes")
+            return _reject(413, "too_large", f"body over {max_body} bytes")
         raw = await request.read()  # aiohttp answers 413 itself past client_max_size
         if verifier is None or not verifier.is_valid_request(raw, dict(request.headers)):
-            return _reject(401, "missing, invalid or stale signature")
+            return _reject(401, "rejected_signature", "missing, invalid or stale signature")
         try:
             body = json.loads(raw)
         except ValueError:
-            return _reject(400, "body is not JSON")
+            return _reject(400, "bad_request", "body is not JSON")
         if not isinstance(body, dict):
-            return _reject(400, "body is not a JSON object")
+            return _reject(400, "bad_request", "body is not a JSON object")
         if body.get("type") == "url_verification":
+            metrics.observe_ingress("url_verification")
             return web.json_response({"challenge": body.get("challenge", "")})
         try:
-            await intake.accept(body)
+            accepted = await intake.accept(body)
         except Exception as exc:
             # 5xx makes Slack retry; the unique key keeps a retry from making a second job.
             log.error("enqueue failed", error=type(exc).__name__, event_id=body.get("event_id"))
+            metrics.observe_ingress("unavailable")
             return web.Response(status=503, text="queue unavailable, retry later")
+        metrics.observe_ingress(accepted.outcome)
         return web.Response(status=200)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok")  # the event loop answers
 
     async def readyz(request: web.Request) -> web.Response:
-        ok = await ready()
-        return web.Response(
-            status=200 if ok else 503, text="ready" if ok else "database unreachable"
-        )
+        ok, why = await ready()
+        return web.Response(status=200 if ok else 503, text=why)
 
     app = web.Application(client_max_size=max_body)
     if verifier is not None:
@@ -70,19 +71,20 @@ def make_app(
     return app
 
 
-def _reject(status: int, why: str) -> web.Response:
+def _reject(status: int, outcome: str, why: str) -> web.Response:
     log.warning("request rejected", status=status, reason=why)
+    metrics.observe_ingress(outcome)
     return web.Response(status=status, text=why)
 
 
 def database_check(client: Client, timeout: float = 2.0) -> Check:
-    async def check() -> bool:
+    async def check() -> tuple[bool, str]:
         try:
             async with asyncio.timeout(timeout), client.aconnection() as conn:
                 await conn.execute("SELECT 1")
-            return True
+            return True, "ready"
         except Exception:
-            return False
+            return False, "database unreachable"
 
     return check
 
@@ -147,6 +149,7 @@ async def run_ingress(
     host: str,
     port: int,
     max_body: int,
+    metrics_port: int = 0,
 ) -> None:
     """Serve until SIGTERM: the Events API when there is a signing secret, Socket Mode
     when there is an app token (or both), and the probes always."""
@@ -159,7 +162,10 @@ async def run_ingress(
     tasks = [serve_http(app, host, port, stop)]
     if app_token:
         tasks.append(serve_socket_mode(intake, app_token, api_url, stop))
+    probes = await serve_probes(metrics_port, ready=database_check(client))
     try:
         await asyncio.gather(*tasks)
     finally:
+        if probes is not None:
+            await probes.cleanup()
         await client.aclose()

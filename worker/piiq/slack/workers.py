@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 
+from .. import metrics
 from ..queue import Discard, Job, Result, Snooze, Unique, Worker
 from .api import DownloadRefused, SlackCallFailed
 from .content import TEXT, message_sources
@@ -171,6 +172,7 @@ _TOKEN_SETTING = {
 
 
 def _log_decision(job: Job, subject: str, decision: str, entities: dict[str, int], **done: Any):
+    metrics.observe_decision(decision, entities)
     log.info(
         "decision",
         job_id=job.id,

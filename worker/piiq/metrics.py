@@ -1,0 +1,120 @@
+"""Prometheus metrics for every piiq process, served by ``piiq.probes``.
+
+The queue emits telemetry events (``piiq.queue.telemetry``) that are counted here; the
+Slack code and the ingress call the ``observe_*`` functions. Labels hold names, types
+and outcomes only: never text, values or tokens.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import REGISTRY, Collector
+
+from .queue import telemetry
+
+log = structlog.get_logger("piiq.metrics")
+
+JOBS = Counter(
+    "piiq_jobs_total",
+    "Jobs executed, by queue, worker and outcome (completed, retryable, snoozed, "
+    "cancelled, discarded).",
+    ["queue", "worker", "outcome"],
+)
+JOB_DURATION = Histogram(
+    "piiq_job_duration_seconds",
+    "Time a job's perform took.",
+    ["queue", "worker"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+FETCH_DURATION = Histogram(
+    "piiq_fetch_duration_seconds",
+    "Time one fetch (lease) statement took.",
+    ["queue"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
+SLACK_CALLS = Counter(
+    "piiq_slack_api_calls_total",
+    "Slack Web API calls by method and outcome (ok, ratelimited, or Slack's error code).",
+    ["method", "outcome"],
+)
+DECISIONS = Counter(
+    "piiq_decisions_total",
+    "Scan decisions by action (delete, warn, allow) and entity type (none when clean).",
+    ["action", "entity_type"],
+)
+INGRESS_REQUESTS = Counter(
+    "piiq_ingress_requests_total",
+    "Events API requests by outcome (enqueued, duplicate, ignored, url_verification, "
+    "rejected_signature, bad_request, too_large, unavailable).",
+    ["outcome"],
+)
+
+
+def _on_queue_event(event: str, data: dict[str, Any]) -> None:
+    if event == "job.stop":
+        JOBS.labels(data["queue"], data["worker"], data["outcome"]).inc()
+        JOB_DURATION.labels(data["queue"], data["worker"]).observe(data["duration_s"])
+    elif event == "fetch.stop":
+        FETCH_DURATION.labels(data["queue"]).observe(data["duration_s"])
+
+
+telemetry.attach(_on_queue_event)
+
+
+def observe_slack_call(method: str, outcome: str) -> None:
+    SLACK_CALLS.labels(method, outcome).inc()
+
+
+def observe_decision(action: str, entity_counts: Mapping[str, int]) -> None:
+    if not entity_counts:
+        DECISIONS.labels(action, "none").inc()
+    for entity_type in entity_counts:
+        DECISIONS.labels(action, entity_type).inc()
+
+
+def observe_ingress(outcome: str) -> None:
+    INGRESS_REQUESTS.labels(outcome).inc()
+
+
+class QueueDepthCollector(Collector):
+    """``piiq_queue_jobs{queue, state}`` read from the database at scrape time, at most
+    every ``ttl`` seconds (many replicas scraping must not load the database)."""
+
+    def __init__(self, read_counts: Callable[[], dict[str, dict[str, int]]], ttl: float = 10):
+        self.read_counts = read_counts
+        self.ttl = ttl
+        self._cached: tuple[float, dict[str, dict[str, int]]] | None = None
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        # Without describe(), registering would call collect() and query the database.
+        yield self._family()
+
+    @staticmethod
+    def _family() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            "piiq_queue_jobs", "Jobs in the table by queue and state.", labels=["queue", "state"]
+        )
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = time.monotonic()
+        if self._cached is None or now - self._cached[0] > self.ttl:
+            try:
+                self._cached = (now, self.read_counts())
+            except Exception as exc:
+                log.warning("metrics.queue_depth_failed", error=type(exc).__name__)
+                self._cached = (now, {})  # unreachable: no figure rather than a stale one
+        gauge = self._family()
+        for queue, by_state in sorted(self._cached[1].items()):
+            for state, count in by_state.items():
+                gauge.add_metric([queue, state], count)
+        yield gauge
+
+
+def register_queue_depth(read_counts: Callable[[], dict[str, dict[str, int]]]) -> None:
+    REGISTRY.register(QueueDepthCollector(read_counts))

@@ -1,0 +1,40 @@
+"""Events the queue emits for metrics, like Oban's ``:telemetry`` (no dependency on any
+metrics library: attach a handler and count what you need).
+
+Events and their data:
+
+- ``job.start``: queue, worker, job_id, attempt
+- ``job.stop``: queue, worker, job_id, attempt, outcome (completed, retryable, snoozed,
+  cancelled, discarded), duration_s
+- ``fetch.stop``: queue, count (jobs leased), duration_s
+
+A handler runs on the runner's event loop and must be fast and never raise; one that
+raises is detached, so a metrics bug never stops job processing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Handler = Callable[[str, dict[str, Any]], None]
+
+_handlers: list[Handler] = []
+
+
+def attach(handler: Handler) -> None:
+    if handler not in _handlers:
+        _handlers.append(handler)
+
+
+def detach(handler: Handler) -> None:
+    if handler in _handlers:
+        _handlers.remove(handler)
+
+
+def emit(event: str, **data: Any) -> None:
+    for handler in list(_handlers):
+        try:
+            handler(event, data)
+        except Exception:
+            detach(handler)
