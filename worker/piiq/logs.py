@@ -28,15 +28,35 @@ def configure(
         if use_json
         else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
     )
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    _route_standard_logging(shared, renderer, stream or sys.stdout)
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stdout),
         cache_logger_on_first_use=True,
     )
+
+
+def _route_standard_logging(
+    shared: list[structlog.typing.Processor],
+    renderer: structlog.typing.Processor,
+    stream: TextIO,
+) -> None:
+    """Libraries' warnings (psycopg's pool, aiohttp, kopf ...) as the same lines on the
+    same stream, with the logger's name; their debug chatter stays off (slack_sdk logs
+    request headers, tokens included, at DEBUG)."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.WARNING)

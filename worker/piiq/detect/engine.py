@@ -120,9 +120,10 @@ def check_model(model: str) -> None:
 
 
 def silence_presidio() -> None:
-    """Presidio logs the words around each match at DEBUG: message text. Never below WARNING."""
+    """Presidio logs the words around each match at DEBUG: message text. And at WARNING it
+    lists every recognizer of a language we do not analyse, at each start. Errors only."""
     for name in ("presidio-analyzer", "presidio-anonymizer"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def build_analyzer(
