@@ -8,6 +8,7 @@ import logging
 
 import click
 import kopf
+import prometheus_client
 
 from .handlers import Options, build_registry, settings
 from .kube import Kube, load_config
@@ -72,6 +73,13 @@ async def run_operator(
     show_default=True,
     help="Seconds between drift, readiness and backlog checks of each PIIQueue.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(min=0),
+    default=9090,
+    show_default=True,
+    help="Serve Prometheus /metrics (reconciles, errors, durations) here; 0 to disable.",
+)
 @click.option("--verbose", is_flag=True, help="Log kopf's own progress too.")
 @click.option(
     "--log-format",
@@ -86,6 +94,7 @@ def operator_command(
     liveness: str,
     standalone: bool,
     interval: float,
+    metrics_port: int,
     verbose: bool,
     log_format: str,
 ) -> None:
@@ -100,6 +109,8 @@ def operator_command(
     )
     if not verbose:
         logging.getLogger("kopf").setLevel(logging.INFO)
+    if metrics_port:
+        prometheus_client.start_http_server(metrics_port)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
             run_operator(

@@ -18,7 +18,7 @@ from typing import Any
 
 import kopf
 
-from . import GROUP, PLURAL, VERSION
+from . import GROUP, PLURAL, VERSION, metrics
 from .kube import Kube
 from .reconcile import reconcile
 
@@ -62,7 +62,13 @@ def build_registry(kube_factory: Callable[[], Kube], options: Options) -> kopf.O
         if not kube:
             kube.append(kube_factory())
         async with locks[body["metadata"]["uid"]]:
-            outcome = await reconcile(body, kube[0], options.clock())
+            with metrics.RECONCILE_DURATION.time():
+                try:
+                    outcome = await reconcile(body, kube[0], options.clock())
+                except Exception:
+                    metrics.RECONCILES.labels("error").inc()
+                    raise
+        metrics.RECONCILES.labels(metrics.result_of(outcome.status)).inc()
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)
             log = logger.warning if event.type == "Warning" else logger.info

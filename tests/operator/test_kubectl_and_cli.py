@@ -42,10 +42,12 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def operator_process(port: int) -> AsyncIterator[asyncio.subprocess.Process]:
+async def operator_process(
+    port: int, metrics_port: int
+) -> AsyncIterator[asyncio.subprocess.Process]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "piiq_operator", "--all-namespaces", "--interval", "0.3",
-        "--liveness", f"http://127.0.0.1:{port}/healthz",
+        "--liveness", f"http://127.0.0.1:{port}/healthz", "--metrics-port", str(metrics_port),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
@@ -71,8 +73,8 @@ async def healthy(port: int) -> bool:
 async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: Cluster) -> None:
     cluster.emulator.ready_deployments = True
     await cluster.secrets()
-    port = free_port()
-    async with operator_process(port) as proc:
+    port, metrics_port = free_port(), free_port()
+    async with operator_process(port, metrics_port) as proc:
         for _ in range(200):  # the process imports kopf and logs in (bounded: 20 s)
             if await healthy(port):
                 break
@@ -96,6 +98,13 @@ async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: 
             "deployment.apps/pii-detector-pii-detection",
         ]
         assert "pii-detector" in await kubectl("get", "piiqueues")
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"http://127.0.0.1:{metrics_port}/metrics") as response,
+        ):
+            scraped = await response.text()
+        assert 'piiq_operator_reconciles_total{result="ready"}' in scraped
+        assert "piiq_operator_reconcile_duration_seconds_count" in scraped
 
         # --wait=false: kubectl's deletion watch needs field selectors the emulator lacks.
         await kubectl("delete", "piiq", "pii-detector", "--wait=false")
