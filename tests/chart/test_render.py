@@ -1,0 +1,223 @@
+"""The chart rendered and linted by the real Helm engine; every object against the
+Kubernetes schemas (kubernetes-validate, strict, offline) or, for PIIQueues, the CRD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+from helm_chart import (
+    by_kind,
+    containers,
+    crd_schema,
+    is_hook,
+    lint,
+    pod_spec,
+    render,
+    render_files,
+)
+
+from .values_sets import EVERYTHING, QUICK_START, VALUE_SETS
+
+KUBERNETES_VERSIONS = ("1.29", "1.32", "1.37")
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_lint_is_clean(values: dict[str, Any]) -> None:
+    report = lint(values)
+    assert report["errors"] == [] and report["messages"] == [], report
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_every_object_passes_strict_schemas(values: dict[str, Any]) -> None:
+    objs = render(values)
+    assert objs
+    for obj in objs:
+        if obj["kind"] == "PIIQueue":
+            jsonschema.validate(obj, crd_schema())
+            continue
+        for version in KUBERNETES_VERSIONS:
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_strict_validation_would_catch_a_wrong_field() -> None:
+    (deployment,) = by_kind(render(), "Deployment")
+    pod_spec(deployment)["containers"][0]["livenessProbes"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.32", strict=True)
+
+
+def test_defaults_install_the_operator_and_its_rbac_only() -> None:
+    objs = render()
+    kinds = sorted(obj["kind"] for obj in objs if not is_hook(obj))
+    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "ServiceAccount"]
+    assert not by_kind(objs, "Secret") and not by_kind(objs, "PIIQueue")
+
+
+def test_operator_deployment() -> None:
+    (deployment,) = by_kind(render(), "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    pod = pod_spec(deployment)
+    assert pod["serviceAccountName"] == "piiq"
+    assert pod["securityContext"]["runAsUser"] == 10001 and pod["securityContext"]["runAsNonRoot"]
+    (container,) = pod["containers"]
+    assert container["image"] == "localhost/piiq:0.1.0"
+    assert container["args"][0] == "operator" and "--namespace" not in container["args"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
+    assert pod["volumes"] == [{"name": "tmp", "emptyDir": {}}]
+    probe = container["livenessProbe"]["httpGet"]
+    assert probe == {"path": "/healthz", "port": "health"}
+    assert container["ports"][0]["containerPort"] == 8080
+    assert "http://0.0.0.0:8080/healthz" in container["args"]
+    selector = spec["selector"]["matchLabels"]
+    assert selector.items() <= spec["template"]["metadata"]["labels"].items()
+
+
+# The operator's needs (docs/operator.md, "RBAC the operator needs").
+NAMESPACED_RULES = {
+    ("piiq.dev", "piiqueues"): {"get", "list", "watch", "patch"},
+    ("piiq.dev", "piiqueues/status"): {"get", "patch"},
+    ("apps", "deployments"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("batch", "cronjobs"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("", "services"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("", "secrets"): {"get"},
+    ("", "events"): {"create", "patch"},
+    ("events.k8s.io", "events"): {"create", "patch"},
+}
+CRDS = {("apiextensions.k8s.io", "customresourcedefinitions"): {"get", "list", "watch"}}
+NAMESPACES = {("", "namespaces"): {"get", "list", "watch"}}
+
+
+def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    result: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        assert "*" not in rule["verbs"] and "*" not in rule["resources"], rule
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                result.setdefault((group, resource), set()).update(rule["verbs"])
+    return result
+
+
+def test_rbac_all_namespaces_is_exactly_what_the_operator_uses() -> None:
+    objs = render()
+    (role,) = by_kind(objs, "ClusterRole")
+    assert grants(role) == NAMESPACED_RULES | CRDS
+    (binding,) = by_kind(objs, "ClusterRoleBinding")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "piiq", "namespace": "piiq"}]
+
+
+def test_rbac_namespaced_mode_keeps_namespaced_rights_in_the_watched_namespaces() -> None:
+    objs = render(EVERYTHING)
+    (cluster_role,) = by_kind(objs, "ClusterRole")
+    assert grants(cluster_role) == CRDS | NAMESPACES
+    roles = {r["metadata"]["namespace"]: r for r in by_kind(objs, "Role")}
+    assert set(roles) == {"team-a", "team-b"}
+    for role in roles.values():
+        assert grants(role) == NAMESPACED_RULES
+    bindings = by_kind(objs, "RoleBinding")
+    assert {b["metadata"]["namespace"] for b in bindings} == {"team-a", "team-b"}
+    for binding in bindings:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "piiq-operator",
+        }
+        assert binding["subjects"][0]["namespace"] == "piiq"
+    (deployment,) = by_kind(objs, "Deployment")
+    args = pod_spec(deployment)["containers"][0]["args"]
+    assert args[:5] == ["operator", "--namespace", "team-a", "--namespace", "team-b"]
+
+
+def test_rbac_off_renders_no_roles() -> None:
+    objs = render({"rbac": {"create": False}})
+    assert not [o for o in objs if o["kind"].endswith(("Role", "RoleBinding"))]
+
+
+def test_quick_start_secrets_have_the_keys_the_operator_reads() -> None:
+    secrets = {s["metadata"]["name"]: s for s in by_kind(render(QUICK_START), "Secret")}
+    assert secrets["piiq-db"]["stringData"] == {"url": "postgresql://piiq:pw@postgres:5432/piiq"}
+    assert set(secrets["piiq-slack"]["stringData"]) == {
+        "bot-token",
+        "signing-secret",
+        "admin-token",
+        "app-token",
+    }
+    only_bot = {**QUICK_START, "quickStartSecrets": {"create": True, "databaseUrl": "postgres://x"}}
+    only_bot["quickStartSecrets"]["slack"] = {"botToken": "xoxb-2"}
+    slack = next(
+        s for s in by_kind(render(only_bot), "Secret") if s["metadata"]["name"] == "piiq-slack"
+    )
+    assert slack["stringData"] == {"bot-token": "xoxb-2"}  # optional keys left out, not empty
+
+
+def test_example_piiqueue_uses_the_chart_image_and_secrets() -> None:
+    (queue,) = by_kind(render(EVERYTHING), "PIIQueue")
+    spec = queue["spec"]
+    assert spec["image"] == "registry.example.com/piiq:1.2.3"
+    assert spec["imagePullPolicy"] == "Always"
+    assert spec["database"] == {"secretRef": {"name": "piiq-db", "key": "url"}}
+    assert spec["slack"] == {"secretRef": {"name": "piiq-slack"}}
+    assert spec["queues"] == {"default": 10, "events": 20, "pii_detection": 5}
+    overridden = render(
+        {"examplePIIQueue": {"enabled": True, "spec": {"queues": {"q": 1}, "queuePrefix": "x"}}}
+    )
+    (queue,) = by_kind(overridden, "PIIQueue")
+    assert queue["spec"]["queues"] == {"q": 1} and queue["spec"]["queuePrefix"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("values", "args"),
+    [
+        ({}, ["queues"]),
+        (EVERYTHING, ["canary", "--queue", "events", "--timeout", "90s"]),
+    ],
+    ids=["connectivity", "canary"],
+)
+def test_helm_test_hook(values: dict[str, Any], args: list[str]) -> None:
+    hooks = [obj for obj in render(values) if is_hook(obj)]
+    (pod,) = hooks
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    (container,) = pod["spec"]["containers"]
+    assert container["args"] == args
+    env = {e["name"]: e for e in container["env"]}
+    assert env["PIIQ_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
+        "name": "piiq-db",
+        "key": "url",
+    }
+    assert env["PIIQ_QUEUE_PREFIX"]["value"] == "public"
+    assert pod["spec"]["restartPolicy"] == "Never"
+
+
+def test_tests_can_be_switched_off() -> None:
+    assert not [o for o in render({"tests": {"enabled": False}}) if is_hook(o)]
+
+
+def test_every_container_is_hardened() -> None:
+    for obj, container in containers(render(EVERYTHING)):
+        pod = pod_spec(obj)
+        assert pod["securityContext"]["runAsUser"] == 10001, obj["metadata"]["name"]
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+        assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+        assert container["resources"]["limits"]["memory"]
+
+
+def test_notes_tell_the_next_commands() -> None:
+    notes = render_files()["piiq/templates/NOTES.txt"]
+    for command in (
+        "kubectl create secret generic piiq-db",
+        "kubectl apply -f examples/piiqueue.yaml",
+        "kubectl get piiq",
+        "kubectl logs deploy/pii-detector-events",
+        "helm test piiq -n piiq",
+        "-- migrate",
+    ):
+        assert command in notes
+    quick = render_files(QUICK_START)["piiq/templates/NOTES.txt"]
+    assert "kubectl create secret" not in quick and "pii-detector is installed" in quick
