@@ -24,6 +24,19 @@ from log_capture import RECORDER, LogRecorder  # noqa: E402  (needs SUPPORT on s
 logs.configure("info", "json", stream=RECORDER)  # type: ignore[arg-type]
 
 
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Every log line of the run, end-to-end tests included, is checked for the personal
+    data and secrets the tests use: one leak fails the run."""
+    from pii_samples import leaks
+
+    leaked = leaks(RECORDER.lines)
+    if leaked:
+        print(
+            f"\n{len(leaked)} log line(s) carry personal data or a secret:", *leaked[:5], sep="\n"
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture
 def log_lines() -> Iterator[LogRecorder]:
     """The log recorder; ``log_lines.since(mark)`` parses lines written after ``mark``."""

@@ -8,6 +8,7 @@ import asyncio
 import json
 
 import pytest
+from pii_samples import CARD, PHONE, SSN
 from prometheus_client import REGISTRY
 from queue_helpers import running, wait_for
 
@@ -18,9 +19,6 @@ from piiq.slack import sandbox as sb
 from piiq.slack.jobs import MESSAGE_WORKER
 
 from .conftest import CHANNEL
-
-CARD = "4556 7375 8689 9855"
-SSN = "536-22-1474"
 
 
 async def send(slack: sb.SlackSandbox, ingress_url: str, envelope: dict, **kw) -> int:
@@ -102,7 +100,7 @@ async def test_thread_reply_with_ssn_clean_chat_and_a_warning(
     reply = slack.post_message(
         CHANNEL, "U0CAROL", f"my SSN is {SSN} for the form", thread_ts=parent["event"]["ts"]
     )
-    named = slack.post_message(CHANNEL, "U0BOB", "reach me at 212 736 4512 after lunch")
+    named = slack.post_message(CHANNEL, "U0BOB", f"reach me at {PHONE} after lunch")
     for envelope in (parent, reply, named):
         assert await send(slack, ingress_url, envelope) == 200
     async with running(slack_client, QUEUES):
