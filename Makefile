@@ -9,7 +9,7 @@ BENCH_PYTHON ?= $(shell for p in python3.12 python3.13 $(wildcard $(HOME)/.pyenv
 BENCH_VENV   := .venv-bench
 BENCH_STAMP  := $(BENCH_VENV)/.installed
 
-.PHONY: demo test lint format bench bench-maintenance bench-detect clean
+.PHONY: demo test lint format bench bench-maintenance bench-detect bench-ingress bench-operator image image-test clean
 
 $(STAMP): pyproject.toml requirements/model.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,19 @@ bench-maintenance: $(STAMP)
 bench-detect: $(STAMP)
 	$(BIN)/python bench/detect_throughput.py
 	$(BIN)/python bench/detect_quality.py
+
+bench-ingress: $(STAMP)
+	$(BIN)/python bench/ingress_load.py
+
+bench-operator: $(STAMP)
+	$(BIN)/python bench/operator_reconcile.py --counts 1,50
+
+# The container image, built for real with podman (docs/image.md); no registry needed.
+image:
+	scripts/image.sh
+
+image-test: $(STAMP)
+	scripts/image-test.sh
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .ruff_cache

@@ -198,3 +198,24 @@ def test_queue_limits_are_validated(spec: str) -> None:
 
     with pytest.raises(ConfigError):
         parse_queue_limits([spec])
+
+
+def test_sigterm_stops_a_worker_still_waiting_for_its_database(
+    piiq_command: list[str], subprocess_env: dict[str, str]
+) -> None:
+    """In a container piiq is PID 1, where an unhandled SIGTERM is ignored until the
+    kubelet's SIGKILL: a worker waiting for its database stops at once, and cleanly."""
+    env = subprocess_env | {"PIIQ_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/none"}
+    worker = subprocess.Popen(
+        [*piiq_command, "worker", "--queue", "default=1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(2)  # imported and retrying the connection
+    assert worker.poll() is None
+    worker.send_signal(signal.SIGTERM)
+    output, _ = worker.communicate(timeout=10)
+    assert worker.returncode == 0, output  # handled; the default action would give -15
+    assert '"before_start": true' in output

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import importlib
 import json
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -128,6 +129,14 @@ class PiiqGroup(click.Group):
 @click.version_option(package_name="piiq")
 def main() -> None:
     """piiq keeps personal data out of Slack, on an Oban-compatible PostgreSQL job queue."""
+    # In a container piiq is PID 1, which ignores signals it has no handler for: without
+    # this, SIGTERM before a command installs its own (a worker still waiting for the
+    # database) would be ignored until the kubelet's SIGKILL.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @main.command()

@@ -536,6 +536,19 @@ class Runner:
         """Begin a graceful shutdown (safe to call from a signal handler)."""
         self._stop.set()
 
+    async def _open_pool_unless_stopped(self, pool: AsyncConnectionPool) -> bool:
+        """Wait (30 s at most) for the database; False when asked to stop meanwhile."""
+        opening = asyncio.create_task(pool.open(wait=True, timeout=30))
+        stopping = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({opening, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not opening.done():
+            opening.cancel()
+            await pool.close()
+            return False
+        opening.result()  # raises PoolTimeout when the database never answered
+        return True
+
     async def run(self, *, handle_signals: bool = False) -> None:
         """Run until ``request_stop`` (or SIGTERM/SIGINT when ``handle_signals``)."""
         loop = asyncio.get_running_loop()
@@ -551,7 +564,9 @@ class Runner:
             open=False,
             name=f"piiq-{self.node}",
         )
-        await self._pool.open(wait=True, timeout=30)
+        if not await self._open_pool_unless_stopped(self._pool):
+            log.info("worker.stopped", outcomes={}, handed_back=0, before_start=True)
+            return
         await self.register()  # before the first fetch: our jobs are known to be ours
         self.acker = Acker(self)
         self.threads = JobThreads(loop, sum(self.limits.values()))
