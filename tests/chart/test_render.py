@@ -3,6 +3,7 @@ Kubernetes schemas (kubernetes-validate, strict, offline) or, for PIIQueues, the
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import jsonschema
@@ -139,10 +140,14 @@ def test_rbac_off_renders_no_roles() -> None:
     assert not [o for o in objs if o["kind"].endswith(("Role", "RoleBinding"))]
 
 
+def decoded(secret: dict[str, Any]) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+
+
 def test_quick_start_secrets_have_the_keys_the_operator_reads() -> None:
     secrets = {s["metadata"]["name"]: s for s in by_kind(render(QUICK_START), "Secret")}
-    assert secrets["piiq-db"]["stringData"] == {"url": "postgresql://piiq:pw@postgres:5432/piiq"}
-    assert set(secrets["piiq-slack"]["stringData"]) == {
+    assert decoded(secrets["piiq-db"]) == {"url": "postgresql://piiq:pw@postgres:5432/piiq"}
+    assert set(decoded(secrets["piiq-slack"])) == {
         "bot-token",
         "signing-secret",
         "admin-token",
@@ -153,7 +158,7 @@ def test_quick_start_secrets_have_the_keys_the_operator_reads() -> None:
     slack = next(
         s for s in by_kind(render(only_bot), "Secret") if s["metadata"]["name"] == "piiq-slack"
     )
-    assert slack["stringData"] == {"bot-token": "xoxb-2"}  # optional keys left out, not empty
+    assert decoded(slack) == {"bot-token": "xoxb-2"}  # optional keys left out, not empty
 
 
 def test_example_piiqueue_uses_the_chart_image_and_secrets() -> None:

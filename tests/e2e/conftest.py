@@ -1,0 +1,38 @@
+"""helm install -> the operator -> the pods it asks for, run as local processes.
+
+The ``stack`` fixture (one per module: processes are expensive to start) does what a user
+and a cluster would do, in order:
+
+1. ``helm install`` the chart (real Helm engine) into the Kubernetes API emulator, with the
+   quick-start Secret (a fresh database; a password the logs must never show; the Slack
+   sandbox's tokens) and the example PIIQueue (small queues; ``PIIQ_SLACK_API_URL`` pointing
+   at the sandbox through the PIIQueue's ``env``, its documented escape hatch);
+2. runs the real operator in-process until it has created the worker Deployments, the
+   maintenance CronJob and the ingress Deployment, then stops it (the pods do not need it);
+3. ``piiq migrate`` as a one-off pod with the CronJob's env (what NOTES.txt tells users to
+   run once; an init step, not something the operator does);
+4. starts every Deployment's pods, ``replicas`` processes each (tests/e2e/kubelet.py), and
+   waits until the ingress answers /readyz and every worker has registered its heartbeat.
+
+Teardown sends SIGTERM to every process (bounded) and drops the database.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "operator"))  # operator_helpers
+sys.path.insert(0, str(Path(__file__).parent))
+from stack import Stack, running_stack
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    queue_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    async with running_stack(queue_database_url, tmp_path_factory.mktemp("e2e")) as result:
+        yield result
