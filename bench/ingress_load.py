@@ -147,11 +147,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     console = Console()
-    server = (
-        os.environ.get("PIIQ_BENCH_DATABASE_URL")
-        or os.environ.get("PIIQ_TEST_DATABASE_URL")
-        or devdb.embedded_server_url()
-    )
+    server = devdb.bench_database_url()
     prefix = devdb.create_schema(server)
     with psycopg.connect(server, autocommit=True) as conn:
         create_audit_table(conn, prefix)

@@ -145,11 +145,7 @@ def main() -> int:
     parser.add_argument("--heartbeat-timeout", default="30s")
     args = parser.parse_args()
     console = Console()
-    server = (
-        os.environ.get("PIIQ_BENCH_DATABASE_URL")
-        or os.environ.get("PIIQ_TEST_DATABASE_URL")
-        or devdb.embedded_server_url()
-    )
+    server = devdb.bench_database_url()
     timeout = parse_duration(args.heartbeat_timeout)
     console.print(
         f"maintenance benchmark: {args.rows:,} finished rows, {args.kills} kills, heartbeat timeout {timeout:g} s"

@@ -41,11 +41,7 @@ TARGETS = "process >= 2x fastest peer, bulk enqueue >= 30,000 jobs/s, latency p5
 
 
 def server_url() -> str:
-    return (
-        os.environ.get("PIIQ_BENCH_DATABASE_URL")
-        or os.environ.get("PIIQ_TEST_DATABASE_URL")
-        or devdb.embedded_server_url()
-    )
+    return devdb.bench_database_url()
 
 
 def run_system(system: str, server: str, args: argparse.Namespace) -> dict:

@@ -52,6 +52,19 @@ def audit_rows(client: Client) -> list[dict]:
 QUEUES = {"events": 2, "pii_detection": 1}
 
 
+async def run_workers(client: Client, within: float = 30) -> None:
+    """A worker (events and pii_detection) until every job is final."""
+    async with running(client, QUEUES):
+        await wait_for(lambda: settled(client), within=within)
+
+
+async def post_card(slack: sb.SlackSandbox, ingress_url: str) -> dict:
+    """Alice posts a card number; Slack delivers the event to the ingress."""
+    envelope = slack.post_message(CHANNEL, "U0ALICE", f"card {CARD}")
+    assert await send(slack, ingress_url, envelope) == 200
+    return envelope
+
+
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
@@ -71,8 +84,7 @@ async def test_card_number_is_deleted_and_the_author_gets_a_redacted_copy(
     envelope = slack.post_message(CHANNEL, "U0ALICE", f"my card is {CARD}, can you book it?")
     ts = envelope["event"]["ts"]
     assert await send(slack, ingress_url, envelope) == 200
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await run_workers(slack_client)
     assert not slack.message_exists(CHANNEL, ts)
     (delete,) = slack.calls_to("chat.delete")
     assert delete.token == "admin" and delete.args == {"channel": CHANNEL, "ts": ts}
@@ -103,8 +115,7 @@ async def test_thread_reply_with_ssn_clean_chat_and_a_warning(
     named = slack.post_message(CHANNEL, "U0BOB", f"reach me at {PHONE} after lunch")
     for envelope in (parent, reply, named):
         assert await send(slack, ingress_url, envelope) == 200
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await run_workers(slack_client)
     assert slack.message_exists(CHANNEL, parent["event"]["ts"])  # clean chat stays
     assert not slack.message_exists(CHANNEL, reply["event"]["ts"])
     assert slack.message_exists(CHANNEL, named["event"]["ts"])  # a bare phone number warns
@@ -127,8 +138,7 @@ async def test_an_edit_adding_pii_is_scanned_and_an_unchanged_edit_is_not(
     for envelope in (first, edited, unfurl):
         assert await send(slack, ingress_url, envelope) == 200
     assert [j["args"]["edited"] for j in jobs(slack_client)] == [False, True]
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await run_workers(slack_client)
     assert not slack.message_exists(CHANNEL, ts)
     assert "your edited message" in slack.direct_messages("U0ALICE")[0]["text"]
 
@@ -145,8 +155,7 @@ async def test_files_with_pii_are_deleted_by_the_file_worker(
         CHANNEL, "U0ALICE", "files for you", files=[text_file, pdf, clean]
     )
     assert await send(slack, ingress_url, envelope) == 200
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=60)
+    await run_workers(slack_client, within=60)
     files = slack.workspace.files
     assert text_file["id"] not in files and pdf["id"] not in files and clean["id"] in files
     assert {c.args["file"] for c in slack.calls_to("files.delete")} == {text_file["id"], pdf["id"]}
@@ -254,10 +263,8 @@ async def test_rate_limit_snoozes_then_completes_and_dms_once(
     slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
 ) -> None:
     slack.rate_limit("conversations.open", times=1, retry_after=1)
-    envelope = slack.post_message(CHANNEL, "U0ALICE", f"card {CARD}")
-    assert await send(slack, ingress_url, envelope) == 200
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await post_card(slack, ingress_url)
+    await run_workers(slack_client)
     (job,) = jobs(slack_client)
     assert job["state"] == "completed" and job["meta"]["snoozed"] == 1
     assert len(slack.calls_to("chat.delete")) == 1  # done before the 429, not repeated
@@ -271,13 +278,11 @@ async def test_a_failure_after_the_dm_retries_without_a_second_dm(
     monkeypatch.setenv("PIIQ_ADMIN_CHANNEL", "C0SECURITY")
     # The DM goes out; the admin alert (the next postMessage) hits a Slack outage.
     slack.fail("chat.postMessage", "internal_error", status=500, after=1)
-    envelope = slack.post_message(CHANNEL, "U0ALICE", f"card {CARD}")
-    assert await send(slack, ingress_url, envelope) == 200
+    envelope = await post_card(slack, ingress_url)
     from piiq.slack.workers import SlackMessageWorker
 
     monkeypatch.setattr(SlackMessageWorker, "backoff", lambda self, job: 0.2)
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await run_workers(slack_client)
     (job,) = jobs(slack_client)
     assert job["state"] == "completed" and len(job["errors"]) == 1
     assert "internal_error" in job["errors"][0]["error"]
@@ -296,10 +301,8 @@ async def test_cant_delete_falls_back_to_the_dm(
     slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
 ) -> None:
     slack.fail("chat.delete", "cant_delete_message")
-    envelope = slack.post_message(CHANNEL, "U0ALICE", f"card {CARD}")
-    assert await send(slack, ingress_url, envelope) == 200
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await post_card(slack, ingress_url)
+    await run_workers(slack_client)
     assert "could not remove it" in slack.direct_messages("U0ALICE")[0]["text"]
     (row,) = audit_rows(slack_client)
     assert row["action"] == "notified" and "cant_delete_message" in row["outcome"]
@@ -309,10 +312,8 @@ async def test_revoked_token_discards_with_a_clear_error(
     slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
 ) -> None:
     slack.revoke(sb.ADMIN_TOKEN)
-    envelope = slack.post_message(CHANNEL, "U0ALICE", f"card {CARD}")
-    assert await send(slack, ingress_url, envelope) == 200
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await post_card(slack, ingress_url)
+    await run_workers(slack_client)
     (job,) = jobs(slack_client)
     assert job["state"] == "discarded" and len(job["errors"]) == 1
     error = job["errors"][0]["error"]
@@ -324,10 +325,8 @@ async def test_dry_run_reports_only(
     slack: sb.SlackSandbox, ingress_url: str, slack_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PIIQ_DRY_RUN", "true")
-    envelope = slack.post_message(CHANNEL, "U0ALICE", f"card {CARD}")
-    assert await send(slack, ingress_url, envelope) == 200
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    envelope = await post_card(slack, ingress_url)
+    await run_workers(slack_client)
     assert slack.message_exists(CHANNEL, envelope["event"]["ts"])
     assert slack.call_counts() == {}
     (row,) = audit_rows(slack_client)
@@ -345,8 +344,7 @@ async def test_no_token_in_jobs_and_no_text_in_logs(
             f'SELECT args::text, meta::text FROM "{slack_client.prefix}".oban_jobs'
         ).fetchall()
     assert "xox" not in live[0] + live[1] and SSN in live[0]  # the text rides in the job...
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await run_workers(slack_client)
     with slack_client.connect() as conn:
         (done,) = conn.execute(
             f'SELECT args::text FROM "{slack_client.prefix}".oban_jobs'
@@ -382,11 +380,9 @@ async def test_database_down_answers_503_fast_so_slack_retries(slack: sb.SlackSa
 async def test_a_message_already_gone_counts_as_deleted(
     slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
 ) -> None:
-    envelope = slack.post_message(CHANNEL, "U0ALICE", f"card {CARD}")
-    assert await send(slack, ingress_url, envelope) == 200
+    envelope = await post_card(slack, ingress_url)
     del slack.workspace.messages[(CHANNEL, envelope["event"]["ts"])]  # the author was faster
-    async with running(slack_client, QUEUES):
-        await wait_for(lambda: settled(slack_client), within=30)
+    await run_workers(slack_client)
     (call,) = slack.calls_to("chat.delete")
     assert call.error == "message_not_found"
     (job,) = jobs(slack_client)

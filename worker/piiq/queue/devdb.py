@@ -37,6 +37,11 @@ def database_url() -> str:
     return embedded_server_url()
 
 
+def bench_database_url() -> str:
+    """Benchmarks' server: PIIQ_BENCH_DATABASE_URL, else the tests' (or an embedded one)."""
+    return os.environ.get("PIIQ_BENCH_DATABASE_URL") or database_url()
+
+
 def embedded_server_url() -> str:
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback is fine.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")

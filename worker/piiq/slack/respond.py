@@ -7,6 +7,7 @@ the same DM twice and nothing is deleted twice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,8 +73,6 @@ def _delete(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
 def _alert(job: Job, ctx: SlackContext, decision: Decision, target: Target, why: str) -> str:
     if not ctx.admin_channel:
         return ""
-    if "alerted" in job.meta:
-        return str(job.meta["alerted"])
     text = notices.admin_alert(
         subject=target.audit_subject,
         user=job.args["user"],
@@ -82,20 +81,15 @@ def _alert(job: Job, ctx: SlackContext, decision: Decision, target: Target, why:
         decision=decision,
         why=why,
     )
-    try:
+
+    def post() -> str:
         ctx.api.call(ctx.api.bot, "chat.postMessage", channel=ctx.admin_channel, text=text)
-        alerted = "admins alerted"
-    except SlackCallFailed as exc:
-        if exc.failure.kind in ("transient", "rate_limited", "auth"):
-            raise
-        alerted = f"admin alert failed: {exc.failure.error}"
-    job.record(alerted=alerted)
-    return alerted
+        return "admins alerted"
+
+    return _once(job, "alerted", post, "admin alert failed")
 
 
 def _notify(job: Job, ctx: SlackContext, decision: Decision, target: Target, deleted: bool) -> str:
-    if "notified" in job.meta:
-        return str(job.meta["notified"])
     text = notices.author_notice(
         subject=target.notice_subject,
         channel=job.args["channel"],
@@ -103,16 +97,29 @@ def _notify(job: Job, ctx: SlackContext, decision: Decision, target: Target, del
         deleted=deleted,
         redacted=target.redacted,
     )
-    try:
+
+    def send() -> str:
         opened = ctx.api.call(ctx.api.bot, "conversations.open", users=job.args["user"])
         ctx.api.call(ctx.api.bot, "chat.postMessage", channel=opened["channel"]["id"], text=text)
-        notified = "author notified"
+        return "author notified"
+
+    return _once(job, "notified", send, "author not notified")
+
+
+def _once(job: Job, key: str, step: Callable[[], str], failed: str) -> str:
+    """Run ``step`` unless the job recorded ``key`` already, then record what happened. A
+    failure a retry may fix (network, 5xx, 429, a token) propagates; one it cannot (the
+    user is gone, no permission) is recorded as ``failed: <error>``."""
+    if key in job.meta:
+        return str(job.meta[key])
+    try:
+        result = step()
     except SlackCallFailed as exc:
         if exc.failure.kind in ("transient", "rate_limited", "auth"):
             raise
-        notified = f"author not notified: {exc.failure.error}"
-    job.record(notified=notified)
-    return notified
+        result = f"{failed}: {exc.failure.error}"
+    job.record(**{key: result})
+    return result
 
 
 def _audit(job: Job, decision: Decision, target: Target, *, action: str, outcome: str) -> None:
