@@ -221,7 +221,7 @@ def test_notes_tell_the_next_commands() -> None:
         "kubectl get piiq",
         "kubectl logs deploy/pii-detector-events",
         "helm test piiq -n piiq",
-        "-- migrate",
+        '"args":["migrate"]',
     ):
         assert command in notes
     quick = render_files(QUICK_START)["piiq/templates/NOTES.txt"]
