@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from emulator_for_helm import fix_emulator_for_helm
 from helm_chart import install
 from operator_helpers import emulated_cluster
 
@@ -20,7 +19,6 @@ DEFAULT = "default"
 async def test_helm_install_creates_every_object(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fix_emulator_for_helm(monkeypatch)
     async with emulated_cluster(tmp_path, monkeypatch) as cluster:
         release = await asyncio.to_thread(install, cluster.kubeconfig, QUICK_START)
         assert release["status"] == "deployed" and release["revision"] == 1, release

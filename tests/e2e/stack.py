@@ -13,7 +13,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from emulator_for_helm import fix_emulator_for_helm
 from gated_slack import GatedSlackSandbox
 from helm_chart import NAMESPACE, install, pod_spec, render
 from kubelet import Kubelet, Manifest, Pod, secret_reader
@@ -143,7 +142,6 @@ async def running_stack(server_url: str, tmp: Path) -> AsyncIterator[Stack]:
     database = devdb.create_database(server_url)
     try:
         with pytest.MonkeyPatch.context() as mp, GatedSlackSandbox() as slack:
-            fix_emulator_for_helm(mp)
             async with emulated_cluster(tmp, mp) as cluster:
                 values = chart_values(url_with_password(database, PASSWORD), slack)
                 await asyncio.to_thread(install, cluster.kubeconfig, values)

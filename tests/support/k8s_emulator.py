@@ -57,6 +57,9 @@ def _rv_of(obj: Any) -> int:
         return 0
 
 
+KUBERNETES_VERSION = "1.32.4"  # what /version reports
+
+
 class RealisticEmulator(kmock.KubernetesEmulator):
     ready_deployments: bool = False
     # kmock matches each request against its whole request log (quadratic); a bound keeps
@@ -296,9 +299,24 @@ class RealisticEmulator(kmock.KubernetesEmulator):
         result["apiVersion"] = f"{res.group}/{res.version}" if res.group else res.version
         return result
 
+    async def _serve_server_version(self, request: Any) -> dict[str, str]:
+        # kmock says v1.26.4+k3s1: below the chart's kubeVersion, which Helm enforces.
+        major, minor, _ = KUBERNETES_VERSION.split(".")
+        return {
+            "major": major,
+            "minor": minor,
+            "gitVersion": f"v{KUBERNETES_VERSION}",
+            "gitTreeState": "clean",
+            "platform": "linux/amd64",
+        }
+
     async def _serve_version(self, request: Any) -> Any:
-        # kmock copies shortNames onto "x/status" entries; kubectl then calls "deploy" ambiguous.
         result = await super()._serve_version(request)
+        # kmock names the core group version "/v1": client-go then finds no core kinds
+        # ("no matches for kind Secret in version v1").
+        if isinstance(result, dict) and result.get("groupVersion") == "/v1":
+            result["groupVersion"] = "v1"
+        # kmock copies shortNames onto "x/status" entries; kubectl then calls "deploy" ambiguous.
         for entry in result.get("resources", []):
             if "/" in entry["name"]:
                 entry["shortNames"] = []
