@@ -8,7 +8,9 @@
 #   4. `piiq worker --queue default=2` in one container completes the job that
 #      `piiq canary --queue default` inserts from another; the worker then exits 0 on SIGTERM;
 #   5. `piiq scan` finds a card number (CREDIT_CARD) and a name (PERSON: the baked-in spaCy model);
-#   6. when the image has Tesseract: `piiq scan --file` finds the card number in a PNG (OCR).
+#   6. when the image has Tesseract: `piiq scan --file` finds the card number in a PNG (OCR);
+#   7. tests/e2e (helm install -> operator -> Deployments, CronJob) with every pod a container
+#      of the image (PIIQ_E2E_IMAGE): Slack events deleted and DMed, a killed pod losing nothing.
 #
 #   scripts/image-test.sh [extra `podman build` arguments, passed to scripts/image.sh]
 #
@@ -186,6 +188,19 @@ img.save(\"/tmp/card.png\")
     passed "piiq scan --file found the card number in a PNG (Tesseract OCR)"
 }
 
+# The no-cluster end-to-end run (tests/e2e: helm install -> operator -> pods) with every
+# pod a container of this image instead of a local process.
+check_e2e_in_containers() {
+    local venv=$REPO_ROOT/.venv/bin/python
+    [[ -x $venv ]] || fail "tests/e2e needs the project's .venv (make test builds it)"
+    local url=${PIIQ_TEST_DATABASE_URL:-$PG_SERVER/postgres}
+    if ! (cd "$REPO_ROOT" && PIIQ_E2E_IMAGE=$IMAGE PIIQ_TEST_DATABASE_URL=$url timeout 600 \
+        "$venv" -m pytest -q -p no:cacheprovider tests/e2e >&2); then
+        fail "tests/e2e with the pods as containers of $IMAGE failed (output above)"
+    fi
+    passed "tests/e2e: the chart's and the operator's pods, run as containers of the image"
+}
+
 main() {
     local start=$SECONDS
     build_or_skip "$@"
@@ -199,6 +214,7 @@ main() {
     check_worker_runs_job
     check_scan
     check_ocr
+    check_e2e_in_containers
     log "image-test PASSED: $CHECKS checks in $((SECONDS - start)) s"
 }
 

@@ -7,6 +7,10 @@ the image's ENTRYPOINT (``piiq``, here ``python -m piiq``), the container's env 
 ``fieldRef: metadata.name`` as the pod's name), the image's own env (docs/image.md), and
 stdout + stderr captured as ``kubectl logs`` shows them.
 
+With ``PIIQ_E2E_IMAGE`` set (``make image-test`` sets it to the image it built) each pod
+is a container of that image instead, run by podman as uid 10001 on a read-only root with
+a tmpfs /tmp and the host's network (PostgreSQL and the Slack sandbox are on 127.0.0.1).
+
 The one thing it changes: ports. All "pods" share this host's network namespace, so each
 gets its own free port for ``PIIQ_METRICS_PORT`` and ``PIIQ_INGRESS_PORT`` where the
 container sets them (in a cluster every pod has its own network namespace and they all
@@ -32,6 +36,7 @@ from helm_chart import pod_spec
 Manifest = dict[str, Any]
 SecretReader = Callable[[str, str], Manifest | None]  # (namespace, name) -> Secret or None
 PORT_VARIABLES = ("PIIQ_METRICS_PORT", "PIIQ_INGRESS_PORT")
+IMAGE = os.environ.get("PIIQ_E2E_IMAGE")  # run pods as containers of this image
 IMAGE_ENV = {  # the Dockerfile's runtime ENV and WORKDIR /tmp (docs/image.md)
     "PYTHONDONTWRITEBYTECODE": "1",
     "PYTHONUNBUFFERED": "1",
@@ -113,6 +118,8 @@ class Pod:
         return lines
 
     def kill(self) -> None:
+        if IMAGE:  # SIGKILL to the podman client would leave the container running
+            subprocess.run(["podman", "kill", "--signal", "KILL", self.name], check=True)
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
@@ -134,8 +141,16 @@ class Kubelet:
         self.workdir = workdir
         self.pods: list[Pod] = []
 
-    def command(self, args: list[str]) -> list[str]:
-        return [sys.executable, "-m", "piiq", *args]
+    def command(self, args: list[str], pod_name: str, env: Mapping[str, str]) -> list[str]:
+        if not IMAGE:
+            return [sys.executable, "-m", "piiq", *args]
+        # podman forwards SIGTERM to the container (sig-proxy) and exits with its status.
+        passed = [f"--env={name}" for name in env if name != "PATH"]  # values from our env
+        return [
+            "podman", "run", "--rm", "--name", pod_name, "--network=host",
+            "--user", "10001:10001", "--read-only", "--tmpfs", "/tmp",
+            *passed, IMAGE, *args,
+        ]  # fmt: skip
 
     def environment(
         self, obj: Manifest, pod_name: str
@@ -155,7 +170,11 @@ class Kubelet:
         log_path = self.workdir / f"{pod_name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                self.command(args), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+                self.command(args, pod_name, env),
+                env={**os.environ, **env} if IMAGE else env,  # podman needs its own env too
+                cwd=cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         pod = Pod(pod_name, obj["metadata"]["name"], args, env, log_path, process, ports)
         self.pods.append(pod)
