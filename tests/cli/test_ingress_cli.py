@@ -25,7 +25,15 @@ def test_ingress_without_a_way_to_receive_events_says_what_to_set(
         [*piiq_command, "ingress"], env=env, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2
-    assert "PIIQ_SLACK_SIGNING_SECRET" in result.stderr and "PIIQ_SLACK_APP_TOKEN" in result.stderr
+    assert "PIIQ_SLACK_SIGNING_SECRET" in result.stderr and "--socket-mode" in result.stderr
+    result = subprocess.run(
+        [*piiq_command, "ingress", "--socket-mode"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "--socket-mode needs PIIQ_SLACK_APP_TOKEN" in result.stderr
 
 
 def test_ingress_process_serves_probes_enqueues_and_stops_on_sigterm(

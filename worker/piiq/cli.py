@@ -493,28 +493,41 @@ def scan(text: str | None, file: Path | None, as_json: bool, show_values: bool) 
 @database_options
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=None, help="Port [env: PIIQ_INGRESS_PORT; default 3000]")
-def ingress(url: str, prefix: str, settings: Settings, host: str, port: int | None) -> None:
+@click.option(
+    "--socket-mode",
+    is_flag=True,
+    help="Receive events over Socket Mode (needs PIIQ_SLACK_APP_TOKEN), for workspaces "
+    "without a public endpoint.",
+)
+def ingress(
+    url: str, prefix: str, settings: Settings, host: str, port: int | None, socket_mode: bool
+) -> None:
     """Receive Slack events and enqueue one job per message.
 
-    Serves the Events API at /slack/events when PIIQ_SLACK_SIGNING_SECRET is set, connects
-    over Socket Mode when PIIQ_SLACK_APP_TOKEN is set (both may run), and always answers
-    /healthz and /readyz.
+    Serves the Events API at /slack/events (PIIQ_SLACK_SIGNING_SECRET verifies requests),
+    or with --socket-mode connects to Slack over a WebSocket instead; /healthz and /readyz
+    answer either way.
     """
     from .probes import ProbesUnavailable
     from .slack.ingress import run_ingress
 
     logs.configure(settings.log_level, settings.log_format)
     secret, app_token = settings.slack_signing_secret, settings.slack_app_token
-    if secret is None and app_token is None:
+    if socket_mode and app_token is None:
         raise click.UsageError(
-            "nothing to receive events with: set PIIQ_SLACK_SIGNING_SECRET (Events API over "
-            "HTTP) or PIIQ_SLACK_APP_TOKEN (Socket Mode), from your Slack app's settings"
+            "--socket-mode needs PIIQ_SLACK_APP_TOKEN: an app-level token (xapp-) with "
+            "connections:write, from your Slack app's Basic Information page"
+        )
+    if not socket_mode and secret is None:
+        raise click.UsageError(
+            "the Events API needs PIIQ_SLACK_SIGNING_SECRET (Basic Information -> Signing "
+            "Secret in your Slack app); or use --socket-mode with PIIQ_SLACK_APP_TOKEN"
         )
     serving = run_ingress(
         url,
         prefix,
-        signing_secret=secret.get_secret_value() if secret else None,
-        app_token=app_token.get_secret_value() if app_token else None,
+        signing_secret=secret.get_secret_value() if secret and not socket_mode else None,
+        app_token=app_token.get_secret_value() if app_token and socket_mode else None,
         api_url=settings.slack_api_url,
         exempt_channels=settings.exempt_channels,
         host=host,

@@ -151,8 +151,8 @@ async def run_ingress(
     max_body: int,
     metrics_port: int = 0,
 ) -> None:
-    """Serve until SIGTERM: the Events API when there is a signing secret, Socket Mode
-    when there is an app token (or both), and the probes always."""
+    """Serve until SIGTERM: the Events API with a signing secret, Socket Mode with an app
+    token, and the probes always."""
     stop = stop_on_signals()
     # Slack waits 3 s for the answer: better a quick 503 (Slack retries) than a late 200.
     client = Client(database_url, prefix=prefix, pool_timeout=2.0)
