@@ -3,8 +3,11 @@
 Create, resume (operator restart) and spec updates reconcile at once; a timer reconciles
 every ``interval`` seconds, which restores drift (a hand-scaled or deleted child), picks up
 Secrets created later, refreshes readiness and backlog, and drives autoscaling. There is no
-deletion handler and so no finalizer: children carry ownerReferences and the garbage
-collector removes them, and a PIIQueue never hangs in deletion when the operator is down.
+deletion handler: children carry ownerReferences and the garbage collector removes them.
+kopf does put a finalizer on every PIIQueue (``kopf.zalando.org/KopfFinalizerMarker``), to
+stop the timer when the PIIQueue is deleted; while the operator is not running, deleting a
+PIIQueue waits for it (or for the finalizer to be removed by hand), so delete PIIQueues
+before uninstalling the operator.
 """
 
 from __future__ import annotations
@@ -35,9 +38,26 @@ class Options:
     clock: Clock = utcnow
 
 
+# The status keys reconcile writes; any other key (kopf's own ``status.kopf``) is left alone.
+OWNED_STATUS = frozenset(
+    {
+        "observedGeneration",
+        "queueNames",
+        "workers",
+        "backlog",
+        "backlogError",
+        "queues",
+        "conditions",
+    }
+)
+
+
 def changed_status(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, Any]:
-    """Only the keys whose value changes, so an unchanged world writes nothing."""
-    return {k: v for k, v in new.items() if old.get(k) != v}
+    """A merge patch from ``old`` to ``new``: the keys whose value changes, and None (delete)
+    for an owned key ``new`` no longer has. An unchanged world writes nothing."""
+    patch = {k: v for k, v in new.items() if old.get(k) != v}
+    gone = {k: None for k in OWNED_STATUS - set(new) if old.get(k) is not None}
+    return patch | gone
 
 
 def settings(standalone: bool = True) -> kopf.OperatorSettings:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import kubernetes
+import urllib3
+from kubernetes.utils import parse_quantity
 
 from . import MANAGER
 
@@ -26,7 +28,38 @@ APPLY = "application/apply-patch+yaml"
 
 
 class KubeError(Exception):
-    """An API call failed; the message names the call and the HTTP status, not the body."""
+    """An API call failed; the message names the call, the HTTP status and, for a request the
+    server refused (4xx), its reason (a validation message, never a Secret's data).
+
+    ``status`` is the HTTP status, or None when the server was not reached.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def forbidden(self) -> bool:
+        return self.status in (401, 403)
+
+
+def _server_message(body: Any) -> str:
+    """``message`` of the Status object in an error response body, or ''."""
+    try:
+        status = json.loads(body)
+    except (TypeError, ValueError):
+        return ""
+    message = status.get("message") if isinstance(status, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def api_error(what: str, exc: kubernetes.client.ApiException) -> KubeError:
+    """A KubeError for a failed call; a refused request (4xx) says what the server said."""
+    text = f"{what} failed: HTTP {exc.status} {exc.reason}"
+    refused = exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403)
+    if refused and (detail := _server_message(exc.body)):
+        text = f"{text}: {detail}"
+    return KubeError(text, exc.status)
 
 
 @dataclass(frozen=True)
@@ -68,22 +101,27 @@ class Kube:
         try:
             return await asyncio.to_thread(fn, *args, **kwargs)
         except kubernetes.client.ApiException as exc:
-            raise KubeError(f"{what} failed: HTTP {exc.status} {exc.reason}") from None
-        except OSError as exc:  # urllib3 connection errors derive from it
+            raise api_error(what, exc) from None
+        except (OSError, urllib3.exceptions.HTTPError) as exc:  # unreachable, retries spent
             raise KubeError(f"{what} failed: {type(exc).__name__}") from None
 
-    async def read_secret(self, namespace: str, name: str) -> dict[str, str] | None:
-        """The Secret's decoded data, or None when it does not exist. Never log the result."""
-        core = self._apis["core"]
+    async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
+        """The Secret's data as bytes (a value need not be text), or None when it does not
+        exist. Never log the result."""
         try:
-            secret = await asyncio.to_thread(core.read_namespaced_secret, name, namespace)
-        except kubernetes.client.ApiException as exc:
+            response = await self._call(
+                f"reading Secret {namespace}/{name}",
+                self._apis["core"].read_namespaced_secret,
+                name,
+                namespace,
+                _preload_content=False,
+            )
+        except KubeError as exc:
             if exc.status == 404:
                 return None
-            raise KubeError(
-                f"reading Secret {namespace}/{name} failed: HTTP {exc.status}"
-            ) from None
-        return {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()}
+            raise
+        data = json.loads(response.data).get("data") or {}
+        return {key: base64.b64decode(value or "") for key, value in data.items()}
 
     async def list_children(
         self, namespace: str, owner_uid: str, instance: str
@@ -130,18 +168,38 @@ class Kube:
                 _preload_content=False,
             )
         except KubeError as exc:
-            if "HTTP 404" not in str(exc):
+            if exc.status != 404:
                 raise
 
 
+def _quantity(value: Any) -> Any:
+    """``value`` as a resource quantity, or None when it is not one (bools never are)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return parse_quantity(value)
+    except ValueError:
+        return None
+
+
+def _same_scalar(desired: Any, actual: Any) -> bool:
+    if desired == actual:
+        return True
+    if desired in (None, "") and actual in (None, ""):
+        return True  # the server drops an empty string ({name: X, value: ""} comes back bare)
+    mine, theirs = _quantity(desired), _quantity(actual)
+    return mine is not None and mine == theirs  # cpu: 1 vs "1", "0.5" vs 500m, 1024Mi vs 1Gi
+
+
 def matches(desired: Any, actual: Any) -> bool:
-    """True when ``actual`` already has every value of ``desired`` (server defaults aside)."""
+    """True when ``actual`` already has every value of ``desired``, as the server writes them
+    back: server defaults aside, quantities normalised, empty strings dropped."""
     if isinstance(desired, dict):
         if not isinstance(actual, dict):
-            return not desired and actual is None
+            return actual is None and all(matches(v, None) for v in desired.values())
         return all(matches(v, actual.get(k)) for k, v in desired.items())
     if isinstance(desired, list):
         if not isinstance(actual, list):
             return not desired and actual is None
         return len(desired) == len(actual) and all(map(matches, desired, actual))
-    return desired == actual
+    return _same_scalar(desired, actual)

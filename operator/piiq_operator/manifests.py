@@ -7,8 +7,9 @@ the Kubernetes schemas. The container commands, env names and ports are the cont
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from . import API_VERSION, KIND, MANAGER
@@ -20,6 +21,11 @@ METRICS_PORT = 9090
 INGRESS_PORT = 3000
 WORKER_GRACE_SECONDS = 30  # the worker's own SIGTERM grace is 15 s; the rest hands jobs back
 QUEUE_LABEL = "piiq.dev/queue"
+# The Deployment a pod belongs to: with instance and component the whole selector, which is
+# immutable, so it holds only what a Deployment of this name always has (not the queue:
+# queues "a_b" and "a-b" share the Deployment "<name>-a-b").
+DEPLOYMENT_LABEL = "piiq.dev/deployment"
+SELECTOR_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/component")
 
 Manifest = dict[str, Any]
 
@@ -29,6 +35,20 @@ class Owner:
     name: str
     namespace: str
     uid: str
+
+
+class Transport(Enum):
+    """How the ingress receives Slack events."""
+
+    HTTP = "http"  # the Events API: a Service in front, PIIQ_SLACK_SIGNING_SECRET verifies
+    SOCKET_MODE = "socket-mode"  # a WebSocket out to Slack (PIIQ_SLACK_APP_TOKEN), no Service
+
+
+def ingress_transport(slack_keys: Collection[str]) -> Transport:
+    """Socket Mode when the Slack Secret has an app-token and no signing-secret."""
+    if "app-token" in slack_keys and "signing-secret" not in slack_keys:
+        return Transport.SOCKET_MODE
+    return Transport.HTTP
 
 
 def labels(owner: Owner, component: str, queue: str | None = None) -> dict[str, str]:
@@ -148,10 +168,16 @@ def _pod_spec(spec: PIIQueueSpec, container: Manifest, grace: int, **extra: Any)
     return pod
 
 
+def selector(labels: Mapping[str, str]) -> dict[str, str]:
+    """The immutable part of a Deployment's labels: instance, component, Deployment name."""
+    return {k: labels[k] for k in (*SELECTOR_LABELS, DEPLOYMENT_LABEL)}
+
+
 def _deployment(
     owner: Owner, name: str, component: str, queue: str | None, replicas: int, pod: Manifest
 ) -> Manifest:
     meta = _metadata(owner, name, component, queue)
+    meta["labels"][DEPLOYMENT_LABEL] = name
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -159,7 +185,7 @@ def _deployment(
         "spec": {
             "replicas": replicas,
             "revisionHistoryLimit": 3,
-            "selector": {"matchLabels": dict(meta["labels"])},
+            "selector": {"matchLabels": selector(meta["labels"])},
             "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
         },
     }
@@ -214,8 +240,16 @@ def maintenance_cronjob(spec: PIIQueueSpec, owner: Owner) -> Manifest:
     }
 
 
-def ingress_deployment(spec: PIIQueueSpec, owner: Owner) -> Manifest:
-    container = _container(spec, "ingress", ["ingress"], spec.ingress.resources)
+def ingress_name(owner: Owner) -> str:
+    return f"{owner.name}-ingress"
+
+
+def ingress_deployment(
+    spec: PIIQueueSpec, owner: Owner, transport: Transport = Transport.HTTP
+) -> Manifest:
+    """``piiq ingress``, or ``piiq ingress --socket-mode``; /healthz, /readyz on 3000 either way."""
+    args = ["ingress"] if transport is Transport.HTTP else ["ingress", "--socket-mode"]
+    container = _container(spec, "ingress", args, spec.ingress.resources)
     container["env"] += [
         {"name": "PIIQ_INGRESS_PORT", "value": str(INGRESS_PORT)},
         {"name": "PIIQ_METRICS_PORT", "value": str(METRICS_PORT)},
@@ -226,19 +260,19 @@ def ingress_deployment(spec: PIIQueueSpec, owner: Owner) -> Manifest:
     ]
     _with_probes(container, "http", ports)
     pod = _pod_spec(spec, container, 30)
-    name = f"{owner.name}-ingress"
-    return _deployment(owner, name, "ingress", None, spec.ingress.replicas, pod)
+    return _deployment(owner, ingress_name(owner), "ingress", None, spec.ingress.replicas, pod)
 
 
 def ingress_service(spec: PIIQueueSpec, owner: Owner) -> Manifest:
-    meta = _metadata(owner, f"{owner.name}-ingress", "ingress")
+    name = ingress_name(owner)
+    meta = _metadata(owner, name, "ingress")
     return {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": meta,
         "spec": {
             "type": spec.ingress.service_type,
-            "selector": dict(meta["labels"]),
+            "selector": selector({**meta["labels"], DEPLOYMENT_LABEL: name}),
             "ports": [
                 {
                     "name": "http",
@@ -252,12 +286,21 @@ def ingress_service(spec: PIIQueueSpec, owner: Owner) -> Manifest:
 
 
 def children(
-    spec: PIIQueueSpec, owner: Owner, plans: Mapping[str, QueuePlan], replicas: Mapping[str, int]
+    spec: PIIQueueSpec,
+    owner: Owner,
+    plans: Mapping[str, QueuePlan],
+    replicas: Mapping[str, int],
+    transport: Transport = Transport.HTTP,
 ) -> list[Manifest]:
-    """Everything the PIIQueue should own, in a stable order (workers by queue name)."""
+    """Everything the PIIQueue should own, in a stable order (workers by queue name).
+
+    The ingress Service exists only for the HTTP transport: Socket Mode needs no inbound
+    traffic (and a Service left from HTTP mode is deleted as no longer wanted)."""
     result = [worker_deployment(spec, owner, plans[q], replicas[q]) for q in sorted(plans)]
     if spec.maintenance.enabled:
         result.append(maintenance_cronjob(spec, owner))
     if spec.ingress.enabled:
-        result += [ingress_deployment(spec, owner), ingress_service(spec, owner)]
+        result.append(ingress_deployment(spec, owner, transport))
+        if transport is Transport.HTTP:
+            result.append(ingress_service(spec, owner))
     return result

@@ -2,31 +2,37 @@
 
 Level-triggered and idempotent: the change handlers and the drift timer all call
 ``reconcile`` and it always drives the cluster to the spec. Nothing here raises for a bad
-spec, a missing Secret or an API error: they become a Degraded status and a warning Event,
-and the timer tries again.
+spec, a missing Secret, an API error or a bug: they become a Degraded status and a warning
+Event, and the timer tries again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
-from collections.abc import Mapping
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import autoscale
 from .backlog import BacklogUnavailable, QueueDepth, read_depths
 from .kube import ChildKey, Kube, KubeError, Manifest, matches
-from .manifests import Owner, children, worker_name
+from .manifests import Owner, children, ingress_name, ingress_transport, worker_name
 from .sizing import QueuePlan, plan
 from .spec import PIIQueueSpec, SpecError, parse_spec
 from .status import (
     IngressObservation,
     Problem,
     QueueObservation,
+    Rollout,
     problem_status,
     reconciled_status,
+    rollout,
 )
+
+LOG = logging.getLogger(__name__)
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -62,18 +68,30 @@ class _Blocked(Exception):
         self.problem = problem
 
 
-async def _database_url(kube: Kube, namespace: str, spec: PIIQueueSpec) -> str:
-    ref = spec.database
-    data = await kube.read_secret(namespace, ref.name)
+async def _read_secret(
+    kube: Kube, namespace: str, name: str, field: str, keys: str
+) -> dict[str, bytes]:
+    data = await kube.read_secret(namespace, name)
     if data is None:
         raise _Blocked(
             Problem(
                 "SecretMissing",
-                f"Secret {ref.name!r} (spec.database.secretRef) "
-                f"does not exist in namespace {namespace!r}: create it with the "
-                f"PostgreSQL URL under key {ref.key!r}",
+                f"Secret {name!r} ({field}) does not exist in namespace {namespace!r}: "
+                f"create it with {keys}",
             )
         )
+    return data
+
+
+async def _database_url(kube: Kube, namespace: str, spec: PIIQueueSpec) -> str:
+    ref = spec.database
+    data = await _read_secret(
+        kube,
+        namespace,
+        ref.name,
+        "spec.database.secretRef",
+        f"the PostgreSQL URL under key {ref.key!r}",
+    )
     if not data.get(ref.key):
         raise _Blocked(
             Problem(
@@ -83,22 +101,30 @@ async def _database_url(kube: Kube, namespace: str, spec: PIIQueueSpec) -> str:
                 "spec.database.secretRef.key",
             )
         )
-    return data[ref.key]
-
-
-async def _check_slack(kube: Kube, namespace: str, spec: PIIQueueSpec) -> None:
-    name = spec.slack.name
-    data = await kube.read_secret(namespace, name)
-    if data is None:
+    try:
+        return data[ref.key].decode()
+    except UnicodeDecodeError:
         raise _Blocked(
             Problem(
-                "SecretMissing",
-                f"Secret {name!r} (spec.slack.secretRef) does not "
-                f"exist in namespace {namespace!r}: create it with keys bot-token "
-                "and signing-secret",
+                "SecretKeyInvalid",
+                f"Secret {ref.name!r} key {ref.key!r} is not UTF-8 text: store the PostgreSQL "
+                "URL there as plain text",
             )
-        )
-    if not data.get("bot-token"):
+        ) from None
+
+
+async def _slack_keys(kube: Kube, namespace: str, spec: PIIQueueSpec) -> set[str]:
+    """The Slack Secret's keys that have a value, once it has what the spec needs."""
+    name = spec.slack.name
+    data = await _read_secret(
+        kube,
+        namespace,
+        name,
+        "spec.slack.secretRef",
+        "keys bot-token and signing-secret (or app-token for Socket Mode)",
+    )
+    keys = {key for key, value in data.items() if value}
+    if "bot-token" not in keys:
         raise _Blocked(
             Problem(
                 "SecretKeyMissing",
@@ -106,15 +132,16 @@ async def _check_slack(kube: Kube, namespace: str, spec: PIIQueueSpec) -> None:
                 "the Slack bot token (xoxb-...) under it",
             )
         )
-    if spec.ingress.enabled and not (data.get("signing-secret") or data.get("app-token")):
+    if spec.ingress.enabled and not keys & {"signing-secret", "app-token"}:
         raise _Blocked(
             Problem(
                 "SecretKeyMissing",
-                f"Secret {name!r} has neither 'signing-secret' "
-                "nor 'app-token', which the enabled ingress needs: add one, or "
+                f"Secret {name!r} has neither 'signing-secret' (Events API over HTTP) "
+                "nor 'app-token' (Socket Mode), which the enabled ingress needs: add one, or "
                 "set spec.ingress.enabled: false",
             )
         )
+    return keys
 
 
 async def _depths(url: str, spec: PIIQueueSpec) -> tuple[dict[str, QueueDepth] | None, str | None]:
@@ -124,13 +151,30 @@ async def _depths(url: str, spec: PIIQueueSpec) -> tuple[dict[str, QueueDepth] |
         return None, f"Backlog unknown: {exc}"
 
 
-def _replicas(
+def live_replicas(
+    actual: Mapping[ChildKey, Manifest], owner: Owner, queues: Iterable[str]
+) -> dict[str, int]:
+    """spec.replicas of each queue's existing Deployment."""
+    found: dict[str, int] = {}
+    for queue in queues:
+        deployment = actual.get(("Deployment", worker_name(owner, queue))) or {}
+        replicas = (deployment.get("spec") or {}).get("replicas")
+        if isinstance(replicas, int) and not isinstance(replicas, bool):
+            found[queue] = replicas
+    return found
+
+
+def desired_replicas(
     spec: PIIQueueSpec,
     plans: Mapping[str, QueuePlan],
     depths: Mapping[str, QueueDepth] | None,
     previous: Mapping[str, Any],
+    live: Mapping[str, int],
     now: float,
 ) -> dict[str, autoscale.ScaleState]:
+    """Each queue's replicas. An autoscaled queue starts from the decision kept in status or,
+    without one (a new status, a queue just switched to autoscaling), from its Deployment's
+    replicas, so a scale-down waits scaleDownDelay either way."""
     before = {q.get("name"): q for q in previous.get("queues") or [] if q.get("autoscaled")}
     states: dict[str, autoscale.ScaleState] = {}
     for queue, p in plans.items():
@@ -138,13 +182,13 @@ def _replicas(
             states[queue] = autoscale.ScaleState(p.replicas)
             continue
         old = before.get(queue)
-        prior = (
-            autoscale.ScaleState(
+        prior = None
+        if old:
+            prior = autoscale.ScaleState(
                 old.get("desiredReplicas", p.min_replicas), _epoch(old.get("scaleDownSince"))
             )
-            if old
-            else None
-        )
+        elif queue in live:
+            prior = autoscale.ScaleState(live[queue])
         depth = depths.get(queue) if depths is not None else None
         states[queue] = autoscale.decide(
             p,
@@ -157,53 +201,142 @@ def _replicas(
     return states
 
 
-def _ready(actual: Mapping[ChildKey, Manifest], name: str) -> int:
-    obj = actual.get(("Deployment", name)) or {}
-    return int((obj.get("status") or {}).get("readyReplicas") or 0)
+class _SyncFailed(KubeError):
+    """An apply or delete failed; ``applied`` and ``deleted`` are the calls that succeeded."""
+
+    def __init__(self, cause: KubeError, applied: list[ChildKey], deleted: list[ChildKey]) -> None:
+        super().__init__(str(cause), cause.status)
+        self.applied, self.deleted = applied, deleted
+
+
+async def _each(
+    action: Callable[[ChildKey], Awaitable[None]], keys: list[ChildKey]
+) -> tuple[list[ChildKey], KubeError | None]:
+    """Run ``action`` for every key at once: the keys it succeeded for, and the first failure."""
+    results = await asyncio.gather(*(action(key) for key in keys), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    for failure in failures:
+        if not isinstance(failure, KubeError):
+            raise failure
+    done = [key for key, r in zip(keys, results, strict=True) if not isinstance(r, BaseException)]
+    return done, failures[0] if failures else None
+
+
+def _selector_changed(desired: Manifest, actual: Manifest | None) -> bool:
+    if actual is None or desired["kind"] != "Deployment":
+        return False
+    return (actual.get("spec") or {}).get("selector") != desired["spec"]["selector"]
 
 
 async def _sync(
-    kube: Kube, namespace: str, owner_uid: str, instance: str, desired: list[Manifest]
-) -> tuple[dict[ChildKey, Manifest], list[ChildKey], list[ChildKey]]:
-    actual = await kube.list_children(namespace, owner_uid, instance)
+    kube: Kube, namespace: str, desired: list[Manifest], actual: Mapping[ChildKey, Manifest]
+) -> tuple[list[ChildKey], list[ChildKey]]:
+    """Apply what differs, delete what is no longer wanted; (applied, deleted).
+
+    A Deployment whose selector changed (immutable) is deleted and created again.
+    """
     wanted = {(m["kind"], m["metadata"]["name"]): m for m in desired}
-    applied = [key for key, m in wanted.items() if not matches(m, actual.get(key))]
+    changed = [key for key, m in wanted.items() if not matches(m, actual.get(key))]
+    replaced = [key for key in changed if _selector_changed(wanted[key], actual.get(key))]
     stale = sorted(set(actual) - set(wanted))
-    await asyncio.gather(*(kube.apply(wanted[key]) for key in applied))
-    await asyncio.gather(*(kube.delete(kind, namespace, name) for kind, name in stale))
-    return actual, applied, stale
+
+    async def delete(key: ChildKey) -> None:
+        await kube.delete(key[0], namespace, key[1])
+
+    async def apply(key: ChildKey) -> None:
+        await kube.apply(wanted[key])
+
+    gone, failure = await _each(delete, replaced)
+    applied, apply_failure = await _each(
+        apply, [k for k in changed if k not in replaced or k in gone]
+    )
+    deleted, delete_failure = await _each(delete, stale)
+    failure = failure or apply_failure or delete_failure
+    if failure is not None:
+        raise _SyncFailed(failure, applied, deleted)
+    return applied, deleted
+
+
+def _api_problem(exc: KubeError) -> Problem:
+    if exc.forbidden:
+        hint = "check the operator's RBAC (docs/operator.md lists what it needs)"
+    elif exc.status is not None and 400 <= exc.status < 500:
+        hint = "the API server refused it"
+    else:
+        hint = "the API server did not answer"
+    return Problem("ApiError", f"{exc}; {hint}; the operator retries on its timer")
+
+
+def _child_events(applied: list[ChildKey], deleted: list[ChildKey]) -> list[Event]:
+    events = [Event("Normal", "Applied", f"Applied {kind} {child}") for kind, child in applied]
+    return events + [
+        Event("Normal", "Deleted", f"Deleted {kind} {child}") for kind, child in deleted
+    ]
 
 
 async def reconcile(body: Mapping[str, Any], kube: Kube, now: datetime.datetime) -> Outcome:
+    """Never raises: every failure becomes a Degraded status (and a Warning Event when new)."""
     meta = body["metadata"]
-    name, namespace, uid = meta["name"], meta["namespace"], meta["uid"]
     generation = int(meta.get("generation") or 0)
     previous = body.get("status") or {}
     stamp = _iso(now)
     try:
-        spec = parse_spec(name, body.get("spec"))
-        url = await _database_url(kube, namespace, spec)
-        await _check_slack(kube, namespace, spec)
-        plans = plan(spec)
-        depths, backlog_error = await _depths(url, spec)
-        states = _replicas(spec, plans, depths, previous, now.timestamp())
-        owner = Owner(name, namespace, uid)
-        desired = children(spec, owner, plans, {q: s.replicas for q, s in states.items()})
-        actual, applied, deleted = await _sync(kube, namespace, uid, name, desired)
+        return await _reconcile(body, kube, now, generation, previous, stamp)
     except SpecError as exc:
         return _blocked(generation, Problem("InvalidSpec", f"Fix the spec: {exc}"), previous, stamp)
     except _Blocked as exc:
         return _blocked(generation, exc.problem, previous, stamp)
+    except _SyncFailed as exc:
+        outcome = _blocked(generation, _api_problem(exc), previous, stamp)
+        outcome.events[:0] = _child_events(exc.applied, exc.deleted)
+        return Outcome(outcome.status, outcome.events, exc.applied, exc.deleted)
     except KubeError as exc:
-        problem = Problem("ApiError", f"{exc}; check the operator's RBAC; it retries on its timer")
+        return _blocked(generation, _api_problem(exc), previous, stamp)
+    except Exception as exc:  # a bug must not stop the other PIIQueues or the timer
+        LOG.exception("reconciling PIIQueue %s/%s failed", meta.get("namespace"), meta.get("name"))
+        problem = Problem(
+            "InternalError",
+            f"The operator failed with {type(exc).__name__}: check the operator logs for the "
+            "traceback (kubectl logs deploy/<release>-operator); it retries on its timer",
+        )
         return _blocked(generation, problem, previous, stamp)
+
+
+async def _reconcile(
+    body: Mapping[str, Any],
+    kube: Kube,
+    now: datetime.datetime,
+    generation: int,
+    previous: Mapping[str, Any],
+    stamp: str,
+) -> Outcome:
+    meta = body["metadata"]
+    name, namespace, uid = meta["name"], meta["namespace"], meta["uid"]
+    spec = parse_spec(name, body.get("spec"))
+    url = await _database_url(kube, namespace, spec)
+    transport = ingress_transport(await _slack_keys(kube, namespace, spec))
+    plans = plan(spec)
+    depths, backlog_error = await _depths(url, spec)
+    owner = Owner(name, namespace, uid)
+    actual = await kube.list_children(namespace, uid, name)
+    live = live_replicas(actual, owner, plans)
+    states = desired_replicas(spec, plans, depths, previous, live, now.timestamp())
+    replicas = {q: s.replicas for q, s in states.items()}
+    desired = children(spec, owner, plans, replicas, transport)
+    applied, deleted = await _sync(kube, namespace, desired, actual)
+
+    def observed(deployment: str, want: int) -> Rollout:
+        found = rollout(actual.get(("Deployment", deployment)), want)
+        if ("Deployment", deployment) in applied:  # listed before this change
+            return dataclasses.replace(found, done=False, stalled=False)
+        return found
 
     queues = [
         QueueObservation(
             plan=p,
             deployment=worker_name(owner, q),
-            desired=states[q].replicas,
-            ready=_ready(actual, worker_name(owner, q)),
+            desired=replicas[q],
+            rollout=observed(worker_name(owner, q), replicas[q]),
             depth=depths.get(q) if depths is not None else None,
             scale_down_since=_iso_or_none(states[q].low_since),
         )
@@ -211,12 +344,12 @@ async def reconcile(body: Mapping[str, Any], kube: Kube, now: datetime.datetime)
     ]
     ingress = None
     if spec.ingress.enabled:
-        deployment = f"{name}-ingress"
-        ingress = IngressObservation(deployment, spec.ingress.replicas, _ready(actual, deployment))
+        deployment = ingress_name(owner)
+        ingress = IngressObservation(
+            deployment, spec.ingress.replicas, observed(deployment, spec.ingress.replicas)
+        )
     status = reconciled_status(generation, queues, ingress, backlog_error, previous, stamp)
-    events = [Event("Normal", "Applied", f"Applied {kind} {child}") for kind, child in applied]
-    events += [Event("Normal", "Deleted", f"Deleted {kind} {child}") for kind, child in deleted]
-    return Outcome(status, events, applied, deleted)
+    return Outcome(status, _child_events(applied, deleted), applied, deleted)
 
 
 def _iso_or_none(epoch: float | None) -> str | None:

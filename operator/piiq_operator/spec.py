@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubernetes.utils import parse_quantity
+
 from piiq.queue.durations import parse_duration
 
 QUEUE_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
@@ -25,6 +27,10 @@ MAX_OBJECT_NAME = 63
 MAX_QUEUES = 20
 MAX_CONCURRENCY = 1000
 MAX_REPLICAS = 100
+MIN_MAINTENANCE_AGE = 60.0  # seconds: pruner.maxAge and lifeline.rescueAfter
+TOLERATION_OPERATORS = ("Exists", "Equal")
+TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+RESOURCE_KINDS = ("limits", "requests")
 
 DEFAULTS: dict[str, Any] = {
     "concurrencyPerPod": 10,
@@ -161,6 +167,9 @@ class _Fields:
             return max(low, min(high, value))
         return value
 
+    def optional_integer(self, key: str) -> int | None:
+        return self._get(key, None, int, "a whole number")
+
     def string(
         self,
         key: str,
@@ -185,13 +194,19 @@ class _Fields:
             self.problems.append(f"{self.path}.{key} {value!r} is not one of {', '.join(choices)}")
         return value
 
-    def duration(self, key: str, default: str) -> str:
+    def duration(self, key: str, default: str, at_least: float = 0.0, why: str = "") -> str:
+        """A duration string; ``at_least`` seconds, else a problem ending with ``why``."""
         value = self.string(key, default, DURATION, "use a number with a unit s, m, h, d or w")
         try:
-            parse_duration(value)
+            seconds = parse_duration(value)
         except ValueError as exc:
             if DURATION.match(value):
                 self.problems.append(f"{self.path}.{key}: {exc}")
+            return value
+        if seconds < at_least:
+            self.problems.append(
+                f"{self.path}.{key} is {value}: set at least {at_least / 60:g}m ({why})"
+            )
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -249,9 +264,9 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         maintenance=_maintenance(root),
         ingress=_ingress(root.child("ingress")),
         autoscaling=_autoscaling(root.child("autoscaling"), queues, per_pod),
-        resources=root.mapping("resources"),
+        resources=_resources(root),
         node_selector=_string_map(root, "nodeSelector"),
-        tolerations=root.sequence("tolerations"),
+        tolerations=_tolerations(root),
         env=_env(root),
     )
     root.done()
@@ -325,9 +340,19 @@ def _maintenance(root: _Fields) -> Maintenance:
             SCHEDULE,
             "use a cron schedule of five fields, e.g. '*/5 * * * *'",
         ),
-        prune_max_age=pruner.duration("maxAge", DEFAULTS["pruner.maxAge"]),
-        rescue_after=lifeline.duration("rescueAfter", DEFAULTS["lifeline.rescueAfter"]),
-        resources=section.mapping("resources"),
+        prune_max_age=pruner.duration(
+            "maxAge",
+            DEFAULTS["pruner.maxAge"],
+            MIN_MAINTENANCE_AGE,
+            "jobs pruned within a minute of finishing leave no record to inspect",
+        ),
+        rescue_after=lifeline.duration(
+            "rescueAfter",
+            DEFAULTS["lifeline.rescueAfter"],
+            MIN_MAINTENANCE_AGE,
+            "rescuing jobs that are still running runs them twice",
+        ),
+        resources=_resources(section),
     )
     for part in (pruner, lifeline, section):
         part.done()
@@ -343,7 +368,7 @@ def _ingress(section: _Fields) -> Ingress:
             "type", DEFAULTS["ingress.service.type"], ("ClusterIP", "NodePort", "LoadBalancer")
         ),
         service_port=service.integer("port", DEFAULTS["ingress.service.port"], 1, 65535),
-        resources=section.mapping("resources"),
+        resources=_resources(section),
     )
     service.done()
     section.done()
@@ -375,6 +400,13 @@ def _autoscaling(section: _Fields, queues: dict[str, int], per_pod: int) -> Auto
             section.problems.append(
                 f"{one.path}: minReplicas {low} is above maxReplicas {high}: lower minReplicas"
             )
+        for key, replicas in (("minReplicas", low), ("maxReplicas", high)):
+            if replicas > concurrency:
+                section.problems.append(
+                    f"{one.path}.{key} is {replicas}, above the queue's concurrency "
+                    f"{concurrency} (every pod runs at least one job): set it to at most "
+                    f"{concurrency} or raise spec.queues.{queue}"
+                )
         scaling[queue] = QueueScaling(
             low, high, one.integer("targetBacklogPerPod", target, 1, 1_000_000)
         )
@@ -388,6 +420,55 @@ def _seconds(text: str) -> float:
         return parse_duration(text)
     except ValueError:
         return 0.0  # already reported
+
+
+def _resources(parent: _Fields) -> dict[str, dict[str, int | str]]:
+    """``resources: {limits, requests}``, each resource name -> a quantity (1, "500m")."""
+    section = parent.child("resources")
+    result: dict[str, dict[str, int | str]] = {}
+    for kind in RESOURCE_KINDS:
+        amounts = section.mapping(kind)
+        for resource, amount in amounts.items():
+            if not _is_quantity(amount):
+                section.problems.append(
+                    f"{section.path}.{kind}.{resource} {amount!r} is not a quantity: use a "
+                    "whole number or a string such as 500m, 1 or 512Mi"
+                )
+        if amounts:
+            result[kind] = amounts
+    section.done()
+    return result
+
+
+def _is_quantity(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return False
+    try:
+        parse_quantity(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _tolerations(root: _Fields) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = []
+    for i, item in enumerate(root.sequence("tolerations")):
+        one = _Fields(item, f"{root.path}.tolerations[{i}]", root.problems)
+        toleration: dict[str, Any] = {
+            "key": one.string("key", "", required=False),
+            "operator": one.string("operator", "", required=False),
+            "value": one.string("value", "", required=False),
+            "effect": one.string("effect", "", required=False),
+            "tolerationSeconds": one.optional_integer("tolerationSeconds"),
+        }
+        for key, allowed in (("operator", TOLERATION_OPERATORS), ("effect", TOLERATION_EFFECTS)):
+            if toleration[key] and toleration[key] not in allowed:
+                one.problems.append(
+                    f"{one.path}.{key} {toleration[key]!r} is not one of {', '.join(allowed)}"
+                )
+        one.done()
+        result.append({k: v for k, v in toleration.items() if v not in ("", None)})
+    return result
 
 
 def _string_map(root: _Fields, key: str) -> dict[str, str]:

@@ -25,20 +25,62 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Rollout:
+    """What a Deployment's status says about its pods."""
+
+    ready: int = 0  # status.readyReplicas
+    done: bool = False  # the current spec is rolled out: every desired pod updated, available
+    stalled: bool = False  # Progressing False with ProgressDeadlineExceeded
+
+
+def rollout(deployment: Mapping[str, Any] | None, desired: int) -> Rollout:
+    """A Deployment's rollout as ``kubectl rollout status`` judges it, for ``desired`` replicas.
+
+    Done only when the controller has seen the current generation and every one of the
+    ``desired`` pods is updated and available with no old pod left; a Deployment listed
+    before this reconcile changed it (other replicas or spec) is not done.
+    """
+    if not deployment:
+        return Rollout()
+    meta, spec = deployment.get("metadata") or {}, deployment.get("spec") or {}
+    status = deployment.get("status") or {}
+
+    def count(key: str) -> int:
+        return int(status.get(key) or 0)
+
+    seen = count("observedGeneration") >= int(meta.get("generation") or 0)
+    done = (
+        seen
+        and spec.get("replicas", 1) == desired
+        and count("updatedReplicas") == count("availableReplicas") == desired
+        and count("replicas") == desired
+    )
+    stalled = any(
+        c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded"
+        for c in status.get("conditions") or []
+    )
+    return Rollout(count("readyReplicas"), done, stalled and not done)
+
+
+@dataclass(frozen=True)
 class QueueObservation:
     plan: QueuePlan
     deployment: str
     desired: int
-    ready: int
+    rollout: Rollout
     depth: QueueDepth | None = None
     scale_down_since: str | None = None
+
+    @property
+    def ready(self) -> int:
+        return self.rollout.ready
 
 
 @dataclass(frozen=True)
 class IngressObservation:
     deployment: str
     desired: int
-    ready: int
+    rollout: Rollout
 
 
 def _condition(
@@ -82,8 +124,13 @@ def _conditions(
 def problem_status(
     generation: int, problem: Problem, previous: Mapping[str, Any], now: str
 ) -> dict[str, Any]:
-    """Status for a spec that cannot be applied; existing workers are left as they were."""
-    keep = {k: previous[k] for k in ("queueNames", "workers", "queues", "backlog") if k in previous}
+    """Status for a spec that cannot be applied; existing workers are left as they were.
+
+    The workers seen last are kept; the backlog is not (it is no longer being read), and the
+    status keys left out are removed by the handler (a merge patch with null)."""
+    keep = {k: previous[k] for k in ("queueNames", "workers") if k in previous}
+    if isinstance(previous.get("queues"), list):
+        keep["queues"] = [_without_backlog(q) for q in previous["queues"]]
     return {
         **keep,
         "observedGeneration": generation,
@@ -96,6 +143,15 @@ def problem_status(
             degraded=(True, problem.reason, problem.message),
         ),
     }
+
+
+def _without_backlog(entry: Any) -> Any:
+    if not isinstance(entry, Mapping):
+        return entry
+    return {k: v for k, v in entry.items() if k not in BACKLOG_KEYS}
+
+
+BACKLOG_KEYS = ("backlog", "executing")
 
 
 def _queue_entry(q: QueueObservation) -> dict[str, Any]:
@@ -127,23 +183,34 @@ def reconciled_status(
 ) -> dict[str, Any]:
     desired = sum(q.desired for q in queues)
     ready = sum(min(q.ready, q.desired) for q in queues)
+    deployments = [(q.plan.queue, q.deployment, q.desired, q.rollout) for q in queues]
+    if ingress is not None:
+        deployments.append(("ingress", ingress.deployment, ingress.desired, ingress.rollout))
     waiting = [
-        f"{q.plan.queue} {q.ready}/{q.desired} ready (kubectl describe deployment {q.deployment})"
-        for q in queues
-        if q.ready < q.desired
+        f"{what} {r.ready}/{n} ready{'' if r.ready < n else ', rollout in progress'} "
+        f"(kubectl rollout status deployment {name})"
+        for what, name, n, r in deployments
+        if not r.done
     ]
-    if ingress is not None and ingress.ready < ingress.desired:
-        waiting.append(
-            f"ingress {ingress.ready}/{ingress.desired} ready "
-            f"(kubectl describe deployment {ingress.deployment})"
-        )
+    stalled = [
+        f"Deployment {name} exceeded its progress deadline: kubectl describe deployment {name} "
+        "(image, resources, probes)"
+        for _, name, _, r in deployments
+        if r.stalled
+    ]
     summary = f"{len(queues)} queues, {ready}/{desired} workers ready"
-    if waiting:
+    if stalled:
+        ready_c = (False, "RolloutStalled", f"Waiting for pods: {'; '.join(waiting)}")
+        progressing = (False, "RolloutStalled", "; ".join(stalled))
+        degraded = (True, "RolloutStalled", "; ".join(stalled))
+    elif waiting:
         ready_c = (False, "WorkersNotReady", f"Waiting for pods: {'; '.join(waiting)}")
         progressing = (True, "ScalingWorkers", summary)
+        degraded = (False, "AsExpected", "The spec is valid and applied")
     else:
         ready_c = (True, "AllWorkersReady", summary)
         progressing = (False, "Reconciled", summary)
+        degraded = (False, "AsExpected", "The spec is valid and applied")
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "queueNames": ",".join(q.plan.queue for q in queues),
@@ -155,7 +222,7 @@ def reconciled_status(
             now,
             ready=ready_c,
             progressing=progressing,
-            degraded=(False, "AsExpected", "The spec is valid and applied"),
+            degraded=degraded,
         ),
     }
     if backlog_error is None and all(q.depth is not None for q in queues):

@@ -15,8 +15,10 @@ adds, per request, what an API server would:
   written meanwhile), honours ``?resourceVersion=N`` and streams as application/json;
 * server-side apply on a missing object creates it;
 * cascading garbage collection by ownerReference uid;
-* optionally a stand-in Deployment controller (``ready_deployments``) that reports every
-  replica ready, so readiness can be tested without pods.
+* a Deployment's ``spec.selector`` is immutable (HTTP 422, as the API server answers);
+* optionally a stand-in Deployment controller (``ready_deployments``) that rolls every
+  Deployment out at once (observedGeneration, updated, available and ready replicas), so
+  readiness can be tested without pods.
 
 It is not an API server: no schema validation, defaulting, strategic merge, label
 selectors, RBAC or admission. It leans on kmock internals, hence the pin ``kmock==0.8``.
@@ -151,10 +153,12 @@ class RealisticEmulator(kmock.KubernetesEmulator):
         meta["generation"] = 1
 
     async def _prepare_update(self, request: Any) -> None:
-        data, version = request.data, self._next_version()
         key = (request.resource, request.namespace, request.name)
-        content_type = (request.headers or {}).get("Content-Type", "")
         missing = key not in self.objects or self.objects[key].deleted
+        if not missing:
+            self._check_immutable(request, self.objects[key].raw)
+        data, version = request.data, self._next_version()
+        content_type = (request.headers or {}).get("Content-Type", "")
         if (
             missing
             and content_type.startswith("application/apply-patch")
@@ -193,6 +197,24 @@ class RealisticEmulator(kmock.KubernetesEmulator):
                 generation += 1
             data.append({"op": "add", "path": "/metadata/resourceVersion", "value": version})
             data.append({"op": "add", "path": "/metadata/generation", "value": generation})
+
+    @staticmethod
+    def _check_immutable(request: Any, current: dict[str, Any]) -> None:
+        """A write that changes a Deployment's selector is refused, as by the API server."""
+        data = request.data
+        if resource_name(request.resource) != DEPLOYMENTS or not isinstance(data, dict):
+            return
+        wanted = (data.get("spec") or {}).get("selector")
+        selector = (current.get("spec") or {}).get("selector")
+        if wanted is not None and selector is not None and wanted != selector:
+            raise kmock.KubernetesError(
+                status=422,
+                reason="Invalid",
+                message=(
+                    f'Deployment.apps "{request.name}" is invalid: spec.selector: Invalid value: '
+                    f"{wanted!r}: field is immutable"
+                ),
+            )
 
     def _same_spec(self, key: Any, patch: dict[str, Any]) -> bool:
         """A merge patch that changes nothing in spec leaves the generation alone."""
@@ -235,31 +257,36 @@ class RealisticEmulator(kmock.KubernetesEmulator):
             await self._buses[request.resource].put({"type": "ADDED", "object": dict(data)})
 
     async def _control_deployments(self, request: Any) -> None:
-        """Stand-in controller: every Deployment replica is ready at once when enabled."""
+        """Stand-in controller: when enabled, every Deployment is rolled out at once."""
         if (
             not self.ready_deployments
             or resource_name(request.resource) != DEPLOYMENTS
             or request.subresource
         ):
             return
+        await self.roll_out_deployments()
+
+    async def roll_out_deployments(self) -> None:
+        """Report every Deployment's current generation rolled out, all replicas ready."""
         async with self._lock:
             for (res, _, _), obj in list(self.objects.items()):
                 if resource_name(res) != DEPLOYMENTS or obj.deleted:
                     continue
                 replicas = (obj.get("spec") or {}).get("replicas", 1)
+                rolled_out = {
+                    "observedGeneration": obj["metadata"].get("generation", 1),
+                    "replicas": replicas,
+                    "updatedReplicas": replicas,
+                    "readyReplicas": replicas,
+                    "availableReplicas": replicas,
+                }
                 status = obj.get("status") or {}
-                if status.get("readyReplicas") == replicas and status.get("replicas") == replicas:
+                if all(status.get(k) == v for k, v in rolled_out.items()):
                     continue
                 obj.patch(
                     {
                         "metadata": {"resourceVersion": self._next_version()},
-                        "status": {
-                            "observedGeneration": obj["metadata"].get("generation", 1),
-                            "replicas": replicas,
-                            "updatedReplicas": replicas,
-                            "readyReplicas": replicas,
-                            "availableReplicas": replicas,
-                        },
+                        "status": rolled_out,
                     }
                 )
                 await self._buses[res].put({"type": "MODIFIED", "object": obj.raw})
