@@ -246,7 +246,7 @@ async def test_sensitive_args_are_scrubbed_when_finished(queue_client: Client) -
         await wait_for(lambda: load(queue_client, done.id).state == "completed")
     for job_id in (done.id, failed.id):
         job = load(queue_client, job_id)
-        assert job.args["text"].startswith("scrubbed:sha256:")
+        assert job.args["text"] == "scrubbed"
         assert "078-05" not in json.dumps(job.args) + json.dumps(job.errors)
         assert "4111111111111111" not in json.dumps(job.args) + json.dumps(job.errors)
     assert load(queue_client, done.id).args["channel"] == "C1"

@@ -121,8 +121,11 @@ def migrate_up(conn: psycopg.Connection[Any], prefix: str = "public") -> Migrati
         version = step
     with conn.transaction():
         _locked(conn)
-        if not _piiq_objects_present(conn, prefix):
-            _run_file(conn, "piiq_up.sql", prefix)
+        missing = not _piiq_objects_present(conn, prefix)
+        # Idempotent, and run every time: a newer piiq's functions and indexes land on
+        # upgrade. Reported only when they were missing.
+        _run_file(conn, "piiq_up.sql", prefix)
+        if missing:
             applied.append("piiq additions")
     return MigrationReport(prefix, before, max(version, before), tuple(applied))
 

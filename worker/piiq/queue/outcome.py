@@ -62,6 +62,8 @@ def describe_exception(exc: BaseException, job: Job, worker: Worker | None) -> s
     """The error text stored in ``errors``: type, message and traceback, sensitive args removed."""
     if isinstance(exc, TimeoutError) and not str(exc):
         text = f"TimeoutError: job exceeded its timeout of {getattr(worker, 'timeout', None)} s"
+    elif worker is not None:
+        text = worker.describe_error(exc)
     else:
         text = "".join(traceback.format_exception(exc)).rstrip()
     return scrub_text(text, job, worker)

@@ -17,6 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import structlog
+
+log = structlog.get_logger("piiq.queue")
+
 Handler = Callable[[str, dict[str, Any]], None]
 
 _handlers: list[Handler] = []
@@ -36,5 +40,11 @@ def emit(event: str, **data: Any) -> None:
     for handler in list(_handlers):
         try:
             handler(event, data)
-        except Exception:
+        except Exception as exc:
             detach(handler)
+            log.error(
+                "telemetry.handler_detached",
+                handler=getattr(handler, "__qualname__", repr(handler)),
+                event_name=event,
+                error=type(exc).__name__,
+            )

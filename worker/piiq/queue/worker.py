@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import random
+import traceback
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -90,6 +91,14 @@ class Worker:
             unique=None if unique is None else Unique.coerce(unique),
         )
         return job.validate()
+
+    def describe_error(self, exc: BaseException) -> str:
+        """The text stored in the job's ``errors`` for ``exc``: by default its traceback.
+
+        Workers whose exceptions may quote personal data (a parser echoing its input)
+        override it; values of ``sensitive_args`` are removed from it in any case.
+        """
+        return "".join(traceback.format_exception(exc)).rstrip()
 
     def backoff(self, job: Job) -> float:
         """Seconds before the next attempt after a failure (Oban's default curve)."""

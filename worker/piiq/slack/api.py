@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +27,10 @@ _SDK_LOG.setLevel(logging.WARNING)
 
 # Errors that mean the thing is already gone: the step is done.
 GONE = {"message_not_found", "file_not_found", "file_deleted", "channel_not_found"}
+# ... except that a user token gets channel_not_found for a channel it cannot see (a
+# private one the admin is not in): for a delete that means "not permitted", not "gone".
+DELETES = {"chat.delete", "files.delete"}
+RATE_LIMITED = {"ratelimited", "rate_limited"}
 # Errors that mean we may not delete it: notify instead.
 NOT_PERMITTED = {
     "cant_delete_message",
@@ -69,20 +74,36 @@ class SlackFailure:
 def classify(method: str, exc: SlackApiError) -> SlackFailure:
     status = exc.response.status_code
     error = str(exc.response.get("error", "") or f"http_{status}")
-    if status == 429:
+    if status == 429 or error in RATE_LIMITED:
         headers = {k.lower(): v for k, v in (exc.response.headers or {}).items()}
-        value = headers.get("retry-after", "30")
-        value = value[0] if isinstance(value, list) else value
-        return SlackFailure(method, "ratelimited", "rate_limited", float(value))
+        return SlackFailure(method, "ratelimited", "rate_limited", retry_after(headers))
+    return SlackFailure(method, error, _kind(method, error))
+
+
+def _kind(method: str, error: str) -> ErrorKind:
     if error in AUTH:
-        return SlackFailure(method, error, "auth")
+        return "auth"
+    if error == "channel_not_found" and method in DELETES:
+        return "not_permitted"
     if error in GONE:
-        return SlackFailure(method, error, "gone")
+        return "gone"
     if error in NOT_PERMITTED:
-        return SlackFailure(method, error, "not_permitted")
+        return "not_permitted"
     if error in UNREACHABLE:
-        return SlackFailure(method, error, "unreachable")
-    return SlackFailure(method, error, "transient")  # 5xx, fatal_error, request_timeout ...
+        return "unreachable"
+    return "transient"  # 5xx, fatal_error, request_timeout ...
+
+
+def retry_after(headers: dict[str, object]) -> float:
+    """Retry-After in seconds, within [1, 3600]; 30 when absent or not a number (an
+    HTTP date, say): a malformed header must not turn a rate limit into a failure."""
+    value = headers.get("retry-after")
+    value = value[0] if isinstance(value, list) and value else value
+    try:
+        seconds = float(str(value))
+    except ValueError:
+        seconds = 30.0
+    return min(max(seconds, 1.0), 3600.0)
 
 
 class SlackCallFailed(Exception):
@@ -94,7 +115,14 @@ class SlackCallFailed(Exception):
 
 
 class DownloadRefused(Exception):
-    """A file could not be fetched as a file (too large, or a sign-in page instead)."""
+    """A file is not downloaded: too large, hosted elsewhere, or not where Slack keeps files."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """The bot token goes only to the host we checked: a redirect is not followed."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 class SlackApi:
@@ -138,32 +166,56 @@ class SlackApi:
         metrics.observe_slack_call(method, "ok")
         return data  # type: ignore[no-any-return]
 
-    def download(self, url: str, max_bytes: int) -> bytes:
-        """A private file's bytes, fetched with the bot token; at most ``max_bytes``."""
+    def download(self, url: str | None, max_bytes: int, mimetype: str = "") -> bytes:
+        """A private file's bytes, fetched with the bot token; at most ``max_bytes``.
+
+        The token is sent only to Slack's file host (or, in the sandbox, the API's own
+        host) over the API's scheme, and redirects are not followed.
+        """
         try:
-            data = self._download(url, max_bytes)
+            data = self._download(url, max_bytes, mimetype)
         except SlackCallFailed as exc:
             metrics.observe_slack_call("files.download", exc.failure.error)
             raise
         metrics.observe_slack_call("files.download", "ok")
         return data
 
-    def _download(self, url: str, max_bytes: int) -> bytes:
+    def file_url_allowed(self, url: str | None) -> bool:
+        if not url:
+            return False
+        target, api = urllib.parse.urlsplit(url), urllib.parse.urlsplit(self.base_url)
+        if api.hostname == "slack.com":
+            return target.scheme == "https" and target.hostname == "files.slack.com"
+        return (target.scheme, target.netloc) == (api.scheme, api.netloc)  # a sandbox
+
+    def _download(self, url: str | None, max_bytes: int, mimetype: str) -> bytes:
+        method = "files.download"
         if self._bot_token is None:
-            raise SlackCallFailed(SlackFailure("files.download", "no_token_configured", "auth"))
+            raise SlackCallFailed(SlackFailure(method, "no_token_configured", "auth"))
+        if not self.file_url_allowed(url):
+            raise DownloadRefused("not hosted by Slack (an external file): not downloaded")
+        assert url is not None
         auth = {"Authorization": f"Bearer {self._bot_token.get_secret_value()}"}
-        request = urllib.request.Request(url, headers=auth)
+        opener = urllib.request.build_opener(_NoRedirects)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                if response.headers.get_content_type() == "text/html":
+            with opener.open(urllib.request.Request(url, headers=auth), timeout=self.timeout) as r:
+                if r.headers.get_content_type() == "text/html" and mimetype != "text/html":
                     # Slack serves its sign-in page (200) when the token is not accepted.
-                    raise SlackCallFailed(SlackFailure("files.download", "invalid_auth", "auth"))
-                data = response.read(max_bytes + 1)
+                    raise SlackCallFailed(SlackFailure(method, "invalid_auth", "auth"))
+                data = r.read(max_bytes + 1)
         except urllib.error.HTTPError as exc:
-            kind: ErrorKind = "gone" if exc.code == 404 else "transient"
-            raise SlackCallFailed(
-                SlackFailure("files.download", f"http_{exc.code}", kind)
-            ) from None
+            raise SlackCallFailed(_download_failure(exc)) from None
         if len(data) > max_bytes:
             raise DownloadRefused(f"larger than the {max_bytes:,}-byte limit")
         return data
+
+
+def _download_failure(exc: urllib.error.HTTPError) -> SlackFailure:
+    method, status = "files.download", exc.code
+    if status == 429:
+        headers = {k.lower(): v for k, v in exc.headers.items()}
+        return SlackFailure(method, "ratelimited", "rate_limited", retry_after(headers))
+    kinds: dict[int, ErrorKind] = {401: "auth", 403: "auth", 404: "gone", 410: "gone"}
+    if 300 <= status < 400:
+        return SlackFailure(method, f"redirected (HTTP {status})", "not_permitted")
+    return SlackFailure(method, f"http_{status}", kinds.get(status, "transient"))

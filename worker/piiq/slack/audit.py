@@ -36,7 +36,8 @@ def create_audit_table(conn: psycopg.Connection[Any], prefix: str = "public") ->
 
 
 def record(conn: psycopg.Connection[Any], entry: AuditEntry, prefix: str = "public") -> None:
-    """Insert ``entry`` unless this job already recorded this subject (a retry)."""
+    """Insert ``entry``, or update the row this job wrote for this subject before (a retry
+    that got further)."""
     conn.execute(sqlfiles.load("record_audit.sql", prefix, _PACKAGE), entry.params())
 
 

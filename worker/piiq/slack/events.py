@@ -57,12 +57,12 @@ def route_event(envelope: dict[str, Any], exempt_channels: Collection[str] = ())
         "ts": message["ts"],
         "thread_ts": message.get("thread_ts"),
         "edited": edited,
-        "text": _no_nul(message.get("text") or ""),
+        "text": message.get("text") or "",
         "attachments": [_attachment(a) for a in message.get("attachments") or []],
         "blocks": message.get("blocks") or [],
         "files": [_file(f) for f in message.get("files") or [] if f.get("id")],
     }
-    return Routing(args, "edited message" if edited else "message")
+    return Routing(_no_nul(args), "edited message" if edited else "message")
 
 
 def content_changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
@@ -101,6 +101,12 @@ def _file(file: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _no_nul(text: str) -> str:
-    """PostgreSQL's jsonb cannot store U+0000; Slack text may contain it."""
-    return text.replace("\x00", "")
+def _no_nul(value: Any) -> Any:
+    """PostgreSQL's jsonb cannot store U+0000, anywhere; Slack content may contain it."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_no_nul(k): _no_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value

@@ -35,7 +35,7 @@ def make_app(
         if (request.content_length or 0) > max_body:
             return _reject(413, "too_large", f"body over {max_body} bytes")
         raw = await request.read()  # aiohttp answers 413 itself past client_max_size
-        if verifier is None or not verifier.is_valid_request(raw, dict(request.headers)):
+        if verifier is None or not _signed(verifier, raw, dict(request.headers)):
             return _reject(401, "rejected_signature", "missing, invalid or stale signature")
         try:
             body = json.loads(raw)
@@ -69,6 +69,15 @@ def make_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+def _signed(verifier: SignatureVerifier, raw: bytes, headers: dict[str, str]) -> bool:
+    """The verifier raises on some garbage (a timestamp that is not a number, a body that
+    is not UTF-8): that is a bad signature too, not a server error."""
+    try:
+        return verifier.is_valid_request(raw, headers)
+    except (ValueError, UnicodeDecodeError):
+        return False
 
 
 def _reject(status: int, outcome: str, why: str) -> web.Response:

@@ -5,7 +5,9 @@ retries, and the same event reaching several ingress replicas, make one job.
 
 Events that arrive while an insert is in flight are inserted together in the next one:
 one statement and one commit for many requests, with no timer and no added wait. A
-batch that fails is retried one event at a time, so one bad event fails alone.
+batch the database refused is retried one event at a time, so one bad event fails alone;
+a batch that could not reach the database fails at once, and no event waits longer than
+``deadline`` seconds: Slack gets its 503 in time and delivers the event again.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import psycopg
 import structlog
 
 from ..queue import Client, Job
@@ -33,11 +36,17 @@ class Intake:
 
 class EventIntake:
     def __init__(
-        self, client: Client, exempt_channels: Collection[str] = (), max_batch: int = 500
+        self,
+        client: Client,
+        exempt_channels: Collection[str] = (),
+        *,
+        max_batch: int = 500,
+        deadline: float = 2.5,
     ) -> None:
         self.client = client
         self.exempt_channels = frozenset(exempt_channels)
         self.max_batch = max_batch
+        self.deadline = deadline
         self._pending: list[tuple[Job, asyncio.Future[Job]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -47,7 +56,7 @@ class EventIntake:
             return Intake("ignored", routing.reason)
         if not routing.args.get("event_id"):
             return Intake("ignored", "no event_id")
-        job = await self._insert(message_job(routing.args))
+        job = await asyncio.wait_for(self._insert(message_job(routing.args)), self.deadline)
         outcome: Literal["enqueued", "duplicate"] = "duplicate" if job.conflict else "enqueued"
         log.info(
             "event " + outcome,
@@ -71,6 +80,10 @@ class EventIntake:
             del self._pending[: self.max_batch]
             try:
                 self._resolve(batch, await self.client.ainsert_all([j for j, _ in batch]))
+            except psycopg.OperationalError as exc:  # unreachable: no point trying each
+                for _, stored in batch:
+                    if not stored.done():
+                        stored.set_exception(exc)
             except Exception:
                 for job, stored in batch:  # find the bad one; the others still get in
                     try:

@@ -7,6 +7,7 @@ the same DM twice and nothing is deleted twice.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,18 +35,40 @@ class Target:
 
 
 def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> dict[str, str]:
-    """Carry out ``decision`` about ``target``; returns the action and outcome (for logs)."""
+    """Carry out ``decision`` about ``target``; returns the action and outcome (for logs).
+
+    The audit row is written even when a step fails (with what was done so far), and
+    rewritten by the retry that finishes the job.
+    """
     if ctx.dry_run:
         result = {"action": "reported", "outcome": "dry run: nothing deleted, nobody notified"}
-    else:
+        _audit(job, decision, target, **result)
+        return result
+    steps: list[str] = []
+    deleted = False
+    try:
         deletion = _delete(job, ctx, decision, target)
         deleted = deletion in ("deleted", "already_gone")
-        notified = _notify(job, ctx, decision, target, deleted)
-        alerted = _alert(job, ctx, decision, target, deletion) if deletion and not deleted else ""
-        outcome = "; ".join(step for step in (deletion, notified, alerted) if step)
-        result = {"action": "deleted" if deleted else "notified", "outcome": outcome}
+        steps.append(deletion)
+        steps.append(_notify(job, ctx, decision, target, deleted))
+        if deletion and not deleted:
+            steps.append(_alert(job, ctx, decision, target, deletion))
+    except BaseException:
+        steps.append("unfinished: the job retries")
+        with contextlib.suppress(Exception):  # logged inside; the step's error goes on up
+            _audit(job, decision, target, action=_action(deleted), outcome=_joined(steps))
+        raise
+    result = {"action": _action(deleted), "outcome": _joined(steps)}
     _audit(job, decision, target, **result)
     return result
+
+
+def _action(deleted: bool) -> str:
+    return "deleted" if deleted else "notified"
+
+
+def _joined(steps: list[str]) -> str:
+    return "; ".join(step for step in steps if step) or "nothing done"
 
 
 def _delete(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> str:
@@ -64,6 +87,14 @@ def _delete(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
                 deletion = "already_gone"
             elif exc.failure.kind == "not_permitted":
                 deletion = f"not deleted: {exc.failure.error}"
+            elif exc.failure.kind == "auth":  # the author must still hear: fall back to the DM
+                log.error(
+                    "slack token rejected", method=target.delete_method, error=exc.failure.error
+                )
+                deletion = (
+                    f"not deleted: admin token rejected ({exc.failure.error}); "
+                    "check PIIQ_SLACK_ADMIN_TOKEN"
+                )
             else:
                 raise
     job.record(deletion=deletion)
@@ -137,5 +168,9 @@ def _audit(job: Job, decision: Decision, target: Target, *, action: str, outcome
         action=action,
         outcome=outcome,
     )
-    with job.client.connection() as conn:
-        audit.record(conn, entry, job.client.prefix)
+    try:
+        with job.client.connection() as conn:
+            audit.record(conn, entry, job.client.prefix)
+    except Exception as exc:  # the Slack step's own error matters more; a retry rewrites it
+        log.error("audit write failed", job_id=job.id, error=type(exc).__name__)
+        raise

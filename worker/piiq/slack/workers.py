@@ -9,6 +9,7 @@ with an error saying which setting to fix.
 from __future__ import annotations
 
 import random
+import traceback
 from typing import Any
 
 import structlog
@@ -52,6 +53,15 @@ class SlackWorker(Worker):
 
     def handle(self, job: Job, ctx: SlackContext) -> Result:
         raise NotImplementedError
+
+    def describe_error(self, exc: BaseException) -> str:
+        """Where the error happened, never its message: a parser or a library may quote the
+        message or file text in it (reprs escape newlines, so scrubbing the args misses it).
+        Slack call failures are safe to keep whole: the method and Slack's error code."""
+        where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+        if isinstance(exc, SlackCallFailed):
+            return f"{where}\nSlackCallFailed: {exc}"
+        return f"{where}\n{type(exc).__name__} (message withheld: it may quote personal data)"
 
 
 class SlackMessageWorker(SlackWorker):
@@ -101,14 +111,22 @@ class SlackFileWorker(SlackWorker):
             _log_skipped(job, subject, exc.failure.error)
             return None
         size = int(info.get("size") or 0)
+        if info.get("is_external"):
+            _log_skipped(job, subject, "an external file (hosted outside Slack)")
+            return None
         if size > ctx.max_file_bytes:
             _log_skipped(job, subject, f"larger than the {ctx.max_file_bytes:,}-byte limit")
             return None
         url = info.get("url_private_download") or info.get("url_private")
         try:
-            data = ctx.api.download(url, ctx.max_file_bytes)
+            data = ctx.api.download(url, ctx.max_file_bytes, info.get("mimetype") or "")
         except DownloadRefused as exc:
             _log_skipped(job, subject, str(exc))
+            return None
+        except SlackCallFailed as exc:
+            if exc.failure.kind not in ("gone", "not_permitted", "unreachable"):
+                raise
+            _log_skipped(job, subject, exc.failure.error)
             return None
         extraction = extract_text(file["name"], data, Limits(max_bytes=ctx.max_file_bytes))
         if extraction.status != "scanned":
@@ -142,7 +160,10 @@ def _queue_files(job: Job) -> None:
         [
             SlackFileWorker.new(
                 {**base, "file_id": f["id"], "file": f},
-                unique=Unique(key=f"{base['event_id']}:{f['id']}"),
+                # Per message and file, not per event: an edit re-sends the same files.
+                unique=Unique(
+                    key=f"slack-file:{base['team']}:{base['channel']}:{base['ts']}:{f['id']}"
+                ),
             )
             for f in files
         ]

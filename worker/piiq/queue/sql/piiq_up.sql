@@ -44,13 +44,13 @@ CREATE TABLE IF NOT EXISTS {{prefix}}.piiq_producers (
   stopped_at timestamp without time zone
 );
 
--- Args fields listed in meta.scrub, replaced by a marker and a short hash when a job
--- reaches a final state, so finished jobs kept for days hold no message text.
+-- Args fields listed in meta.scrub, replaced by the word 'scrubbed' when a job reaches a
+-- final state, so finished jobs kept for days hold no message text. No hash: a short value
+-- (an SSN alone) could be recovered from an unsalted one by trying them all.
 CREATE OR REPLACE FUNCTION {{prefix}}.piiq_scrubbed(args jsonb, fields jsonb)
 RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT args || COALESCE((
-    SELECT jsonb_object_agg(
-      f, 'scrubbed:sha256:' || left(encode(sha256(convert_to((args -> f)::text, 'UTF8')), 'hex'), 16))
+    SELECT jsonb_object_agg(f, 'scrubbed')
     FROM jsonb_array_elements_text(fields) AS f
     WHERE args ? f), '{}'::jsonb)
 $$;
