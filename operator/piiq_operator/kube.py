@@ -183,6 +183,8 @@ def _quantity(value: Any) -> Any:
 
 
 def _same_scalar(desired: Any, actual: Any) -> bool:
+    if isinstance(desired, bool) or isinstance(actual, bool):
+        return desired is actual  # True == 1 in Python, not in a manifest
     if desired == actual:
         return True
     if desired in (None, "") and actual in (None, ""):

@@ -236,8 +236,11 @@ async def _sync(
     A Deployment whose selector changed (immutable) is deleted and created again.
     """
     wanted = {(m["kind"], m["metadata"]["name"]): m for m in desired}
-    changed = [key for key, m in wanted.items() if not matches(m, actual.get(key))]
-    replaced = [key for key in changed if _selector_changed(wanted[key], actual.get(key))]
+    # ``matches`` ignores what the server has beyond the manifest; a selector must be equal.
+    replaced = [key for key, m in wanted.items() if _selector_changed(m, actual.get(key))]
+    changed = [
+        key for key, m in wanted.items() if key in replaced or not matches(m, actual.get(key))
+    ]
     stale = sorted(set(actual) - set(wanted))
 
     async def delete(key: ChildKey) -> None:

@@ -216,13 +216,16 @@ def test_every_container_is_hardened() -> None:
 def test_notes_tell_the_next_commands() -> None:
     notes = render_files()["piiq/templates/NOTES.txt"]
     for command in (
-        "kubectl create secret generic piiq-db",
-        "kubectl apply -f examples/piiqueue.yaml",
-        "kubectl get piiq",
-        "kubectl logs deploy/pii-detector-events",
+        "kubectl -n piiq create secret generic piiq-db",
+        "kubectl -n piiq apply -f examples/piiqueue.yaml",
+        "kubectl -n piiq get piiq",
+        "kubectl -n piiq logs deploy/pii-detector-events",
+        "kubectl -n piiq run piiq-migrate",
         "helm test piiq -n piiq",
         '"args":["migrate"]',
+        "kubectl delete piiqueues --all --all-namespaces --wait",
+        "helm uninstall piiq -n piiq",
     ):
-        assert command in notes
+        assert command in notes, command
     quick = render_files(QUICK_START)["piiq/templates/NOTES.txt"]
     assert "kubectl create secret" not in quick and "pii-detector is installed" in quick

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import importlib.util
 import urllib.request
 from typing import Any
 
-import pytest
 from stack import (
     INGRESS,
     MAINTENANCE,
@@ -77,9 +75,6 @@ async def test_slack_events_with_pii_end_deleted_and_dmed(stack: Stack) -> None:
     assert {c.token for c in deletes} == {"admin"} and len(deletes) == 2
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("piiq.probes") is None, reason="worker probes not in this tree"
-)
 def test_probes_answer_on_each_pods_own_port(stack: Stack) -> None:
     """What the Deployments' liveness/readiness probes ask (each pod on its own port here)."""
     for name in [*WORKERS.values(), INGRESS]:

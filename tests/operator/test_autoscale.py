@@ -5,6 +5,9 @@ from __future__ import annotations
 from operator_helpers import piiqueue
 
 from piiq_operator.autoscale import ScaleState, decide
+from piiq_operator.backlog import QueueDepth
+from piiq_operator.manifests import Owner
+from piiq_operator.reconcile import desired_replicas, live_replicas
 from piiq_operator.sizing import plan
 from piiq_operator.spec import parse_spec
 
@@ -60,3 +63,27 @@ def test_no_flapping_near_the_boundary_or_without_data() -> None:
         state = step(100 if t % 20 else 101, state, t)
         replicas.add(state.replicas)
     assert replicas == {3}
+
+
+def depth(demand: int) -> QueueDepth:
+    return QueueDepth(available=demand, executing=0)
+
+
+def test_without_a_kept_decision_the_live_deployment_is_the_prior() -> None:
+    """A fresh status (or one lost) must not skip scaleDownDelay: 4 live pods stay for now."""
+    plans = plan(SPEC)
+    state = desired_replicas(SPEC, plans, {"events": depth(20)}, {}, {"events": 4}, 1000.0)
+    assert state["events"] == ScaleState(4, 1000.0)
+    later = {"queues": [{"name": "events", "autoscaled": True, "desiredReplicas": 4,
+                         "scaleDownSince": "1970-01-01T00:16:40Z"}]}  # fmt: skip
+    state = desired_replicas(SPEC, plans, {"events": depth(20)}, later, {"events": 4}, 1000 + DELAY)
+    assert state["events"].replicas == 1
+
+
+def test_live_replicas_reads_each_queues_deployment() -> None:
+    owner = Owner("pii", "ns", "uid")
+    actual = {
+        ("Deployment", "pii-events"): {"spec": {"replicas": 4}},
+        ("Deployment", "pii-default"): {"spec": {}},
+    }
+    assert live_replicas(actual, owner, ["events", "default", "other"]) == {"events": 4}

@@ -8,7 +8,7 @@ import kubernetes_validate
 import pytest
 from operator_helpers import piiqueue
 
-from piiq_operator.manifests import Owner, children
+from piiq_operator.manifests import Owner, Transport, children, ingress_transport
 from piiq_operator.sizing import plan
 from piiq_operator.spec import parse_spec
 
@@ -124,3 +124,50 @@ def test_strict_validation_catches_a_wrong_field() -> None:
     container(deployment)["livenessProbes"] = container(deployment).pop("livenessProbe")
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(deployment, "1.32", strict=True)
+
+
+@pytest.mark.parametrize(
+    ("keys", "transport"),
+    [
+        ({"bot-token", "signing-secret"}, Transport.HTTP),
+        ({"bot-token", "signing-secret", "app-token"}, Transport.HTTP),
+        ({"bot-token", "app-token"}, Transport.SOCKET_MODE),
+    ],
+)
+def test_ingress_transport_follows_the_slack_secret(keys: set[str], transport: Transport) -> None:
+    assert ingress_transport(keys) is transport
+
+
+def test_socket_mode_ingress_has_no_service_and_gets_the_app_token() -> None:
+    spec = parse_spec("pii", piiqueue("pii", ingress={"enabled": True})["spec"])
+    plans = plan(spec)
+    replicas = {q: p.replicas for q, p in plans.items()}
+    objs = {
+        (o["kind"], o["metadata"]["name"]): o
+        for o in children(spec, OWNER, plans, replicas, Transport.SOCKET_MODE)
+    }
+    assert ("Service", "pii-ingress") not in objs
+    ingress = container(objs["Deployment", "pii-ingress"])
+    assert ingress["args"] == ["ingress", "--socket-mode"]
+    env = {e["name"]: e for e in ingress["env"]}
+    assert env["PIIQ_SLACK_APP_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "app-token"
+    assert env["PIIQ_INGRESS_PORT"]["value"] == "3000"  # /healthz and /readyz still served
+    assert ingress["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+
+
+def test_deployment_selectors_hold_no_queue_name() -> None:
+    """Selectors are immutable: queues that share a Deployment name share its selector."""
+    underscore = build(queues={"pii_detection": 5})["Deployment", "pii-pii-detection"]
+    dash = build(queues={"pii-detection": 5})["Deployment", "pii-pii-detection"]
+    selector = underscore["spec"]["selector"]["matchLabels"]
+    assert (
+        selector
+        == dash["spec"]["selector"]["matchLabels"]
+        == {
+            "app.kubernetes.io/instance": "pii",
+            "app.kubernetes.io/component": "worker",
+            "piiq.dev/deployment": "pii-pii-detection",
+        }
+    )
+    template = underscore["spec"]["template"]["metadata"]["labels"]
+    assert template.items() >= selector.items() and template["piiq.dev/queue"] == "pii_detection"

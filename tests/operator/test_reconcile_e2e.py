@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from operator_helpers import CRONJOBS, DEPLOYMENTS, PIIQ, Cluster, eventually, piiqueue
+from operator_helpers import (
+    CRONJOBS,
+    DEPLOYMENTS,
+    PIIQ,
+    SERVICES,
+    Cluster,
+    eventually,
+    piiqueue,
+)
 
 from piiq.queue import Client, Job, Worker
 
@@ -171,3 +179,107 @@ def check(condition: dict[str, object], status: str) -> dict[str, object]:
 def nonempty(items: list[T]) -> list[T]:
     assert items
     return items
+
+
+def worker_args(cluster: Cluster, name: str) -> list[str]:
+    return cluster.get(DEPLOYMENTS, name)["spec"]["template"]["spec"]["containers"][0]["args"]
+
+
+async def test_ready_waits_for_a_rollout_and_a_stalled_one_is_degraded(operator: Cluster) -> None:
+    cluster = operator
+    cluster.emulator.ready_deployments = True
+    await cluster.secrets()
+    await cluster.create(piiqueue("pii", {"events": 8}))
+    await eventually(lambda: check(cluster.condition("pii", "Ready"), "True"))
+
+    # The Deployment controller falls behind: the new image is not rolled out yet.
+    cluster.emulator.ready_deployments = False
+    await cluster.patch("pii", {"spec": {"image": "ghcr.io/example/piiq:0.2.0"}})
+    ready = await eventually(lambda: check(cluster.condition("pii", "Ready"), "False"))
+    assert "events 1/1 ready, rollout in progress" in ready["message"]
+    assert check(cluster.condition("pii", "Progressing"), "True")["reason"] == "ScalingWorkers"
+
+    # The controller gives up on the rollout: Degraded names the Deployment.
+    stalled = {
+        "status": {
+            "conditions": [
+                {
+                    "type": "Progressing",
+                    "status": "False",
+                    "reason": "ProgressDeadlineExceeded",
+                    "message": 'ReplicaSet "pii-events-5d8f7c" has timed out progressing.',
+                }
+            ]
+        }
+    }
+    await cluster.call(
+        cluster.apps.patch_namespaced_deployment_status, "pii-events", "default", stalled
+    )
+    degraded = await eventually(lambda: check(cluster.condition("pii", "Degraded"), "True"))
+    assert degraded["reason"] == "RolloutStalled"
+    assert "Deployment pii-events exceeded its progress deadline" in degraded["message"]
+
+    # Rolled out at last.
+    await cluster.emulator.roll_out_deployments()
+    await eventually(lambda: check(cluster.condition("pii", "Ready"), "True"))
+    assert check(cluster.condition("pii", "Degraded"), "False")
+
+
+async def test_socket_mode_ingress_without_a_signing_secret(operator: Cluster) -> None:
+    cluster = operator
+    await cluster.secrets()
+    await cluster.create(piiqueue("pii", {"events": 8}, ingress={"enabled": True}))
+    await eventually(lambda: assert_equal(cluster.names(SERVICES), {"pii-ingress"}))
+    assert worker_args(cluster, "pii-ingress") == ["ingress"]
+
+    # The Slack app switches to Socket Mode: an app-level token, no signing secret.
+    slack = {"bot-token": "xoxb-test", "app-token": "xapp-test"}
+    await cluster.call(cluster.core.delete_namespaced_secret, "piiq-slack", "default")
+    await cluster.secret("piiq-slack", slack)
+    await eventually(
+        lambda: assert_equal(worker_args(cluster, "pii-ingress"), ["ingress", "--socket-mode"])
+    )
+    await eventually(lambda: assert_equal(cluster.names(SERVICES), set()))  # stale one deleted
+    assert check(cluster.condition("pii", "Degraded"), "False")
+
+
+async def test_a_queue_renamed_onto_the_same_deployment_is_updated_in_place(
+    operator: Cluster,
+) -> None:
+    """Selectors are immutable (the emulator refuses a change as the API server does)."""
+    cluster = operator
+    await cluster.secrets()
+    await cluster.create(piiqueue("pii", {"pii_detection": 5}))
+    await eventually(lambda: assert_equal(cluster.names(DEPLOYMENTS), {"pii-pii-detection"}))
+    uid = cluster.get(DEPLOYMENTS, "pii-pii-detection")["metadata"]["uid"]
+
+    await cluster.patch("pii", {"spec": {"queues": {"pii_detection": None, "pii-detection": 5}}})
+    await eventually(
+        lambda: assert_equal(
+            worker_args(cluster, "pii-pii-detection"), ["worker", "--queue", "pii-detection=5"]
+        )
+    )
+    assert cluster.get(DEPLOYMENTS, "pii-pii-detection")["metadata"]["uid"] == uid
+    assert check(cluster.condition("pii", "Degraded"), "False")
+
+
+async def test_a_deployment_with_an_old_selector_is_replaced(operator: Cluster) -> None:
+    """A Deployment made by an operator that selected on more labels cannot be patched."""
+    cluster = operator
+    await cluster.secrets()
+    await cluster.create(piiqueue("pii", {"events": 8}))
+    await eventually(lambda: assert_equal(cluster.names(DEPLOYMENTS), {"pii-events"}))
+    current = cluster.get(DEPLOYMENTS, "pii-events")
+    uid, selector = current["metadata"]["uid"], dict(current["spec"]["selector"]["matchLabels"])
+    old = {**selector, "piiq.dev/queue": "events", "app.kubernetes.io/part-of": "piiq"}
+    cluster.emulator.objects[DEPLOYMENTS, "default", "pii-events"].patch(
+        {"spec": {"selector": {"matchLabels": old}}}
+    )
+
+    def replaced() -> None:
+        now = cluster.get(DEPLOYMENTS, "pii-events")
+        assert now["metadata"]["uid"] != uid
+        assert now["spec"]["selector"]["matchLabels"] == selector
+
+    await eventually(replaced)
+    assert check(cluster.condition("pii", "Degraded"), "False")

@@ -55,11 +55,66 @@ def test_minimal_spec_gets_the_documented_defaults() -> None:
             spec(autoscaling={"queues": {"events": {"minReplicas": 5, "maxReplicas": 2}}}),
             "minReplicas 5 is above maxReplicas 2",
         ),
+        (
+            spec(queues={"events": 4}, autoscaling={"queues": {"events": {"maxReplicas": 5}}}),
+            "spec.autoscaling.queues.events.maxReplicas is 5, above the queue's concurrency 4 "
+            "(every pod runs at least one job): set it to at most 4 or raise spec.queues.events",
+        ),
+        (
+            spec(
+                queues={"events": 2},
+                autoscaling={"queues": {"events": {"minReplicas": 3, "maxReplicas": 3}}},
+            ),
+            "spec.autoscaling.queues.events.minReplicas is 3, above the queue's concurrency 2",
+        ),
+        (
+            spec(lifeline={"rescueAfter": "30s"}),
+            "spec.lifeline.rescueAfter is 30s: set at least 1m (rescuing jobs that are still "
+            "running runs them twice)",
+        ),
+        (spec(pruner={"maxAge": "0.5m"}), "spec.pruner.maxAge is 0.5m: set at least 1m"),
+        (spec(tolerations=["dedicated"]), "spec.tolerations[0] must be an object, not 'dedicated'"),
+        (
+            spec(tolerations=[{"key": "a", "operator": "Maybe"}]),
+            "spec.tolerations[0].operator 'Maybe' is not one of Exists, Equal",
+        ),
+        (spec(resources=["cpu"]), "spec.resources must be an object, not ['cpu']"),
+        (spec(resources={"limits": "1"}), "spec.resources.limits must be an object, not '1'"),
+        (
+            spec(resources={"limits": {"cpu": "lots"}}),
+            "spec.resources.limits.cpu 'lots' is not a quantity: use a whole number or a string "
+            "such as 500m, 1 or 512Mi",
+        ),
+        (
+            spec(ingress={"resources": {"requests": {"memory": 0.5}}}),
+            "spec.ingress.resources.requests.memory 0.5 is not a quantity",
+        ),
+        (
+            spec(maintenance={"resources": {"limit": {}}}),
+            "spec.maintenance.resources.limit is not a known field",
+        ),
     ],
 )
 def test_invalid_specs_name_the_value_and_the_fix(body: dict[str, Any], expected: str) -> None:
     found = problems("pii", body)
     assert any(expected in p for p in found), found
+
+
+def test_autoscaling_bounds_up_to_the_concurrency_and_one_minute_are_accepted() -> None:
+    parsed = parse_spec(
+        "pii",
+        spec(
+            queues={"events": 4},
+            autoscaling={"queues": {"events": {"minReplicas": 4, "maxReplicas": 4}}},
+            lifeline={"rescueAfter": "1m"},
+            pruner={"maxAge": "60s"},
+            resources={"limits": {"cpu": 1, "memory": "1Gi"}},
+            tolerations=[{"key": "a", "operator": "Exists", "tolerationSeconds": 30}],
+        ),
+    )
+    assert parsed.autoscaling.queues["events"].max_replicas == 4
+    assert parsed.resources == {"limits": {"cpu": 1, "memory": "1Gi"}}
+    assert parsed.tolerations == [{"key": "a", "operator": "Exists", "tolerationSeconds": 30}]
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -119,3 +174,13 @@ def test_crd_schema_rejects_what_the_operator_rejects(
         jsonschema.validate(body, crd_schema)
     with pytest.raises(SpecError):
         parse_spec("pii", body["spec"])
+
+
+def test_crd_bounds_autoscaling_by_the_queue_concurrency(crd_schema: dict[str, Any]) -> None:
+    """jsonschema cannot run CEL: check the rule is there and names both bounds."""
+    spec_schema = crd_schema["properties"]["spec"]
+    rules = [r["rule"] for r in spec_schema.get("x-kubernetes-validations", [])]
+    assert any("maxReplicas <= self.queues[q]" in r for r in rules), rules
+    assert any("minReplicas <= self.queues[q]" in r for r in rules), rules
+    # CEL cost estimation needs a bound on what the rule iterates.
+    assert spec_schema["properties"]["autoscaling"]["properties"]["queues"]["maxProperties"] == 20
