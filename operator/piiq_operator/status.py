@@ -154,6 +154,9 @@ def _without_backlog(entry: Any) -> Any:
 BACKLOG_KEYS = ("backlog", "executing")
 
 
+HEALTHY = (False, "AsExpected", "The spec is valid and applied")  # the Degraded condition
+
+
 def _queue_entry(q: QueueObservation) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "name": q.plan.queue,
@@ -206,11 +209,11 @@ def reconciled_status(
     elif waiting:
         ready_c = (False, "WorkersNotReady", f"Waiting for pods: {'; '.join(waiting)}")
         progressing = (True, "ScalingWorkers", summary)
-        degraded = (False, "AsExpected", "The spec is valid and applied")
+        degraded = HEALTHY
     else:
         ready_c = (True, "AllWorkersReady", summary)
         progressing = (False, "Reconciled", summary)
-        degraded = (False, "AsExpected", "The spec is valid and applied")
+        degraded = HEALTHY
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "queueNames": ",".join(q.plan.queue for q in queues),
