@@ -67,6 +67,9 @@ def settings(standalone: bool = True) -> kopf.OperatorSettings:
     result.watching.server_timeout = 300  # re-list every few minutes: no silently dead watch
     result.watching.client_timeout = 330
     result.watching.connect_timeout = 30
+    # A PIIQueue deleted while its timer runs waits for the timer to exit before kopf
+    # releases its finalizer; kopf looks again only after this many seconds (default 60).
+    result.background.cancellation_polling = 1.0
     return result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,6 +52,8 @@ def url_with_password(conninfo: str, password: str) -> str:
     """A postgresql:// URL (what the chart's values ask for) for any libpq conninfo."""
     info = psycopg.conninfo.conninfo_to_dict(conninfo)
     host, port = info.get("host", "127.0.0.1"), info.get("port", "5432")
+    # The embedded server listens on a socket directory: a path, percent-encoded in a URL.
+    host = urllib.parse.quote(str(host), safe="") if str(host).startswith("/") else host
     return f"postgresql://{info.get('user', 'postgres')}:{password}@{host}:{port}/{info['dbname']}"
 
 

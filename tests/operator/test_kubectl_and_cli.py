@@ -108,7 +108,12 @@ async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: 
 
         # --wait=false: kubectl's deletion watch needs field selectors the emulator lacks.
         await kubectl("delete", "piiq", "pii-detector", "--wait=false")
-        await eventually(lambda: assert_no_children(cluster))  # kopf released its finalizer
+        try:
+            await eventually(lambda: assert_no_children(cluster))  # kopf released its finalizer
+        except AssertionError:
+            proc.terminate()
+            output, _ = await asyncio.wait_for(proc.communicate(), 20)
+            raise AssertionError(output.decode()[-20000:]) from None  # the log says why
 
         proc.terminate()
         output, _ = await asyncio.wait_for(proc.communicate(), 20)
