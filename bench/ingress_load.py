@@ -22,7 +22,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "worker"))
+from piiq.ports import free_port  # noqa: E402
 from piiq.queue import devdb  # noqa: E402
 from piiq.slack import sandbox as sb  # noqa: E402
 from piiq.slack.audit import create_audit_table  # noqa: E402
@@ -61,12 +61,6 @@ app.router.add_post("/slack/events", events)
 app.router.add_get("/readyz", ready)
 web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_requests(count: int, duplicates: float) -> tuple[list[tuple[bytes, dict]], int]:

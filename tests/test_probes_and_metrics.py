@@ -8,13 +8,8 @@ import time
 import urllib.request
 
 from piiq.canary import Canary
+from piiq.ports import free_port
 from piiq.queue import Client
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def get(url: str) -> tuple[int, str]:

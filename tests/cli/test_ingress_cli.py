@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 import urllib.request
 
+from piiq.ports import free_port
 from piiq.queue import Client
 from piiq.slack import sandbox as sb
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_ingress_without_a_way_to_receive_events_says_what_to_set(

@@ -23,7 +23,6 @@ import base64
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
@@ -32,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from helm_chart import pod_spec
+
+from piiq.ports import free_port
 
 Manifest = dict[str, Any]
 SecretReader = Callable[[str, str], Manifest | None]  # (namespace, name) -> Secret or None
@@ -42,12 +43,6 @@ IMAGE_ENV = {  # the Dockerfile's runtime ENV and WORKDIR /tmp (docs/image.md)
     "PYTHONUNBUFFERED": "1",
     "HOME": "/tmp",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class EnvError(LookupError):

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import shutil
-import socket
 import sys
 from collections.abc import AsyncIterator
 
@@ -19,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from operator_helpers import DEPLOYMENTS, EXAMPLE_PATH, PIIQ, Cluster, eventually
 
+from piiq.ports import free_port
 from piiq_operator.cli import operator_command
 
 KUBECTL = shutil.which("kubectl")
@@ -33,12 +33,6 @@ async def kubectl(*args: str) -> str:
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, f"kubectl {' '.join(args)}: {err.decode()}"
     return out.decode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextlib.asynccontextmanager

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from .ports import free_port
 from .queue import devdb, migrate_up
 from .slack import audit
 from .slack import sandbox as sb
@@ -81,7 +81,9 @@ def _scenario(slack: sb.SlackSandbox) -> Iterator[tuple[Post, dict[str, Any], in
     yield edit, slack.edit_message(CHANNEL, draft.ts, edit.text), None
     files = [
         slack.add_file("contacts.txt", b"Card on file: 5425 2334 3010 9903\n"),
-        slack.add_file("hr-form.pdf", _pdf("Employee SSN: 536-22-1474"), "application/pdf"),
+        slack.add_file(
+            "hr-form.pdf", sb.text_pdf(["Employee SSN: 536-22-1474"]), "application/pdf"
+        ),
         slack.add_file("agenda.txt", b"1. roadmap\n2. hiring\n3. offsite\n"),
     ]
     shared = Post("3 files shared", "U0CAROL", "forms attached", "allow", files=files)
@@ -90,37 +92,6 @@ def _scenario(slack: sb.SlackSandbox) -> Iterator[tuple[Post, dict[str, Any], in
         "Slack retries card", "U0BOB", "(same event_id, X-Slack-Retry-Num: 1)", "duplicate"
     )
     yield retry, card_envelope, 1
-
-
-def _pdf(text: str) -> bytes:
-    """A one-page PDF holding ``text`` (made by hand: the demo needs no PDF writer)."""
-    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _database_url(console: Console) -> str:
@@ -263,7 +234,7 @@ def run_demo(console: Console) -> int:
     url = _database_url(console)
     _fresh_schema(url)
     console.print(f"migrated schema {DEMO_PREFIX}: Oban v12 + piiq additions + audit table")
-    port = _free_port()
+    port = free_port()
     events_url = f"http://127.0.0.1:{port}/slack/events"
     posts: list[Post] = []
     with (
