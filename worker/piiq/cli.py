@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 import psycopg
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -34,6 +35,7 @@ from .queue import inspect as queue_inspect
 from .queue.durations import parse_duration
 from .queue.job import STATES
 from .settings import Settings
+from .user_errors import URL_FORM, UserError, check_database_url, database_error, settings_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
@@ -67,17 +69,6 @@ heartbeat_timeout_option = click.option(
 )
 
 
-def redact_url(url: str) -> str:
-    """The URL without its password, for error messages."""
-    try:
-        info = psycopg.conninfo.conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
-        return "<unparseable URL>"
-    host = info.get("host", "localhost")
-    port = info.get("port", "5432")
-    return f"{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"
-
-
 def database_options(func: F) -> F:
     """--database-url and --prefix, defaulting to PIIQ_DATABASE_URL / PIIQ_QUEUE_PREFIX."""
 
@@ -92,18 +83,14 @@ def database_options(func: F) -> F:
         if not url:
             raise click.UsageError(
                 "no database given: set PIIQ_DATABASE_URL or pass --database-url "
-                "(e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+                f"({URL_FORM}, e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
             )
+        check_database_url(url, "--database-url" if database_url else "PIIQ_DATABASE_URL")
+        prefix = prefix or settings.queue_prefix
         try:
-            return func(
-                *args, url=url, prefix=prefix or settings.queue_prefix, settings=settings, **kwargs
-            )
-        except psycopg.OperationalError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise click.ClickException(
-                f"cannot reach the database {redact_url(url)}: {first}; check PIIQ_DATABASE_URL "
-                "and that PostgreSQL is running"
-            ) from None
+            return func(*args, url=url, prefix=prefix, settings=settings, **kwargs)
+        except psycopg.Error as exc:
+            raise database_error(exc, url, prefix) from None
         except (ConfigError, MigrationError, ValueError) as exc:
             raise click.ClickException(str(exc)) from None
 
@@ -114,6 +101,16 @@ class PiiqGroup(click.Group):
     """Imports heavy commands only when they run (`piiq operator` needs kopf: 0.3 s)."""
 
     lazy = {"operator": ("piiq_operator.cli", "operator_command")}
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Every command's first mistakes (a bad setting, a database that is not ready) as
+        one line and exit status 1, never a traceback."""
+        try:
+            return super().invoke(ctx)
+        except ValidationError as exc:
+            raise click.ClickException(str(settings_error(exc))) from None
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -413,8 +410,8 @@ def jobs_show(ctx: click.Context, job_id: int) -> None:
     try:
         with psycopg.connect(url) as conn:
             job = queue_inspect.get_job(conn, job_id, prefix)
-    except psycopg.OperationalError as exc:
-        raise click.ClickException(f"cannot reach the database {redact_url(url)}: {exc}") from None
+    except psycopg.Error as exc:
+        raise database_error(exc, url, prefix) from None
     if job is None:
         raise click.ClickException(f"no job with id {job_id} in {prefix}.oban_jobs")
     details = job_summary(job) | {
@@ -485,6 +482,8 @@ def scan(text: str | None, file: Path | None, as_json: bool, show_values: bool) 
 
     try:
         sys.exit(scan_command(text, file, as_json, show_values))
+    except ValidationError:
+        raise  # a bad PIIQ_* setting: PiiqGroup names the variable
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
 
