@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
+from queue_helpers import load
 
-from piiq.queue import Client
+from piiq.queue import Client, Job
 
 
 def run_piiq(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -26,7 +29,10 @@ def run_piiq(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def one_line_error(result: subprocess.CompletedProcess[str], status: int = 1) -> str:
     assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr, result.stderr
-    lines = result.stderr.strip().splitlines()
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    if status == 2:  # click's usage errors: the usage and a --help hint, then the error
+        assert lines[0].startswith("Usage:"), result.stderr
+        lines = lines[2:]
     assert len(lines) == 1, result.stderr
     return lines[0]
 
@@ -90,3 +96,51 @@ def test_an_unreachable_server_hides_the_password() -> None:
     )
     assert "cannot reach the database u@127.0.0.1:1/db" in line
     assert "hunter2" not in line
+
+
+def test_worker_imports_the_apps_module_from_the_working_directory(
+    queue_client: Client, tmp_path
+) -> None:
+    """``piiq worker --import myapp`` from the app's directory, no PYTHONPATH: the job of
+    the app's own worker completes."""
+    (tmp_path / "myapp.py").write_text(
+        "from piiq.queue import Worker\n\n"
+        "class Hello(Worker):\n"
+        "    queue = 'app'\n\n"
+        "    def perform(self, job):\n"
+        "        return None\n"
+    )
+    (job,) = queue_client.insert_all([Job(worker="myapp.Hello", queue="app", args={})])
+    env = {
+        "PIIQ_DATABASE_URL": queue_client.database_url,
+        "PIIQ_QUEUE_PREFIX": queue_client.prefix,
+        "PIIQ_METRICS_PORT": "0",
+    }
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIIQ_")}
+    clean.pop("PYTHONPATH", None)
+    # The console script, as users run it (``python -m`` would put the directory on the path).
+    piiq = str(Path(sys.executable).with_name("piiq"))
+    worker = subprocess.Popen(
+        [piiq, "worker", "--import", "myapp", "--queue", "app=1"],
+        cwd=tmp_path, env=clean | env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while load(queue_client, job.id).state != "completed" and worker.poll() is None:
+            assert time.monotonic() < deadline, "the worker did not complete the job in 30 s"
+            time.sleep(0.1)
+    finally:
+        worker.terminate()
+        output = worker.communicate(timeout=30)[0]
+    assert load(queue_client, job.id).state == "completed", output
+
+
+def test_worker_with_a_module_that_cannot_be_imported_says_which(tmp_path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIIQ_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "piiq", "worker", "--import", "nosuchapp", "--queue", "app=1"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env=clean | {"PIIQ_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"},
+    )  # fmt: skip
+    line = one_line_error(result, status=2)
+    assert "cannot import 'nosuchapp'" in line

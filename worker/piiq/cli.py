@@ -237,8 +237,7 @@ def worker(
     of workers that stopped heartbeating (a crash, kill -9, a lost node).
     """
     logs.configure(settings.log_level, settings.log_format)
-    for module in imports:
-        importlib.import_module(module)
+    import_worker_modules(imports)
     client = Client(url, prefix=prefix, notify=settings.notify and not no_notify)
     maintenance = MaintenanceOptions(
         prune_max_age=prune_max_age,
@@ -326,6 +325,23 @@ def maintenance(
         heartbeat_timeout=heartbeat_timeout,
     )
     sys.exit(run_maintenance(url, prefix, options, once=once, interval=interval))
+
+
+def import_worker_modules(modules: tuple[str, ...]) -> None:
+    """Import the application's workers as ``python -m`` would find them: the working
+    directory first on the path, so ``piiq worker --import myapp`` works from the app's
+    directory without PYTHONPATH."""
+    if modules and "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise click.BadParameter(
+                f"cannot import {module!r}: {exc}; run from the directory that holds it or "
+                "add that directory to PYTHONPATH",
+                param_hint="--import",
+            ) from None
 
 
 def parse_keep(specs: tuple[str, ...]) -> dict[str, float]:
