@@ -4,8 +4,8 @@
 #   scripts/image.sh [extra `podman build` arguments, e.g. --build-arg WITH_TESSERACT=0]
 #
 # The Dockerfile's FROM image (python:3.11-slim-bookworm) is not pulled: a stand-in is made once
-# with debootstrap from the host's Debian mirror and tagged with that name locally. The recipe and
-# its measurements: ../shared/research/podman.md. docs/image.md explains the rest.
+# with debootstrap from the host's Debian mirror and tagged with that name locally. docs/image.md
+# explains the recipe and its measurements.
 #
 # Exit status: 0 built; 77 podman cannot be installed or cannot run here (the reason is printed;
 # scripts/image-test.sh turns it into SKIPPED); anything else is a real failure.

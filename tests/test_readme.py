@@ -41,3 +41,16 @@ def test_the_license_file_is_the_one_pyproject_declares() -> None:
     assert project["license-files"] == ["LICENSE"]
     text = (root / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text
+
+
+def test_nothing_shipped_points_outside_the_repository() -> None:
+    """Docs, scripts and code name only paths a user's clone has."""
+    root = README.parent
+    shipped = [root / "README.md", root / "Dockerfile", root / "Makefile"]
+    for folder in ("docs", "scripts", "worker", "operator", "charts", "examples", "bench"):
+        shipped += [p for p in (root / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"]
+    outside = re.compile(r"\.\./shared|/work/|shared/research")
+    offenders = [
+        str(p.relative_to(root)) for p in shipped if outside.search(p.read_text(errors="ignore"))
+    ]
+    assert not offenders, offenders
