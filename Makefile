@@ -9,7 +9,7 @@ BENCH_PYTHON ?= $(shell for p in python3.12 python3.13 $(wildcard $(HOME)/.pyenv
 BENCH_VENV   := .venv-bench
 BENCH_STAMP  := $(BENCH_VENV)/.installed
 
-.PHONY: demo test lint format bench bench-maintenance bench-detect bench-ingress bench-operator image image-test lock clean
+.PHONY: demo test lint format bench bench-maintenance bench-detect bench-ingress bench-operator bench-e2e image image-test lock clean
 
 $(STAMP): pyproject.toml requirements/model.txt requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench-detect: $(STAMP)
 
 bench-ingress: $(STAMP)
 	$(BIN)/python bench/ingress_load.py
+
+# How long personal data stays visible: signed events at 50/s and 200/s through the real
+# ingress and workers to chat.delete and the author's DM (p50/p95/p99).
+bench-e2e: $(STAMP)
+	$(BIN)/python bench/e2e_latency.py
 
 bench-operator: $(STAMP)
 	$(BIN)/python bench/operator_reconcile.py --counts 1,50

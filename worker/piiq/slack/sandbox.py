@@ -50,6 +50,7 @@ class Call:
     token: str  # "bot", "admin", "app", "none" or "unknown"
     status: int
     error: str | None
+    at: float = field(default_factory=time.time)  # when the sandbox answered (epoch seconds)
 
 
 @dataclass(slots=True)
