@@ -245,7 +245,7 @@ def worker(
     try:
         check_worker(settings, queues)
     except SlackSetupError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.ClickException(str(exc)) from None
     for module in imports:
         importlib.import_module(module)
     client = Client(url, prefix=prefix, notify=settings.notify and not no_notify)
@@ -522,7 +522,7 @@ def ingress(
     try:
         args_keys = ArgsKeys.from_setting(settings.args_keys)
     except ArgsKeyError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise click.ClickException(str(exc)) from None
     secret, app_token = settings.slack_signing_secret, settings.slack_app_token
     if socket_mode and app_token is None:
         raise click.UsageError(
