@@ -237,6 +237,12 @@ def worker(
     of workers that stopped heartbeating (a crash, kill -9, a lost node).
     """
     logs.configure(settings.log_level, settings.log_format)
+    from .slack.preflight import SlackSetupError, check_worker
+
+    try:
+        check_worker(settings, queues)
+    except SlackSetupError as exc:
+        raise click.ClickException(str(exc)) from None
     import_worker_modules(imports)
     client = Client(url, prefix=prefix, notify=settings.notify and not no_notify)
     maintenance = MaintenanceOptions(
@@ -523,10 +529,15 @@ def ingress(
     or with --socket-mode connects to Slack over a WebSocket instead; /healthz and /readyz
     answer either way.
     """
+    from .argscrypt import ArgsKeyError, ArgsKeys
     from .probes import ProbesUnavailable
     from .slack.ingress import run_ingress
 
     logs.configure(settings.log_level, settings.log_format)
+    try:
+        args_keys = ArgsKeys.from_setting(settings.args_keys)
+    except ArgsKeyError as exc:
+        raise click.ClickException(str(exc)) from None
     secret, app_token = settings.slack_signing_secret, settings.slack_app_token
     if socket_mode and app_token is None:
         raise click.UsageError(
@@ -549,11 +560,33 @@ def ingress(
         port=port if port is not None else settings.ingress_port,
         max_body=settings.max_event_bytes,
         metrics_port=settings.metrics_port,
+        args_keys=args_keys,
     )
     try:
         asyncio.run(serving)
     except ProbesUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def keys() -> None:
+    """Keys that encrypt message text in job args (PIIQ_ARGS_KEYS)."""
+
+
+@keys.command("generate")
+@click.option("--id", "key_id", default=None, help="Key id [default: k<date>-<random>].")
+def keys_generate(key_id: str | None) -> None:
+    """Print a new KEY_ID:BASE64 entry (a random AES-256 key) for PIIQ_ARGS_KEYS.
+
+    Put it first in PIIQ_ARGS_KEYS to encrypt with it; keep older entries after it while
+    jobs they sealed may still run. The same list goes to the ingress and the workers.
+    """
+    from .argscrypt import ArgsKeyError, generate
+
+    try:
+        click.echo(generate(key_id))
+    except ArgsKeyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--id") from None
 
 
 @main.command()
