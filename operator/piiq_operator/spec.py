@@ -20,6 +20,8 @@ QUEUE_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
 OBJECT_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?[smhdw]?$")
+SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")  # a Secret data key
 SCHEDULE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
 
 MAX_NAME = 40  # "<name>-maintenance" must fit a CronJob name (52 characters)
@@ -37,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "imagePullPolicy": "IfNotPresent",
     "queuePrefix": "public",
     "database.secretRef.key": "url",
+    "argsKeySecretRef.key": "PIIQ_ARGS_KEYS",
     "pruner.maxAge": "7d",
     "lifeline.rescueAfter": "30m",
     "maintenance.enabled": True,
@@ -51,16 +54,49 @@ DEFAULTS: dict[str, Any] = {
     "autoscaling.queues.*.minReplicas": 1,
 }
 
-# Set by the operator from the spec's secret references; extra env may not override them.
+# Set by the operator from the spec, the operator's own settings or the pod.
 RESERVED_ENV = {
     "PIIQ_DATABASE_URL": "spec.database.secretRef",
     "PIIQ_SLACK_BOT_TOKEN": "spec.slack.secretRef",
     "PIIQ_SLACK_ADMIN_TOKEN": "spec.slack.secretRef",
     "PIIQ_SLACK_SIGNING_SECRET": "spec.slack.secretRef",
     "PIIQ_SLACK_APP_TOKEN": "spec.slack.secretRef",
+    "PIIQ_ARGS_KEYS": "spec.argsKeySecretRef",
     "PIIQ_QUEUE_PREFIX": "spec.queuePrefix",
     "PIIQ_NODE": "the pod name (set by the operator)",
     "PIIQ_LOG_FORMAT": "json (set by the operator)",
+    "PIIQ_METRICS_PORT": "the container's metrics port (set by the operator)",
+    "PIIQ_INGRESS_PORT": "the ingress container's port (set by the operator)",
+    "PIIQ_SLACK_API_URL": "the operator's installer (chart value operator.slackApiUrl): it "
+    "decides where the Slack tokens are sent",
+}
+
+# Why a setting no PIIQueue may change is refused (beyond RESERVED_ENV): each moves tokens
+# or changes what is enforced, and whoever edits a PIIQueue need not be trusted with either.
+ENFORCEMENT_ENV = {
+    "PIIQ_DRY_RUN": "it switches deletion and notices off",
+    "PIIQ_EXEMPT_CHANNELS": "it switches scanning off for channels",
+    "PIIQ_ADMIN_CHANNEL": "it decides who hears about undeletable PII",
+    "PIIQ_POLICY_FILE": "it decides what is detected and what is done",
+    "PIIQ_RECOGNIZERS_FILE": "it decides what is detected",
+    "PIIQ_SPACY_MODEL": "it decides what is detected",
+    "PIIQ_PHONE_REGIONS": "it decides what is detected",
+    "PIIQ_MAX_FILE_BYTES": "it decides which files are scanned",
+    "PIIQ_MAX_EVENT_BYTES": "it decides which events the ingress accepts",
+}
+
+# The only extra env a PIIQueue may set (spec.env, and the CRD's enum): logging and tuning
+# that neither sends tokens anywhere nor changes what is enforced. Everything else is
+# refused, non-PIIQ names too (LD_PRELOAD, PYTHONPATH, SSL_CERT_FILE, proxies ... would
+# change what the container runs or whom it trusts).
+ALLOWED_ENV = {
+    "PIIQ_LOG_LEVEL": "lowest level logged: debug, info, warning or error",
+    "PIIQ_NOTIFY": "false behind PgBouncer transaction pooling (workers poll instead)",
+    "TZ": "time zone of the container",
+    "OMP_NUM_THREADS": "threads of the numeric libraries under spaCy",
+    "OPENBLAS_NUM_THREADS": "threads of OpenBLAS",
+    "MKL_NUM_THREADS": "threads of MKL",
+    "MALLOC_ARENA_MAX": "glibc malloc arenas (lower: less memory per thread)",
 }
 
 
@@ -126,6 +162,7 @@ class PIIQueueSpec:
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     env: list[dict[str, str]] = field(default_factory=list)
+    args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
 
 
 def object_suffix(queue: str) -> str:
@@ -268,6 +305,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         node_selector=_string_map(root, "nodeSelector"),
         tolerations=_tolerations(root),
         env=_env(root),
+        args_key=_args_key(root),
     )
     root.done()
     if problems:
@@ -319,10 +357,23 @@ def _queues(root: _Fields, name: str) -> dict[str, int]:
 def _secret_ref(parent: _Fields, default_key: str | None) -> SecretRef:
     ref = parent.child("secretRef")
     hint = "name the Secret in this namespace, e.g. secretRef: {name: piiq-db}"
-    name = ref.string("name", None, re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), hint)
+    name = ref.string("name", None, SECRET_NAME, hint)
     key = ref.string("key", default_key, hint="name the key in the Secret") if default_key else ""
     ref.done()
     parent.done()
+    return SecretRef(name=name, key=key)
+
+
+def _args_key(root: _Fields) -> SecretRef | None:
+    """``argsKeySecretRef: {name, key}``: the Secret key holding PIIQ_ARGS_KEYS."""
+    if root.data.get("argsKeySecretRef") is None:
+        root.known.add("argsKeySecretRef")
+        return None
+    ref = root.child("argsKeySecretRef")
+    hint = "name the Secret holding the args encryption keys, e.g. {name: piiq-args-key}"
+    name = ref.string("name", None, SECRET_NAME, hint)
+    key = ref.string("key", DEFAULTS["argsKeySecretRef.key"], SECRET_KEY, "a Secret key")
+    ref.done()
     return SecretRef(name=name, key=key)
 
 
@@ -479,6 +530,25 @@ def _string_map(root: _Fields, key: str) -> dict[str, str]:
     return value
 
 
+def env_refusal(name: str) -> str | None:
+    """Why ``name`` may not be set in spec.env, or None when it may."""
+    if name in ALLOWED_ENV:
+        return None
+    if name in RESERVED_ENV:
+        return f"{name} is set by the operator from {RESERVED_ENV[name]}: remove it from env"
+    allowed = ", ".join(ALLOWED_ENV)
+    why = ENFORCEMENT_ENV.get(name)
+    if why:
+        return (
+            f"{name} may not be set by a PIIQueue ({why}): remove it from env; "
+            f"the extra env a PIIQueue may set: {allowed}"
+        )
+    return (
+        f"{name} is not among the extra env a PIIQueue may set ({allowed}): remove it "
+        "(docs/operator.md says why others are refused)"
+    )
+
+
 def _env(root: _Fields) -> list[dict[str, str]]:
     env: list[dict[str, str]] = []
     for i, item in enumerate(root.sequence("env")):
@@ -486,10 +556,7 @@ def _env(root: _Fields) -> list[dict[str, str]]:
         name = entry.string("name", None, ENV_NAME, "use letters, digits and '_'")
         value = entry.string("value", "", required=False)
         entry.done()
-        if name in RESERVED_ENV:
-            root.problems.append(
-                f"{entry.path}: {name} is set by the operator from {RESERVED_ENV[name]}: "
-                "remove it from env"
-            )
+        if name and (refusal := env_refusal(name)):
+            root.problems.append(f"{entry.path}: {refusal}")
         env.append({"name": name, "value": value})
     return env
