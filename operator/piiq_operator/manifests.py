@@ -129,9 +129,14 @@ def env(
         {"name": "PIIQ_NODE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
     ]
     result += [
-        _secret_env(variable, spec.slack.name, key, optional=optional)
+        _secret_env(variable, spec.slack.secret.name, key, optional=optional)
         for variable, key, optional in SLACK_ENV[component]
     ]
+    if spec.slack.exempt_channels and component is not Component.MAINTENANCE:
+        channels = ",".join(spec.slack.exempt_channels)  # the ingress skips them at intake
+        result.append({"name": "PIIQ_EXEMPT_CHANNELS", "value": channels})
+    if spec.slack.admin_channel and component is Component.WORKER:
+        result.append({"name": "PIIQ_ADMIN_CHANNEL", "value": spec.slack.admin_channel})
     if spec.args_key is not None and component in HOLDS_ARGS_KEY:
         result.append(_secret_env("PIIQ_ARGS_KEYS", spec.args_key.name, spec.args_key.key))
     if slack_api_url and component in CALLS_SLACK:

@@ -116,7 +116,7 @@ async def _database_url(kube: Kube, namespace: str, spec: PIIQueueSpec) -> str:
 
 async def _slack_keys(kube: Kube, namespace: str, spec: PIIQueueSpec) -> set[str]:
     """The Slack Secret's keys that have a value, once it has what the spec needs."""
-    name = spec.slack.name
+    name = spec.slack.secret.name
     data = await _read_secret(
         kube,
         namespace,

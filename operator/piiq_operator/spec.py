@@ -22,6 +22,7 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?[smhdw]?$")
 SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")  # a Secret data key
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,31}$")
 SCHEDULE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
 
 MAX_NAME = 40  # "<name>-maintenance" must fit a CronJob name (52 characters)
@@ -62,6 +63,8 @@ RESERVED_ENV = {
     "PIIQ_SLACK_SIGNING_SECRET": "spec.slack.secretRef",
     "PIIQ_SLACK_APP_TOKEN": "spec.slack.secretRef",
     "PIIQ_ARGS_KEYS": "spec.argsKeySecretRef",
+    "PIIQ_EXEMPT_CHANNELS": "spec.slack.exemptChannels (validated channel IDs)",
+    "PIIQ_ADMIN_CHANNEL": "spec.slack.adminChannel",
     "PIIQ_QUEUE_PREFIX": "spec.queuePrefix",
     "PIIQ_NODE": "the pod name (set by the operator)",
     "PIIQ_LOG_FORMAT": "json (set by the operator)",
@@ -75,8 +78,6 @@ RESERVED_ENV = {
 # or changes what is enforced, and whoever edits a PIIQueue need not be trusted with either.
 ENFORCEMENT_ENV = {
     "PIIQ_DRY_RUN": "it switches deletion and notices off",
-    "PIIQ_EXEMPT_CHANNELS": "it switches scanning off for channels",
-    "PIIQ_ADMIN_CHANNEL": "it decides who hears about undeletable PII",
     "PIIQ_POLICY_FILE": "it decides what is detected and what is done",
     "PIIQ_RECOGNIZERS_FILE": "it decides what is detected",
     "PIIQ_SPACY_MODEL": "it decides what is detected",
@@ -112,6 +113,13 @@ class SpecError(ValueError):
 class SecretRef:
     name: str
     key: str = ""
+
+
+@dataclass(frozen=True)
+class Slack:
+    secret: SecretRef
+    exempt_channels: tuple[str, ...] = ()  # PIIQ_EXEMPT_CHANNELS: never scanned
+    admin_channel: str = ""  # PIIQ_ADMIN_CHANNEL: hears about PII it could not delete
 
 
 @dataclass(frozen=True)
@@ -154,7 +162,7 @@ class PIIQueueSpec:
     image_pull_policy: str
     queue_prefix: str
     database: SecretRef
-    slack: SecretRef
+    slack: Slack
     maintenance: Maintenance
     ingress: Ingress
     autoscaling: Autoscaling
@@ -289,7 +297,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         "use the schema that holds oban_jobs, e.g. public",
     )
     database = _secret_ref(root.child("database"), DEFAULTS["database.secretRef.key"])
-    slack = _secret_ref(root.child("slack"), None)
+    slack = _slack(root.child("slack"))
     parsed = PIIQueueSpec(
         queues=queues,
         concurrency_per_pod=per_pod,
@@ -362,6 +370,24 @@ def _secret_ref(parent: _Fields, default_key: str | None) -> SecretRef:
     ref.done()
     parent.done()
     return SecretRef(name=name, key=key)
+
+
+def _slack(section: _Fields) -> Slack:
+    exempt = section.sequence("exemptChannels")
+    for i, channel in enumerate(exempt):
+        if not isinstance(channel, str) or not CHANNEL_ID.match(channel):
+            section.problems.append(
+                f"{section.path}.exemptChannels[{i}] {channel!r} is not a channel ID: use the "
+                "ID Slack shows in the channel's details, e.g. C0123ABCD"
+            )
+    admin = section.string("adminChannel", "", required=False)
+    if admin and not CHANNEL_ID.match(admin):
+        section.problems.append(
+            f"{section.path}.adminChannel {admin!r} is not a channel ID: use the ID Slack "
+            "shows in the channel's details, e.g. C0123ABCD"
+        )
+    secret = _secret_ref(section, None)
+    return Slack(secret, tuple(c for c in exempt if isinstance(c, str)), admin)
 
 
 def _args_key(root: _Fields) -> SecretRef | None:

@@ -246,3 +246,17 @@ def test_the_slack_api_url_is_the_operators_setting() -> None:
         assert values["PIIQ_SLACK_API_URL"] == "http://127.0.0.1:9/api/"
     assert "PIIQ_SLACK_API_URL" not in env_names(objs["CronJob", "pii-maintenance"])
     assert all("PIIQ_SLACK_API_URL" not in env_names(o) for o in build().values())
+
+
+def test_slack_channels_reach_the_components_that_use_them() -> None:
+    slack = {"secretRef": {"name": "s"}, "exemptChannels": ["C1", "C2"], "adminChannel": "C0ADM"}
+    objs = build(ingress={"enabled": True}, slack=slack)
+
+    def values(key: tuple[str, str]) -> dict[str, Any]:
+        return {e["name"]: e.get("value") for e in container(objs[key])["env"]}
+
+    worker, ingress = values(("Deployment", "pii-events")), values(("Deployment", "pii-ingress"))
+    assert worker["PIIQ_EXEMPT_CHANNELS"] == ingress["PIIQ_EXEMPT_CHANNELS"] == "C1,C2"
+    assert worker["PIIQ_ADMIN_CHANNEL"] == "C0ADM" and "PIIQ_ADMIN_CHANNEL" not in ingress
+    maintenance = values(("CronJob", "pii-maintenance"))
+    assert not {"PIIQ_EXEMPT_CHANNELS", "PIIQ_ADMIN_CHANNEL"} & set(maintenance)

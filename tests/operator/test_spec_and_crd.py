@@ -194,8 +194,8 @@ def test_crd_bounds_autoscaling_by_the_queue_concurrency(crd_schema: dict[str, A
          "installer (chart value operator.slackApiUrl)"),
         ("PIIQ_DRY_RUN", "PIIQ_DRY_RUN may not be set by a PIIQueue (it switches deletion and "
          "notices off): remove it from env"),
-        ("PIIQ_EXEMPT_CHANNELS", "PIIQ_EXEMPT_CHANNELS may not be set by a PIIQueue (it "
-         "switches scanning off for channels)"),
+        ("PIIQ_EXEMPT_CHANNELS", "PIIQ_EXEMPT_CHANNELS is set by the operator from "
+         "spec.slack.exemptChannels"),
         ("PIIQ_POLICY_FILE", "PIIQ_POLICY_FILE may not be set by a PIIQueue"),
         ("PIIQ_ARGS_KEYS", "PIIQ_ARGS_KEYS is set by the operator from spec.argsKeySecretRef"),
         ("PIIQ_SOMETHING_NEW", "PIIQ_SOMETHING_NEW is not among the extra env a PIIQueue may "
@@ -228,3 +228,17 @@ def test_args_key_secret_ref_defaults_its_key() -> None:
     assert parse_spec("pii", spec()).args_key is None
     (found,) = problems("pii", spec(argsKeySecretRef={"name": "Bad Name"}))
     assert "spec.argsKeySecretRef.name 'Bad Name' is not valid" in found
+
+
+def test_slack_channels_are_fields_with_channel_ids() -> None:
+    slack = {"secretRef": {"name": "s"}, "exemptChannels": ["C0RANDOM"], "adminChannel": "C0ADM"}
+    parsed = parse_spec("pii", spec(slack=slack))
+    assert parsed.slack.exempt_channels == ("C0RANDOM",) and parsed.slack.admin_channel == "C0ADM"
+    bad = {"secretRef": {"name": "s"}, "exemptChannels": ["#random"], "adminChannel": "x"}
+    found = problems("pii", spec(slack=bad))
+    assert found == [
+        "spec.slack.exemptChannels[0] '#random' is not a channel ID: use the ID Slack shows in "
+        "the channel's details, e.g. C0123ABCD",
+        "spec.slack.adminChannel 'x' is not a channel ID: use the ID Slack shows in the "
+        "channel's details, e.g. C0123ABCD",
+    ]
