@@ -237,12 +237,6 @@ def worker(
     of workers that stopped heartbeating (a crash, kill -9, a lost node).
     """
     logs.configure(settings.log_level, settings.log_format)
-    from .slack.preflight import SlackSetupError, check_worker
-
-    try:
-        check_worker(settings, queues)
-    except SlackSetupError as exc:
-        raise click.ClickException(str(exc)) from None
     import_worker_modules(imports)
     client = Client(url, prefix=prefix, notify=settings.notify and not no_notify)
     maintenance = MaintenanceOptions(
@@ -259,6 +253,12 @@ def worker(
         rescue_interval=min(5.0, heartbeat_timeout / 3),
     )
     runner = Runner(client, list(queues), node=node or settings.node, options=options)
+    from .slack.preflight import SlackSetupError, check_worker
+
+    try:  # after the Runner has checked the --queue specs
+        check_worker(settings, queues)
+    except SlackSetupError as exc:
+        raise click.ClickException(str(exc)) from None
     from .probes import ProbesUnavailable
     from .worker_process import run_worker
 
