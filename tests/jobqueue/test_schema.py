@@ -108,10 +108,11 @@ def test_fresh_database_gets_oban_v12_schema(fresh_database: str) -> None:
         assert conn.execute("SELECT to_regclass('public.oban_peers')").fetchone()[0] is not None
         assert current_version(conn) == 12
         triggers = conn.execute(
-            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.oban_jobs'::regclass "
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.oban_jobs'::regclass "
             "AND NOT tgisinternal"
-        ).fetchone()
-        assert triggers[0] == 0  # V12 moved insert notifications to the application
+        ).fetchall()
+        # V12 moved insert notifications to the application; piiq's scrub trigger is ours
+        assert [r[0] for r in triggers] == ["piiq_scrub_final"]
 
 
 def test_migrate_is_idempotent_and_the_seed_query_works(fresh_database: str) -> None:
