@@ -193,9 +193,10 @@ def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> N
 @click.option(
     "--heartbeat-interval",
     type=DURATION,
-    default="5s",
+    default="1s",
     show_default=True,
-    help="How often this worker says it is alive.",
+    help="How often this worker says it is alive (its jobs are rescued about two "
+    "intervals after its database session ends).",
 )
 @heartbeat_timeout_option
 @click.option(
@@ -250,7 +251,7 @@ def worker(
         shutdown_grace=shutdown_grace,
         heartbeat_interval=heartbeat_interval,
         maintenance=maintenance,
-        rescue_interval=min(5.0, heartbeat_timeout / 3),
+        rescue_interval=min(1.0, heartbeat_timeout / 3),
     )
     runner = Runner(client, list(queues), node=node or settings.node, options=options)
     from .slack.preflight import SlackSetupError, check_worker

@@ -48,9 +48,35 @@ class Ack:
         return "snoozed" if self.state == "scheduled" else self.state
 
 
-def ack_params(acks: list[Ack]) -> dict[str, Any]:
-    """Parameters for ``ack_jobs.sql``."""
-    return {"acks": json.dumps([a.record() for a in acks]), "ids": [a.id for a in acks]}
+def ack_params(acks: list[Ack], producer: str) -> dict[str, Any]:
+    """Parameters for ``ack_jobs.sql``: the outcomes of jobs leased by ``producer``."""
+    return {
+        "acks": json.dumps([a.record() for a in acks]),
+        "ids": [a.id for a in acks],
+        "producer": producer,
+    }
+
+
+class JobTimedOut(Exception):
+    """perform ran longer than its worker's timeout; the message is the error entry."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out after {seconds:g} s")
+
+
+class JobCutOff(Exception):
+    """perform was still running when the shutdown grace ran out."""
+
+    def __init__(self, grace: float) -> None:
+        super().__init__(f"cut off at shutdown: still running after the {grace:g} s grace")
+
+
+def cut_off_ack(job: Job, grace: float) -> Ack:
+    """The ack of a job stopped at the shutdown grace: the attempt counts (no refund, or a
+    job that always outlives the grace would loop forever); retried at once elsewhere."""
+    error = error_entry(job, str(JobCutOff(grace)))
+    state = "discarded" if job.attempt >= job.max_attempts else "retryable"
+    return Ack(job.id or 0, job.attempt, state, delay=0.0, error=error)
 
 
 def error_entry(job: Job, message: str) -> dict[str, Any]:
@@ -60,9 +86,9 @@ def error_entry(job: Job, message: str) -> dict[str, Any]:
 
 def describe_exception(exc: BaseException, job: Job, worker: Worker | None) -> str:
     """The error text stored in ``errors``: type, message and traceback, sensitive args removed."""
-    if isinstance(exc, TimeoutError) and not str(exc):
-        text = f"TimeoutError: job exceeded its timeout of {getattr(worker, 'timeout', None)} s"
-    elif worker is not None:
+    if isinstance(exc, JobTimedOut | JobCutOff):
+        return str(exc)  # the queue's own words: no traceback, nothing of the job's data
+    if worker is not None:
         text = worker.describe_error(exc)
     else:
         text = "".join(traceback.format_exception(exc)).rstrip()
