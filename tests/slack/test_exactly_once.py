@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from psycopg.conninfo import make_conninfo
 from queue_helpers import running, wait_for
+from slack_sdk import WebClient
 
 from piiq.queue import Client
 from piiq.slack import sandbox as sb
@@ -155,3 +156,21 @@ async def test_without_history_access_the_retry_says_so_and_still_notifies(
     await wait_for(lambda: len(dms(slack)) == 1)
     (warning,) = [e for e in log_lines.since(mark) if e.get("error") == "missing_scope"]
     assert warning["level"] == "warning" and "im:history" in warning["fix"]
+
+
+async def test_a_notice_forged_by_someone_else_does_not_stop_the_dm(
+    slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
+) -> None:
+    await post_card(slack, ingress_url)
+    (job,) = jobs(slack_client)
+    forged = {
+        "event_type": "piiq_notice",
+        "event_payload": {"job_id": job["id"], "step": "notified"},
+    }
+    person = WebClient(token=sb.ADMIN_TOKEN, base_url=slack.base_url)  # a user token, no bot
+    person.chat_postMessage(channel="D0ALICE", text="nothing to see", metadata=forged)
+    slack.fail("chat.postMessage", "internal_error", status=500)  # the first attempt fails
+    await run_workers(slack_client)
+    from_bot = [c for c in slack.calls_to("chat.postMessage", ok=True) if c.token == "bot"]
+    assert [c.args["channel"] for c in from_bot] == ["D0ALICE"]  # sent despite the forgery
+    assert jobs(slack_client)[0]["meta"]["notified"] == "author notified"

@@ -46,7 +46,8 @@ def find(api: SlackApi, channel: str, job: Job, step: str) -> str | None:
         for _ in range(MAX_PAGES):
             page = api.call(api.bot, "conversations.history", **params)
             for message in page.get("messages") or []:
-                if _is_notice(message.get("metadata"), job, step):
+                # Posted by a bot (people cannot attach metadata from the Slack client).
+                if message.get("bot_id") and _is_notice(message.get("metadata"), job, step):
                     return str(message.get("ts"))
             cursor = (page.get("response_metadata") or {}).get("next_cursor")
             if not page.get("has_more") or not cursor:
