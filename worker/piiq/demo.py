@@ -219,27 +219,44 @@ def _table(posts: list[Post]) -> Table:
     """One line per message, so the live table fits an 80 x 24 terminal."""
     table = Table(title="#general in the Slack sandbox (live)", expand=True, box=box.SIMPLE_HEAD)
     table.add_column("who", width=5, no_wrap=True)
-    table.add_column("message", ratio=5, no_wrap=True, overflow="ellipsis")
+    table.add_column("message", ratio=1, no_wrap=True, overflow="ellipsis")
     table.add_column("ack", width=3, no_wrap=True)
-    table.add_column("decision", ratio=4, no_wrap=True, overflow="ellipsis")
-    table.add_column("action", ratio=3, no_wrap=True, overflow="ellipsis")
+    table.add_column("decision", width=21, no_wrap=True, overflow="ellipsis")
+    table.add_column("action", width=16, no_wrap=True, overflow="ellipsis")
     for post in posts:
         table.add_row(
             PEOPLE.get(post.user, post.user),
-            Text.assemble((f"{post.label}: ", "dim"), post.text),
+            Text.assemble((_aside(post), "dim"), post.text),
             str(post.status or ""),
             _styled_decision(post.decision),
-            post.action or "[dim]scanning...[/]",
+            _short_action(post.action) or "[dim]scanning...[/]",
         )
     return table
 
 
+def _short_action(action: str) -> str:
+    """ "deleted; author notified; deleted; author notified" -> "2x deleted, DMed"."""
+    steps = action.replace("author notified", "DMed").replace("; DMed", ", DMed").split("; ")
+    if len(steps) > 1 and len(set(steps)) == 1:
+        return f"{len(steps)}x {steps[0]}"
+    return "; ".join(steps)
+
+
+def _aside(post: Post) -> str:
+    """What the text alone does not show: an edit, a retried delivery, shared files."""
+    if post.edited or post.files or post.expect == "duplicate":
+        return f"{post.label}: "
+    return ""
+
+
 def _styled_decision(decision: str) -> Text:
     word, sep, rest = decision.partition(":")
+    rest = rest.replace(" x1", "")
     style = DECISION_STYLE.get(word, "dim")
     if word.endswith("files"):  # "2 of 3 files: TYPE x1, ..."
         style = "bold red" if rest.strip() and rest.strip() != "allow" else "green"
-    return Text.assemble((word, style), (sep + rest, ""))
+        return Text.assemble((word + ":", style), (rest, ""))
+    return Text.assemble((word, style), (rest if sep else "", ""))
 
 
 def slack_markup_for_terminal(text: str, channels: dict[str, str], people: dict[str, str]) -> str:
