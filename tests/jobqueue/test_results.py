@@ -137,10 +137,46 @@ async def test_timeout_is_a_failure(queue_client: Client) -> None:
     assert job.errors[0]["error"] == "timed out after 0.2 s"
 
 
-async def test_unknown_worker_is_discarded_naming_it(queue_client: Client) -> None:
+async def test_unknown_worker_is_kept_and_snoozed_naming_why(
+    queue_client: Client, log_lines
+) -> None:
+    """A deploy in the wrong order loses nothing: the job is snoozed with backoff, its
+    attempt given back, the reason in its errors and in a warning log line."""
+    mark = len(log_lines.lines)
     job = await run_one(queue_client, Job(worker="myapp.workers.Gone", queue="r"))
-    assert job.state == "discarded"
-    assert "unknown worker 'myapp.workers.Gone'" in job.errors[0]["error"]
+    assert job.state == "scheduled" and job.attempt == 0
+    assert job.meta["unknown_worker"] == 1
+    error = job.errors[0]["error"]
+    assert "unknown worker 'myapp.workers.Gone'" in error
+    assert "importing 'myapp.workers' failed: ModuleNotFoundError" in error
+    assert "kept, trying again in 30 s" in error
+    (line,) = [e for e in log_lines.since(mark) if e["event"] == "job.unknown_worker"]
+    assert line["level"] == "warning" and "ModuleNotFoundError" in line["reason"]
+    # Leased again, on its last attempt, and still unknown: kept again, waiting longer.
+    again = await rerun(queue_client, job.id, max_attempts=1)
+    assert again.state == "scheduled" and again.meta["unknown_worker"] == 2
+    assert "trying again in 60 s" in again.errors[-1]["error"]
+
+
+async def test_a_worker_once_deployed_runs_the_kept_job(queue_client: Client) -> None:
+    job = await run_one(queue_client, Job(worker="sample_workers.NotYet", queue="r"))
+    assert job.state == "scheduled"
+    done = await rerun(queue_client, job.id, worker="sample_workers.Sleepy")  # the fixed deploy
+    assert done.state == "completed" and done.attempt == 1
+
+
+async def rerun(client: Client, job_id: int, **columns: object) -> Job:
+    """Make a job available now (with ``columns`` changed) and run it once more."""
+    sets = ", ".join(f"{name} = %s" for name in columns)
+    with client.connect() as conn:
+        conn.execute(
+            f"UPDATE {client.prefix}.oban_jobs SET state = 'available', "
+            f"scheduled_at = timezone('UTC', now()){', ' + sets if sets else ''} WHERE id = %s",
+            [*columns.values(), job_id],
+        )
+    async with running(client, {"r": 1}):
+        await wait_for(lambda: load(client, job_id).state not in ("available", "executing"))
+    return load(client, job_id)
 
 
 def test_default_backoff_matches_oban() -> None:

@@ -30,6 +30,8 @@ class Ack:
     error: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
     attempt_delta: int = 0
+    kind: str | None = None  # an outcome word of its own (unknown_worker), else from state
+    reason: str | None = None  # why, for the log line (never args or exception text of perform)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,8 @@ class Ack:
     @property
     def outcome(self) -> str:
         """A word for logs and counts: completed, retryable, discarded, cancelled, snoozed."""
+        if self.kind is not None:
+            return self.kind
         return "snoozed" if self.state == "scheduled" else self.state
 
 
@@ -119,7 +123,7 @@ def _strings(value: Any) -> list[str]:
 def outcome_of(job: Job, worker: Worker | None, result: Any) -> Ack:
     """The ack for a job whose perform returned ``result`` or raised it (an exception)."""
     if isinstance(result, UnknownWorker):
-        return Ack(job.id or 0, job.attempt, "discarded", error=error_entry(job, str(result)))
+        return unknown_worker_ack(job, result)
     if isinstance(result, BaseException):
         error = error_entry(job, describe_exception(result, job, worker))
         if job.attempt >= job.max_attempts:
@@ -141,6 +145,30 @@ def outcome_of(job: Job, worker: Worker | None, result: Any) -> Ack:
         reason = scrub_text(str(result.reason), job, worker)
         return Ack(job.id or 0, job.attempt, state, error=error_entry(job, f"{state}: {reason}"))
     return Ack(job.id or 0, job.attempt, "completed")
+
+
+UNKNOWN_WORKER_MAX_DELAY_S = 3600.0
+
+
+def unknown_worker_ack(job: Job, exc: UnknownWorker) -> Ack:
+    """A job whose worker this process cannot load is kept, never discarded: snoozed with
+    backoff (30 s, 1 min, 2 min ... at most an hour), its attempt given back, the reason
+    in ``errors`` and the count in ``meta.unknown_worker``. A deploy in the wrong order,
+    or a worker pod that lacks an ``--import``, loses nothing: the job runs once a process
+    that knows the worker leases it."""
+    held = int(job.meta.get("unknown_worker", 0)) + 1
+    delay = min(UNKNOWN_WORKER_MAX_DELAY_S, 15.0 * 2 ** min(held, 12))
+    return Ack(
+        job.id or 0,
+        job.attempt,
+        "scheduled",
+        delay=delay,
+        error=error_entry(job, f"{exc}; kept, trying again in {delay:g} s"),
+        meta={"unknown_worker": held},
+        attempt_delta=-1,
+        kind="unknown_worker",
+        reason=str(exc),
+    )
 
 
 def apply_ack(job: Job, ack: Ack, now: datetime) -> Job:

@@ -459,13 +459,14 @@ class Runner:
 
     def record(self, job: Job, ack: Ack, seconds: float) -> None:
         self.outcomes[ack.outcome] += 1
-        log.info(
+        (log.warning if ack.reason else log.info)(
             f"job.{ack.outcome}",
             queue=job.queue,
             worker=job.worker,
             job_id=job.id,
             attempt=job.attempt,
             duration_ms=round(seconds * 1000, 2),
+            **({"reason": ack.reason} if ack.reason else {}),
         )
         telemetry.emit(
             "job.stop",

@@ -146,18 +146,21 @@ def resolve_worker(name: str) -> type[Worker]:
     if found is not None:
         return found
     module_name, _, attr = name.rpartition(".")
+    why = "no Worker subclass is registered under that name"
     if module_name:
         try:
             module = importlib.import_module(module_name)
-        except ImportError:
+        except Exception as exc:  # a missing module, or one that fails while importing
             module = None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            why = f"importing {module_name!r} failed: {type(exc).__name__}: {first}"
         if module is not None:
             found = _REGISTRY.get(name)
             candidate = found or getattr(module, attr, None)
             if isinstance(candidate, type) and issubclass(candidate, Worker):
                 return candidate
+            why = f"{module_name!r} has no Worker subclass named {attr!r}"
     raise UnknownWorker(
-        f"unknown worker {name!r}: no Worker subclass is registered under that name and "
-        "it is not an importable module path; deploy the code that defines it or fix the "
-        "job's worker name"
+        f"unknown worker {name!r}: {why}; deploy the code that defines it (with --import "
+        "where it is not importable by name) or fix the job's worker name"
     )
