@@ -56,6 +56,13 @@ class Words:
         last_before = bisect_left(self.ends, start + 1)
         return list(self.words[max(0, last_before - count) : last_before])
 
+    def leading(self, text: str, start: int, count: int = 3) -> list[str]:
+        """The words right before ``start`` in the same clause: none across a comma, a
+        sentence end or another number ("my ssn is 536-22-1894, call 212-555-0147")."""
+        window = text[max(0, start - 60) : start]
+        cut = max((i for i, c in enumerate(window) if c in ",;!?\n" or c.isdigit()), default=-1)
+        return [w.lower() for w in WORD.findall(window[cut + 1 :])][-count:]
+
 
 def matches(words: Iterable[str], vocabulary: frozenset[str]) -> bool:
     """Whether any word is in ``vocabulary``, or extends one of its words of 4+ letters."""
@@ -93,14 +100,15 @@ NOISE_PATTERNS = [
     r"(?<![\d./-])\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b(?![./-]\d)",
     r"(?<![\d./-])\b\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}\b(?![./-]\d)",  # 01/05/2024, 1.5.24
     r"\b\d{8}T\d{4,6}Z?\b",  # 20240501T172513Z
+    r"\b(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?:\d{2,6})?\b",  # 20240501(1725)
     r"\b\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\b",  # 17:25, 17:25:13.080
     # IPv4 with a port or a prefix length; IPv6 (at least two colons), bracketed with a port
-    r"(?<![\d.])\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5}|/\d{1,2})?\b(?!\.\d)",
+    r"(?<![\d.+])\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5}|/\d{1,2})?\b(?!\.\d)",
     r"\[?\b[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?:\d{1,3}\.){3}\d{1,3})?\]?(?::\d{1,5})?",
     r"\[?::[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){0,6}\]?(?::\d{1,5})?",
     # versions: v1.2.3, 3.11.7, 2.2.366, 1.0.0-rc.1, ==2.31.0
     r"\b[vV]\d+(?:\.\d+)+(?:[-+][0-9A-Za-z.]+)?\b",
-    r"(?<![\d.])\d{1,2}(?:\.\d+){1,3}(?![\d.]*\.\d)(?:[-+][0-9A-Za-z.]+)?\b",
+    r"(?<![\d.+])\d{1,2}(?:\.\d+){1,3}(?![\d.]*\.\d)(?:[-+][0-9A-Za-z.]+)?\b",
     r"(?:==|>=|<=|~=|!=|@|\bversion\s|\brelease\s)\s*\d+(?:\.\d+)+",
     # durations, sizes, counts with a unit: 1500ms, 2.5 s, 4096 bytes, 12 GiB, 300 rows
     rf"\b\d+(?:[.,]\d+)?\s?(?i:{_UNITS})\b",

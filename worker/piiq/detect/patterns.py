@@ -27,6 +27,8 @@ from .phones import (
     SCORE_BARE,
     SCORE_CONTEXT,
     SCORE_FORMATTED,
+    STRONG_CONTEXT,
+    VALID,
     find_phones,
 )
 from .resolve import Hit, resolve
@@ -93,6 +95,7 @@ class PatternStage:
             self.context[entity] = self.context.get(entity, frozenset()) | vocabulary(words)
         self.phone_regions = tuple(phone_regions)
         self.not_context = {k: frozenset(v) for k, v in NOT_CONTEXT.items()}
+        self.strong_phone_context = vocabulary(STRONG_CONTEXT)
 
     @property
     def supported_entities(self) -> frozenset[str]:
@@ -124,7 +127,7 @@ class PatternStage:
         for hit in hits:
             if hit.entity_type in DIGIT_TYPES and overlaps_any(hit.start, hit.end, noise):
                 continue
-            if self._contradicted(hit, words):
+            if self._contradicted(hit, text, words):
                 continue
             kept.append(hit)
         return resolve(kept)
@@ -133,9 +136,9 @@ class PatternStage:
         vocabulary_ = self.context.get(entity)
         return bool(vocabulary_) and matches(words.around(start, end), vocabulary_)
 
-    def _contradicted(self, hit: Hit, words: Words) -> bool:
+    def _contradicted(self, hit: Hit, text: str, words: Words) -> bool:
         negative = self.not_context.get(hit.entity_type)
-        return bool(negative) and bool(negative & set(words.before(hit.start, 3)))
+        return bool(negative) and bool(negative & set(words.leading(text, hit.start)))
 
     def _scored(self, entity: str, start: int, end: int, score: float, words: Words) -> Hit:
         context = self._has_context(entity, start, end, words)
@@ -148,12 +151,15 @@ class PatternStage:
     def _phones(self, text: str, words: Words) -> list[Hit]:
         hits = []
         for phone in find_phones(text, self.phone_regions):
-            context = self._has_context("PHONE_NUMBER", phone.start, phone.end, words)
-            if context:
-                score = SCORE_CONTEXT
-            elif phone.kind == "local":
-                continue  # "444 7846" is a phone number only when the words say so
+            if phone.kind not in VALID:
+                # "444 7846", a made-up number: a phone number only when the words say so
+                if not matches(words.around(phone.start, phone.end), self.strong_phone_context):
+                    continue
+                score, context = SCORE_CONTEXT, True
+            elif self._has_context("PHONE_NUMBER", phone.start, phone.end, words):
+                score, context = SCORE_CONTEXT, True
             else:
                 score = SCORE_FORMATTED if phone.formatted else SCORE_BARE
+                context = False
             hits.append(Hit("PHONE_NUMBER", phone.start, phone.end, score, context))
         return hits

@@ -9,8 +9,9 @@ valid:
 - national: valid for one of the configured regions *as written*: the digits must be the
   region's national format (with its trunk prefix, the leading 0 of most of Europe), so a
   bare build number does not become a German mobile number by an assumed prefix;
-- local: too short to be valid but possible as a local number (``444 7846``): only with a
-  phone word nearby (``call me on``).
+- possible: not valid (an unassigned range, a made-up number) but of a possible length for
+  the country, as written; and local: too short to be valid but possible as a local number
+  (``444 7846``): both only with a phone word nearby (``call me on``, ``mobile:``).
 
 Scores: 0.75 with a phone word nearby ("phone", "call", "mobile", "reach" ...); else 0.4
 when written as a phone number (groups, ``+`` or parentheses), 0.3 as one bare run of
@@ -32,6 +33,12 @@ PHONE_CONTEXT = (
     "reach", "contact", "whatsapp", "signal", "sms", "text", "dial", "fax", "landline",
     "hotline", "ph", "number", "numbers", "tlf", "telefon", "telefono", "téléphone", "portable",
     "handy", "extension", "ext",
+)  # fmt: skip
+# Phone words strong enough to make a merely possible number a phone number.
+STRONG_CONTEXT = (
+    "phone", "telephone", "tel", "mobile", "mob", "cell", "cellphone", "call", "ring",
+    "whatsapp", "sms", "fax", "landline", "hotline", "dial", "reach", "contact", "ph",
+    "tlf", "telefon", "telefono", "téléphone", "handy",
 )  # fmt: skip
 # A word among the few before a number that makes it some other identifier.
 NOT_PHONE_WORDS = frozenset(
@@ -62,7 +69,7 @@ _DIGITS = re.compile(r"\D")
 class PhoneMatch:
     start: int
     end: int
-    kind: str  # "international", "national", "local"
+    kind: str  # "international", "national" (both valid), "possible", "local"
     formatted: bool  # written in groups, with + or parentheses
 
 
@@ -70,32 +77,39 @@ def digits_of(text: str) -> str:
     return _DIGITS.sub("", text)
 
 
+VALID = frozenset({"international", "national"})
+
+
 @lru_cache(maxsize=4096)
 def classify(candidate: str, regions: tuple[str, ...]) -> str | None:
-    """ "international", "national", "local" or None for one candidate string."""
+    """ "international" or "national" (valid), "possible", "local", or None."""
     digits = digits_of(candidate)
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + 2:
         return None
     stripped = candidate.lstrip("(")
     if stripped.startswith("+") or digits.startswith("00"):
         number = _parse("+" + digits[2:] if not stripped.startswith("+") else candidate, None)
-        return (
-            "international" if number is not None and phonenumbers.is_valid_number(number) else None
-        )
-    local = None
+        if number is None:
+            return None
+        if phonenumbers.is_valid_number(number):
+            return "international"
+        return "possible" if phonenumbers.is_possible_number(number) else None
+    weaker = None
     for region in regions:
         number = _parse(candidate, region)
         if number is None:
             continue
-        if phonenumbers.is_valid_number(number):
-            if _as_written(number, digits, region):
-                return "national"
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        if reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
+            if weaker is None and len(digits) in (7, 8):
+                weaker = "local"
             continue
-        if local is None and len(digits) in (7, 8):
-            reason = phonenumbers.is_possible_number_with_reason(number)
-            if reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
-                local = "local"
-    return local
+        if reason != ValidationResult.IS_POSSIBLE or not _as_written(number, digits, region):
+            continue
+        if phonenumbers.is_valid_number(number):
+            return "national"
+        weaker = "possible"
+    return weaker
 
 
 def _parse(candidate: str, region: str | None) -> phonenumbers.PhoneNumber | None:
@@ -149,11 +163,16 @@ def _longest_from(
             break
         if digits >= MIN_DIGITS:
             ends.append(j)
+    fallback: tuple[PhoneMatch, int] | None = None
     for j in reversed(ends):
         start, end = groups[i][0], groups[j][1]
         candidate = text[start:end]
         kind = classify(candidate, regions)
-        if kind is not None:
-            formatted = j > i or candidate[0] in "+(" or "(" in candidate
-            return PhoneMatch(start, end, kind, formatted), j
-    return None
+        if kind is None:
+            continue
+        formatted = j > i or candidate[0] in "+(" or "(" in candidate
+        match = PhoneMatch(start, end, kind, formatted), j
+        if kind in VALID:
+            return match  # the longest valid number
+        fallback = fallback or match  # else the longest possible one
+    return fallback
