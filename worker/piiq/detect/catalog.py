@@ -12,14 +12,14 @@ from collections.abc import Iterable
 # Presidio's predefined pattern recognizers piiq runs (cards and phones are piiq's own).
 PRESIDIO_PATTERN_ENTITIES = (
     "US_BANK_NUMBER", "US_DRIVER_LICENSE", "US_ITIN", "US_PASSPORT", "US_SSN", "UK_NHS",
-    "CRYPTO", "DATE_TIME", "EMAIL_ADDRESS", "IBAN_CODE", "IP_ADDRESS", "MEDICAL_LICENSE",
+    "CRYPTO", "DATE_TIME", "EMAIL_ADDRESS", "IP_ADDRESS", "MEDICAL_LICENSE",
     "MAC_ADDRESS", "UUID", "URL",
 )  # fmt: skip
 # National identity numbers with a check digit or strict format (off in Presidio's default).
 NATIONAL_ID_ENTITIES = (
     "UK_NINO", "CA_SIN", "ES_NIF", "ES_NIE", "IT_FISCAL_CODE", "PL_PESEL", "IN_AADHAAR", "AU_TFN",
 )  # fmt: skip
-OWN_ENTITIES = ("CREDIT_CARD", "PHONE_NUMBER")
+OWN_ENTITIES = ("CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE")
 NER_ENTITIES = ("PERSON", "LOCATION", "NRP")
 BUILTIN_ENTITIES = frozenset(
     PRESIDIO_PATTERN_ENTITIES + NATIONAL_ID_ENTITIES + OWN_ENTITIES + NER_ENTITIES

@@ -21,6 +21,7 @@ from presidio_analyzer import EntityRecognizer
 
 from .cards import CARD_CONTEXT, find_cards
 from .context import Words, matches, noise_spans, overlaps_any, vocabulary
+from .ibans import find_ibans
 from .phones import (
     NOT_PHONE_WORDS,
     PHONE_CONTEXT,
@@ -73,7 +74,8 @@ NO_CONTEXT_CAP = {"UK_NHS": 0.3}
 CONTEXT_FLOOR = {"US_SSN": 0.6, "US_ITIN": 0.6}
 # Quick gates: a recognizer of these types cannot match a text without these characters.
 NEEDS = {"EMAIL_ADDRESS": "@"}
-MIN_DIGITS = {"CREDIT_CARD": 12, "PHONE_NUMBER": 7}
+MIN_DIGITS = {"CREDIT_CARD": 12, "PHONE_NUMBER": 7, "IBAN_CODE": 4}
+OWN = frozenset({"CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE"})  # Presidio's are not used
 
 
 class PatternStage:
@@ -99,7 +101,7 @@ class PatternStage:
 
     @property
     def supported_entities(self) -> frozenset[str]:
-        return frozenset(self.recognizers) | {"CREDIT_CARD", "PHONE_NUMBER"}
+        return frozenset(self.recognizers) | OWN
 
     def analyze(self, text: str, entities: Iterable[str]) -> list[Hit]:
         """The resolved hits of ``entities`` in ``text``."""
@@ -113,7 +115,10 @@ class PatternStage:
                 hits.append(self._scored("CREDIT_CARD", card.start, card.end, card.score, words))
         if "PHONE_NUMBER" in wanted and digits >= MIN_DIGITS["PHONE_NUMBER"]:
             hits.extend(self._phones(text, words))
-        for entity in wanted - {"CREDIT_CARD", "PHONE_NUMBER"}:
+        if "IBAN_CODE" in wanted and digits >= MIN_DIGITS["IBAN_CODE"]:
+            for iban in find_ibans(text):
+                hits.append(self._scored("IBAN_CODE", iban.start, iban.end, 1.0, words))
+        for entity in wanted - OWN:
             gate = NEEDS.get(entity)
             if gate is not None and gate not in text:
                 continue
@@ -125,7 +130,11 @@ class PatternStage:
                         )
         kept = []
         for hit in hits:
-            if hit.entity_type in DIGIT_TYPES and overlaps_any(hit.start, hit.end, noise):
+            if (
+                hit.entity_type in DIGIT_TYPES
+                and overlaps_any(hit.start, hit.end, noise)
+                and not text.startswith("+", hit.start)  # +687 20.12.34 is a phone number
+            ):
                 continue
             if self._contradicted(hit, text, words):
                 continue
