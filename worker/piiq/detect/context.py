@@ -129,11 +129,14 @@ NOISE_PATTERNS = [
     r"\barn:[\w-]+:[^\s]*",
     r"(?i:\b(?:aws|gcp|azure|cloud|project|subscription|tenant|org|organization|account\s+id)\b)"
     r"[^\n\d]{0,24}\b\d{12}\b",
-    # epoch times in s/ms/us/ns (2014-2033) and Slack message timestamps 1714580713.080459
-    r"\b1[4-9]\d{8}(?:\.\d{1,9})?\b",
-    r"\b1[4-9]\d{11}\b",
-    r"\b1[4-9]\d{14}\b",
-    r"\b1[4-9]\d{17}\b",
+    # epoch times in s/ms/us/ns (2001-2033) and Slack message timestamps 1714580713.080459
+    r"\b1\d{9}(?:\.\d{1,9})?\b",
+    r"\b1[0-9]\d{11}\b",
+    r"\b1[0-9]\d{14}\b",
+    r"\b1[0-9]\d{17}\b",
+    # decimal numbers (one dot): 16900.540, 3961.46; and the digits in order
+    r"(?<![\d.])\d+\.\d+(?![\d.])",
+    r"\b(?:0?123456789|1234567890)\b",
     r"\b\d{20,}\b",  # too long for any identifier here
     # file names, paths, URLs and identifiers with digits: foo_123456, /var/lib/123456
     r"\b\w*_\d[\w]*\b",

@@ -65,6 +65,17 @@ def plausible_person(text: str, start: int, end: int, words: Words) -> bool:
     return not (before and before[0] in MACHINE_WORDS)
 
 
+def _name_end(text: str, start: int, end: int) -> int:
+    """The end of the name part of a PERSON span: the model often runs a name on into the
+    number after it ("John Smith 0702931375" as one PERSON)."""
+    last = start
+    for m in re.finditer(r"\S+", text[start:end]):
+        if any(c.isdigit() for c in m.group()) or m.group()[0] in "+(":
+            break
+        last = start + m.end()
+    return last
+
+
 class NerStage:
     """spaCy NER, loaded once; counts the texts it was asked to read (tests and benches)."""
 
@@ -96,10 +107,12 @@ class NerStage:
                 entity = LABELS.get(ent.label_)
                 if entity is None:
                     continue
+                start, end = ent.start_char, ent.end_char
                 if entity == "PERSON":
+                    end = _name_end(text, start, end)  # "Maria Garcia 212-555-0147"
                     words = words or Words.of(text)
-                    if not plausible_person(text, ent.start_char, ent.end_char, words):
+                    if end <= start or not plausible_person(text, start, end, words):
                         continue
-                hits.append(Hit(entity, ent.start_char, ent.end_char, NER_SCORE))
+                hits.append(Hit(entity, start, end, NER_SCORE))
             out.append(hits)
         return out

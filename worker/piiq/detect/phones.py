@@ -58,7 +58,7 @@ MIN_DIGITS = 7
 MAX_DIGITS = 15
 
 _RUN = re.compile(
-    r"(?<![\w+.,/:-])(?:\+\s?|\(\+?)?\d[\d()]*(?:(?:[ .\-/\u00a0]|\s?[()]\s?)\(?\d[\d()]*\)?)*"
+    r"(?<![\w+.,/:=-])(?:\+\s?|\(\+?)?\d[\d()]*(?:(?:[ .\-/\u00a0]|\s?[()]\s?)\(?\d[\d()]*\)?)*"
     r"(?:\s?(?:x|ext\.?|extn\.?|#)\s?\d{1,6})?(?![\w]|[.,/:-]\d)"
 )
 _GROUP = re.compile(r"\+?\(?\+?\d+\)?")
@@ -86,6 +86,8 @@ def classify(candidate: str, regions: tuple[str, ...]) -> str | None:
     digits = digits_of(candidate)
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + 2:
         return None
+    if "/" in candidate and not ("+" in candidate or candidate.lstrip("(").startswith("0")):
+        return None  # 7568/10000 is a fraction; 030/1234567 a Berlin number
     stripped = candidate.lstrip("(")
     if stripped.startswith("+") or digits.startswith("00"):
         number = _parse("+" + digits[2:] if not stripped.startswith("+") else candidate, None)
@@ -164,9 +166,14 @@ def _longest_from(
         if digits >= MIN_DIGITS:
             ends.append(j)
     fallback: tuple[PhoneMatch, int] | None = None
+    if text[groups[i][0] : groups[i][1]] == "0":
+        return None  # a lone 0 starts a column of numbers, not a phone number
     for j in reversed(ends):
         start, end = groups[i][0], groups[j][1]
         candidate = text[start:end]
+        if candidate.endswith(")") and candidate.count(")") > candidate.count("("):
+            end -= 1  # f(1197346475): the parenthesis closes a call
+            candidate = candidate[:-1]
         kind = classify(candidate, regions)
         if kind is None:
             continue
