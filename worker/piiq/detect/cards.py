@@ -132,26 +132,30 @@ def find_cards(text: str) -> list[CardMatch]:
             continue  # 4111-1111 1111.1111 is no way to write a card number
         if any(e - s < 3 for s, e in groups[:-1]):
             continue  # 12 34 56 78 90 12: a list of small numbers
-        windows = _windows(groups, whole_only=separators != {" "})
-        taken_until = -1
-        for i, j in windows:
-            start, end = groups[i][0], groups[j][1]
-            if start < taken_until:
-                continue
-            digits = "".join(text[s:e] for s, e in groups[i : j + 1])
-            scored = _score(digits, separated=j > i)
-            if scored is not None:
-                found.append(CardMatch(start, end, scored[0], scored[1]))
-                taken_until = end
+        # dashes and dots join one number (UUIDs); spaces may join several
+        windows = _windows(groups) if separators == {" "} else [(0, len(groups) - 1)]
+        i = 0
+        while i < len(groups):
+            for first, last in windows:
+                if first != i:
+                    continue
+                digits = "".join(text[s:e] for s, e in groups[first : last + 1])
+                scored = _score(digits, separated=last > first)
+                if scored is not None:
+                    start, end = groups[first][0], groups[last][1]
+                    found.append(CardMatch(start, end, scored[0], scored[1]))
+                    i = last + 1
+                    break
+            else:
+                break  # no card starts here: none starts inside a number either
     return found
 
 
-def _windows(groups: list[tuple[int, int]], whole_only: bool) -> list[tuple[int, int]]:
-    """Group windows to try: the whole run, or (space-separated runs, which may hold a card
-    number next to other numbers) every window of 12-19 digits, longest first from the left."""
-    last = len(groups) - 1
-    if whole_only or last == 0:
-        return [(0, last)]
+def _windows(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Windows of a space-separated run (which may hold a card number next to other
+    numbers: "4539 1488 0343 6467 2027"): 12-19 digits, longest first; a window may leave
+    out the groups after it only when the next one is a number of its own (3+ digits), so
+    a 17-digit number is not taken for its first 16 digits."""
     out = []
     for i in range(len(groups)):
         digits = 0
@@ -160,7 +164,8 @@ def _windows(groups: list[tuple[int, int]], whole_only: bool) -> list[tuple[int,
             digits += groups[j][1] - groups[j][0]
             if digits > 19:
                 break
-            if digits >= 12:
+            following = groups[j + 1] if j + 1 < len(groups) else None
+            if digits >= 12 and (following is None or following[1] - following[0] >= 3):
                 ends.append(j)
         out.extend((i, j) for j in reversed(ends))
     return out

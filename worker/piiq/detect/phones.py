@@ -63,6 +63,7 @@ _RUN = re.compile(
 )
 _GROUP = re.compile(r"\+?\(?\+?\d+\)?")
 _DIGITS = re.compile(r"\D")
+_EXTENSION = re.compile(r"\s?(?:x|ext|#)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,8 @@ VALID = frozenset({"international", "national"})
 def classify(candidate: str, regions: tuple[str, ...]) -> str | None:
     """ "international" or "national" (valid), "possible", "local", or None."""
     digits = digits_of(candidate)
-    if not MIN_DIGITS <= len(digits) <= MAX_DIGITS + 2:
+    number_digits = digits_of(_EXTENSION.split(candidate, maxsplit=1)[0])
+    if not MIN_DIGITS <= len(number_digits) <= MAX_DIGITS:
         return None
     if "/" in candidate and not ("+" in candidate or candidate.lstrip("(").startswith("0")):
         return None  # 7568/10000 is a fraction; 030/1234567 a Berlin number
@@ -147,11 +149,19 @@ def find_phones(text: str, regions: Sequence[str]) -> list[PhoneMatch]:
         while i < len(groups):
             match = _longest_from(text, groups, i, regions)
             if match is None:
-                i += 1
-                continue
+                break  # no number starts here: none starts inside this one either
+            if not (i == 0 and match[1] == len(groups) - 1) and not _stands_alone(text, match[0]):
+                break  # part of a longer run of digits (a broken card number, a table row)
             found.append(match[0])
             i = match[1] + 1
     return found
+
+
+def _stands_alone(text: str, match: PhoneMatch) -> bool:
+    """Whether a number that shares its run of digits with others is written as a whole
+    phone number (020 7946 0958 020 7946 0959): 10+ digits, or a +, 0 or ( in front."""
+    candidate = text[match.start : match.end]
+    return len(digits_of(candidate)) >= 10 or candidate[0] in "+0("
 
 
 def _longest_from(
@@ -181,5 +191,7 @@ def _longest_from(
         match = PhoneMatch(start, end, kind, formatted), j
         if kind in VALID:
             return match  # the longest valid number
-        fallback = fallback or match  # else the longest possible one
+        whole = i == 0 and j == len(groups) - 1
+        if whole and not (kind == "local" and digits_of(candidate)[0] in "01"):
+            fallback = fallback or match  # else the whole run if possible as written
     return fallback
