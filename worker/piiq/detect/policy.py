@@ -8,11 +8,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 
 from .findings import Action, Decision, Finding, Reason
+
+Unscannable = Literal["delete", "warn", "alert"]
 
 
 class PolicyError(ValueError):
@@ -47,6 +49,10 @@ class Policy:
     combinations: tuple[Combination, ...] = ()
     allow_exact: frozenset[str] = frozenset()
     allow_regex: tuple[re.Pattern[str], ...] = ()
+    # A file piiq could not (fully) read: delete it, warn its author, or warn and alert
+    # the admin channel (the default: deleting every encrypted file would punish normal
+    # work; letting it pass silently would fail open).
+    unscannable: Unscannable = "alert"
 
     @classmethod
     def default(cls) -> Policy:
@@ -77,10 +83,16 @@ class Policy:
             raise PolicyError(
                 f"{origin} must be a mapping with 'entities', 'combinations', 'allow'"
             )
-        unknown = set(data) - {"version", "entities", "combinations", "allow"}
+        unknown = set(data) - {"version", "entities", "combinations", "allow", "unscannable"}
         if unknown:
             raise PolicyError(
-                f"{origin}: unknown keys {sorted(unknown)}; expected entities, combinations, allow"
+                f"{origin}: unknown keys {sorted(unknown)}; expected entities, combinations, "
+                "allow, unscannable"
+            )
+        unscannable = data.get("unscannable", "alert")
+        if unscannable not in get_args(Unscannable):
+            raise PolicyError(
+                f"{origin}: unscannable = {unscannable!r}; expected delete, warn or alert"
             )
         for key, kind in (("entities", dict), ("combinations", list), ("allow", dict)):
             if not isinstance(data.get(key) or kind(), kind):
@@ -133,6 +145,7 @@ class Policy:
             tuple(combinations),
             frozenset(map(str, allow.get("exact", []) or [])),
             tuple(patterns),
+            unscannable,
         )
 
     @property
