@@ -20,7 +20,7 @@ class Limits:
     max_depth: int = 3  # archives inside archives
     max_image_pixels: int = 40_000_000  # width x height, checked before decoding
     max_image_frames: int = 5  # pages of a TIFF, frames of a GIF
-    max_seconds: float = 20.0  # extraction stops itself and keeps what it read
+    max_seconds: float = 15.0  # extraction stops itself and keeps what it read
     kill_after_seconds: float = 5.0  # ... and is killed this much later if it did not stop
     max_memory_bytes: int = 512 * MiB  # the extracting child process's address space
 
