@@ -484,31 +484,53 @@ def canary(
     sys.exit(0 if ok else 1)
 
 
-@main.command()
+def _scan_command_class() -> type[click.Command]:
+    from .scan_cli import ScanCommand
+
+    return ScanCommand
+
+
+def _scan_help() -> str:
+    from .scan_cli import EXIT_STATUSES
+
+    return "Find personal data in TEXT or --file and show the policy's decision.\n\n" + (
+        EXIT_STATUSES.replace("\n", " ")
+    )
+
+
+@main.command(cls=_scan_command_class(), help=_scan_help())
 @click.argument("text", required=False)
 @click.option(
     "--file",
     "file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Scan a file (PDF, DOCX, XLSX, CSV, JSON, text, image).",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Scan a file (PDF, Office, OpenDocument, RTF, CSV, JSON, text, image, zip).",
+)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Detection policy YAML [default: PIIQ_POLICY_FILE, else the built-in one].",
+)
+@click.option(
+    "--recognizers",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Custom recognizers YAML [default: PIIQ_RECOGNIZERS_FILE].",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="One JSON object: decision, findings, file outcome."
 )
 @click.option("--show-values", is_flag=True, help="Print the matched values (hidden by default).")
-def scan(text: str | None, file: Path | None, as_json: bool, show_values: bool) -> None:
-    """Find personal data in TEXT or --file and show the policy's decision.
-
-    Exit status: 0 allow, 1 warn, 2 delete.
-    """
+def scan(
+    text: str | None,
+    file: Path | None,
+    policy: Path | None,
+    recognizers: Path | None,
+    as_json: bool,
+    show_values: bool,
+) -> None:
     from .scan_cli import scan_command
 
-    try:
-        sys.exit(scan_command(text, file, as_json, show_values))
-    except ValidationError:
-        raise  # a bad PIIQ_* setting: PiiqGroup names the variable
-    except (ValueError, RuntimeError) as exc:
-        raise click.ClickException(str(exc)) from None
+    sys.exit(scan_command(text, file, as_json, show_values, policy, recognizers))
 
 
 @main.command()
