@@ -27,7 +27,7 @@ def posts() -> list[Post]:
     )
     hello = Post("hi", "U0ALICE", "morning all! standup moved to 10:30", "allow")
     hello.status, hello.decision, hello.action = 200, "allow", "-"
-    phone = Post("phone", "U0BOB", "reach me at 212 736 4512 after lunch", "warn")
+    phone = Post("phone", "U0BOB", "lunch at 1? 212 736 4512 otherwise", "warn")
     phone.status, phone.decision, phone.action = 200, "warn: PHONE_NUMBER x1", "author notified"
     return [card, hello, phone]
 

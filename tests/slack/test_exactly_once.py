@@ -107,8 +107,12 @@ async def test_the_dm_is_not_sent_again_when_its_record_is_lost(
         "event_type": "piiq_notice",
         "event_payload": {"job_id": job["id"], "step": "notified"},
     }
-    (looked,) = slack.calls_to("conversations.history")  # once, by the second attempt
-    assert looked.args["channel"] == "D0ALICE" and looked.args["include_all_metadata"] == "1"
+    # A dropped connection is retried by Job.record itself (one attempt, no look-up);
+    # a lost lease makes a second attempt, which looks for its DM once before posting.
+    looked = slack.calls_to("conversations.history")
+    assert len(looked) <= 1
+    for call in looked:
+        assert call.args["channel"] == "D0ALICE" and call.args["include_all_metadata"] == "1"
     assert job["meta"]["notified"] == "author notified"
     (row,) = audit_rows(slack_client)
     assert row["outcome"] == "deleted; author notified"

@@ -113,7 +113,7 @@ async def test_thread_reply_with_ssn_clean_chat_and_a_warning(
     reply = slack.post_message(
         CHANNEL, "U0CAROL", f"my SSN is {SSN} for the form", thread_ts=parent["event"]["ts"]
     )
-    named = slack.post_message(CHANNEL, "U0BOB", f"reach me at {PHONE} after lunch")
+    named = slack.post_message(CHANNEL, "U0BOB", f"lunch at 1? {PHONE} otherwise")
     for envelope in (parent, reply, named):
         assert await send(slack, ingress_url, envelope) == 200
     await run_workers(slack_client)

@@ -75,7 +75,7 @@ def _scenario(slack: sb.SlackSandbox) -> Iterator[tuple[Post, dict[str, Any], in
         "SSN in a thread reply", "U0CAROL", "for the HR form my SSN is 536-22-1474", "delete"
     )
     yield ssn, slack.post_message(CHANNEL, ssn.user, ssn.text, thread_ts=hello.ts), None
-    phone = Post("phone number", "U0BOB", "reach me at 212 736 4512 after lunch", "warn")
+    phone = Post("phone number", "U0BOB", "lunch at 1? 212 736 4512 otherwise", "warn")
     yield phone, slack.post_message(CHANNEL, phone.user, phone.text), None
     draft = Post("before an edit", "U0ALICE", "will send the client's email shortly", "allow")
     yield draft, slack.post_message(CHANNEL, draft.user, draft.text), None
