@@ -129,6 +129,8 @@ def test_archives_say_which_member_was_not_read() -> None:
     assert result.reason == (
         "salaries.pdf: encrypted (password-protected); tool.exe: unsupported file type"
     )
+    # What goes to logs, audit rows and DMs names no member (names are text).
+    assert result.summary == "encrypted (password-protected); unsupported file type"
 
 
 def test_archive_bounds_depth_members_and_member_size() -> None:

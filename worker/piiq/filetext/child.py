@@ -22,7 +22,7 @@ import subprocess
 import sys
 from dataclasses import asdict
 
-from .extract import Extraction, extract_here
+from .extract import Extraction, extract_here, not_scanned, too_large
 from .limits import Limits, MiB
 from .sniff import sniff
 
@@ -33,8 +33,6 @@ def extract_text(name: str, data: bytes, limits: Limits | None = None) -> Extrac
     limits = limits or Limits()
     kind = sniff(name, data, look_inside=False)
     if len(data) > limits.max_bytes:
-        from .extract import too_large
-
         return too_large(name, kind, len(data), limits)
     header = json.dumps({"name": name, "limits": asdict(limits)}).encode() + b"\n"
     process = subprocess.Popen(
@@ -51,15 +49,15 @@ def extract_text(name: str, data: bytes, limits: Limits | None = None) -> Extrac
         _kill(process)
         process.communicate()
         reason = f"extraction exceeded {limits.hard_timeout:g} s and was stopped"
-        return Extraction(name, kind, "not_scanned", reason=reason)
+        return not_scanned(name, kind, reason)
     finally:
         _kill(process)  # nothing of it outlives the call
     if process.returncode != 0:
-        return Extraction(name, kind, "not_scanned", reason=_died(process.returncode, limits))
+        return not_scanned(name, kind, _died(process.returncode, limits))
     try:
         return Extraction(**json.loads(out))
     except (ValueError, TypeError):
-        return Extraction(name, kind, "not_scanned", reason="extraction gave no answer")
+        return not_scanned(name, kind, "extraction gave no answer")
 
 
 def _child_env() -> dict[str, str]:

@@ -27,6 +27,9 @@ class Extraction:
     status: Status
     text: str = ""
     reason: str = ""  # why not scanned, or what was left out ("first 200 of 201 pages")
+    # The reason without the names of archive members and parts (names are text: a
+    # member called after a person must not reach a log line, an audit row or a DM).
+    summary: str = ""
 
 
 _EXTRACTORS: dict[Kind, Callable[[bytes, Run], None]] = {
@@ -39,8 +42,11 @@ _EXTRACTORS: dict[Kind, Callable[[bytes, Run], None]] = {
 
 
 def too_large(name: str, kind: Kind, size: int, limits: Limits) -> Extraction:
-    reason = f"too large: {size:,} bytes (limit {limits.max_bytes:,})"
-    return Extraction(name, kind, "not_scanned", reason=reason)
+    return not_scanned(name, kind, f"too large: {size:,} bytes (limit {limits.max_bytes:,})")
+
+
+def not_scanned(name: str, kind: Kind, reason: str) -> Extraction:
+    return Extraction(name, kind, "not_scanned", reason=reason, summary=reason)
 
 
 def extract_here(name: str, data: bytes, limits: Limits | None = None) -> Extraction:
@@ -76,10 +82,12 @@ def outcome(name: str, kind: Kind, run: Run) -> Extraction:
     """Scanned when nothing was left out; partly scanned when something was read."""
     if not run.notes:
         return Extraction(name, kind, "scanned", join_wrapped_digits(run.text()))
-    reason = describe(run.notes)
+    reason = describe([f"{where}: {what}" if where else what for where, what in run.notes])
+    summary = describe(list(dict.fromkeys(what for _, what in run.notes)))
     if not run.read:
-        return Extraction(name, kind, "not_scanned", reason=reason)
-    return Extraction(name, kind, "partly_scanned", join_wrapped_digits(run.text()), reason)
+        return Extraction(name, kind, "not_scanned", reason=reason, summary=summary)
+    text = join_wrapped_digits(run.text())
+    return Extraction(name, kind, "partly_scanned", text, reason, summary)
 
 
 def describe(notes: list[str], most: int = 3) -> str:

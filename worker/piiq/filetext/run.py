@@ -15,7 +15,7 @@ class Run:
         self.deadline = time.monotonic() + limits.max_seconds
         self.parts: list[str] = []
         self.chars = 0
-        self.notes: list[str] = []  # what was not read, and why
+        self.notes: list[tuple[str, str]] = []  # (the member it is in, what was not read)
         self.read = False  # some page, part or member was read
         self.unzipped = 0  # bytes expanded out of zip files so far
         self.cells = 0  # spreadsheet cells so far
@@ -55,7 +55,7 @@ class Run:
             )
 
     def note(self, what: str) -> None:
-        self.notes.append(": ".join([*self._where, what]))
+        self.notes.append(("/".join(self._where), what))
 
     @contextmanager
     def inside(self, member: str) -> Iterator[None]:

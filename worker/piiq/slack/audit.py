@@ -21,7 +21,7 @@ class AuditEntry:
     ts: str
     user_id: str
     subject: str  # "message" or "file F123"
-    decision: str  # delete | warn
+    decision: str  # delete | warn | not_scanned | partly_scanned (a file not fully read)
     entities: dict[str, int]  # type -> count
     action: str  # deleted | notified | reported (dry run)
     outcome: str  # what happened, step by step, e.g. "deleted; author notified"

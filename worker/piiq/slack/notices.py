@@ -41,8 +41,13 @@ def author_notice(
     decision: Decision,
     deleted: bool,
     redacted: str | None,
+    unread: str | None = None,
 ) -> str:
-    """The DM to the author. ``subject`` is "your message" or "the file report.pdf you shared"."""
+    """The DM to the author. ``subject`` is "your message" or "the file report.pdf you shared".
+    ``unread`` says why a file could not be (fully) checked, when it could not."""
+    if unread is not None:
+        return unread_notice(subject=subject, channel=channel, decision=decision,
+                             deleted=deleted, why=unread)  # fmt: skip
     found = describe_types(decision)
     where = f"<#{channel}>"
     if decision.action == "warn":
@@ -63,10 +68,50 @@ def author_notice(
     return text
 
 
-def admin_alert(
-    *, subject: str, user: str, channel: str, ts: str, decision: Decision, why: str
+def unread_notice(
+    *, subject: str, channel: str, decision: Decision, deleted: bool, why: str
 ) -> str:
+    """A file piiq could not check: what it is, why, and what happened to it."""
+    where = f"<#{channel}>"
+    text = f"I could not check {subject} in {where} for personal data ({why})."
+    if decision.action == "delete" and deleted:
+        text += " Files I cannot check are removed here, so I removed it."
+        text += " Please share it in a form I can read (not password-protected, within the limits)."
+    elif decision.action == "delete":
+        text += " Files I cannot check are removed here, but I could not remove it: "
+        text += "please delete it yourself unless you are sure it holds no personal data."
+    else:
+        text += " It stays up: if it holds personal data (card, ID or account numbers, "
+        text += "contact details), please delete it."
+    if decision.reasons:
+        text += f" The part I could read may contain {describe_types(decision)}."
+    return text
+
+
+def admin_alert(
+    *,
+    subject: str,
+    user: str,
+    channel: str,
+    ts: str,
+    decision: Decision,
+    why: str,
+    unread: str | None = None,
+    deleted: bool = False,
+) -> str:
+    """To the admin channel: a deletion that failed, a file piiq could not check, or a
+    file kept while its share was removed (``why`` says which)."""
+    where = f"{subject} by <@{user}> in <#{channel}> (ts {ts})"
+    if unread is not None:
+        done = "removed it" if deleted else "left it in place"
+        text = f"piiq could not check {where} for personal data ({unread}) and {done}"
+        return text + (f"; {why}" if why else "") + ". The author was notified."
+    if deleted:
+        return (
+            f"piiq removed {where}, which contains {describe_types(decision)}; {why}. "
+            "The author was notified."
+        )
     return (
-        f"piiq could not delete {subject} by <@{user}> in <#{channel}> (ts {ts}), which "
+        f"piiq could not delete {where}, which "
         f"contains {describe_types(decision)}: {why}. The author was notified."
     )

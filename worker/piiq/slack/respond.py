@@ -34,6 +34,12 @@ class Target:
     delete_method: str  # chat.delete or files.delete
     delete_params: dict[str, Any]
     redacted: str | None = None  # the author's text with the findings replaced
+    # A file that could not be (fully) checked: why, in words (its notices say so) and
+    # the audit row's decision ("not_scanned", "partly_scanned").
+    unread: str | None = None
+    audit_decision: str | None = None
+    # Tell the admin channel even when every step worked, and why ("" for no more).
+    alert: str | None = None
 
 
 def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> dict[str, str]:
@@ -54,7 +60,9 @@ def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
         steps.append(deletion)
         steps.append(_notify(job, ctx, decision, target, deleted))
         if deletion and not deleted:
-            steps.append(_alert(job, ctx, decision, target, deletion))
+            steps.append(_alert(job, ctx, decision, target, deletion, deleted))
+        elif target.alert is not None:
+            steps.append(_alert(job, ctx, decision, target, target.alert, deleted))
     except BaseException:
         steps.append("unfinished: the job retries")
         with contextlib.suppress(Exception):  # logged inside; the step's error goes on up
@@ -103,7 +111,9 @@ def _delete(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
     return deletion
 
 
-def _alert(job: Job, ctx: SlackContext, decision: Decision, target: Target, why: str) -> str:
+def _alert(
+    job: Job, ctx: SlackContext, decision: Decision, target: Target, why: str, deleted: bool
+) -> str:
     if not ctx.admin_channel:
         return ""
     text = notices.admin_alert(
@@ -113,6 +123,8 @@ def _alert(job: Job, ctx: SlackContext, decision: Decision, target: Target, why:
         ts=job.args["ts"],
         decision=decision,
         why=why,
+        unread=target.unread,
+        deleted=deleted,
     )
 
     def post() -> str:
@@ -130,6 +142,7 @@ def _notify(job: Job, ctx: SlackContext, decision: Decision, target: Target, del
         decision=decision,
         deleted=deleted,
         redacted=target.redacted,
+        unread=target.unread,
     )
 
     def send() -> str:
@@ -178,7 +191,7 @@ def _audit(job: Job, decision: Decision, target: Target, *, action: str, outcome
         ts=job.args["ts"],
         user_id=job.args["user"],
         subject=target.audit_subject,
-        decision=decision.action,
+        decision=target.audit_decision or decision.action,
         entities=decision.entity_counts,
         action=action,
         outcome=outcome,

@@ -9,8 +9,10 @@ with an error saying which setting to fix.
 from __future__ import annotations
 
 import random
+import time
 import traceback
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -30,6 +32,10 @@ from .jobs import (
     MESSAGE_SENSITIVE_ARGS,
 )
 from .respond import Target, respond
+
+if TYPE_CHECKING:
+    from ..detect import Source
+    from ..filetext import Extraction
 
 log = structlog.get_logger("piiq.slack")
 
@@ -106,59 +112,137 @@ class SlackMessageWorker(SlackWorker):
 
 
 class SlackFileWorker(SlackWorker):
+    """One shared file: its name, title and text are scanned. A file that could not be
+    (fully) read is never passed as clean: the policy's ``unscannable`` setting decides
+    (see ``piiq.filetext.verdict``). A file owned by someone else than the sharer, or
+    shared in an exempt channel, is not deleted workspace-wide: only this share is."""
+
     queue = FILE_QUEUE
     sensitive_args = FILE_SENSITIVE_ARGS
 
     def handle(self, job: Job, ctx: SlackContext) -> Result:
-        from ..detect import Source
-        from ..detect.files import Limits, extract_text
+        from ..filetext import verdict as fv
 
-        file_id, file = job.args["file_id"], job.args["file"]
+        file_id = job.args["file_id"]
         subject = f"file {file_id}"
         try:
             info = ctx.api.call(ctx.api.bot, "files.info", file=file_id)["file"]
         except SlackCallFailed as exc:
             if exc.failure.kind != "gone":
                 raise
-            _log_skipped(job, subject, exc.failure.error)
+            _log_skipped(job, subject, exc.failure.error)  # deleted already: nothing to check
             return None
-        size = int(info.get("size") or 0)
-        if info.get("is_external"):
-            _log_skipped(job, subject, "an external file (hosted outside Slack)")
+        started = time.monotonic()
+        extraction = _file_text(job, ctx, info)
+        if extraction is None:
             return None
-        if size > ctx.max_file_bytes:
-            _log_skipped(job, subject, f"larger than the {ctx.max_file_bytes:,}-byte limit")
-            return None
-        url = info.get("url_private_download") or info.get("url_private")
-        try:
-            data = ctx.api.download(url, ctx.max_file_bytes, info.get("mimetype") or "")
-        except DownloadRefused as exc:
-            _log_skipped(job, subject, str(exc))
-            return None
-        except SlackCallFailed as exc:
-            if exc.failure.kind not in ("gone", "not_permitted", "unreachable"):
-                raise
-            _log_skipped(job, subject, exc.failure.error)
-            return None
-        extraction = extract_text(file["name"], data, Limits(max_bytes=ctx.max_file_bytes))
-        if extraction.status != "scanned":
-            _log_skipped(job, subject, extraction.reason)
-            return None
-        decision = ctx.detector.scan(
-            [Source(subject, extraction.text, slack_markup=False)]
-        ).decision
-        if decision.action == "allow":
-            _log_decision(job, subject, decision.action, {})
-            return None
-        target = Target(
-            audit_subject=subject,
-            notice_subject=f"the file {file['name']} you shared",
-            delete_method="files.delete",
-            delete_params={"file": file_id},
+        detector = ctx.detector
+        names = _name_sources(subject, info, job.args["file"])
+        deadline = max(started + fv.FILE_SECONDS, time.monotonic() + fv.DETECT_MIN_SECONDS)
+        result, note = fv.scan_within(detector, names, extraction.text, subject, deadline)
+        coverage, why = fv.with_note(extraction.status, extraction.summary, note)
+        verdict = fv.file_verdict(
+            result.decision.action, coverage, why, detector.policy.unscannable
         )
+        if verdict.action == "allow":
+            _log_decision(job, subject, "allow", {})
+            return None
+        if verdict.unchecked:
+            log.info(
+                "not fully scanned", job_id=job.id, subject=subject, coverage=coverage, reason=why
+            )
+        decision = replace(result.decision, action=verdict.action)
+        shown = detector.redacted(result, names[0].name)  # the name as the DM quotes it
+        target = _file_target(job, ctx, info, file_id, shown, decision.action == "delete")
+        if verdict.unchecked:
+            target = replace(
+                target,
+                unread=f"{coverage.replace('_', ' ')}: {why}",
+                audit_decision=coverage,
+                alert="" if verdict.alert_admins else target.alert,
+            )
         done = respond(job, ctx, decision, target)
-        _log_decision(job, subject, decision.action, decision.entity_counts, **done)
+        _log_decision(job, subject, verdict.outcome, decision.entity_counts, **done)
         return None
+
+
+def _file_text(job: Job, ctx: SlackContext, info: dict[str, Any]) -> Extraction | None:
+    """The file's text, or why there is none; None when the file is gone."""
+    from ..filetext import Limits, extract_text
+    from ..filetext.extract import not_scanned
+    from ..filetext.sniff import by_extension
+
+    name = str(info.get("name") or job.args["file"].get("name") or "")
+    kind = by_extension(name)
+    size = int(info.get("size") or 0)
+    if info.get("is_external"):
+        return not_scanned(name, kind, "hosted outside Slack (an external file)")
+    if size > ctx.max_file_bytes:
+        return not_scanned(name, kind, f"too large: {size:,} bytes (limit {ctx.max_file_bytes:,})")
+    url = info.get("url_private_download") or info.get("url_private")
+    try:
+        data = ctx.api.download(url, ctx.max_file_bytes, info.get("mimetype") or "")
+    except DownloadRefused as exc:
+        return not_scanned(name, kind, str(exc))
+    except SlackCallFailed as exc:
+        if exc.failure.kind == "gone":
+            _log_skipped(job, f"file {job.args['file_id']}", exc.failure.error)
+            return None
+        if exc.failure.kind not in ("not_permitted", "unreachable"):
+            raise
+        return not_scanned(name, kind, f"could not be downloaded ({exc.failure.error})")
+    return extract_text(name, data, Limits(max_bytes=ctx.max_file_bytes))
+
+
+def _name_sources(subject: str, info: dict[str, Any], shared: dict[str, Any]) -> list[Source]:
+    """The file's name (first: the DM quotes it) and its title: people write in them too."""
+    from ..detect import Source
+
+    name = str(info.get("name") or shared.get("name") or "")
+    title = str(info.get("title") or "")
+    sources = [Source(f"{subject} name", name, slack_markup=False)]
+    if title and title != name:
+        sources.append(Source(f"{subject} title", title, slack_markup=False))
+    return sources
+
+
+def _file_target(
+    job: Job, ctx: SlackContext, info: dict[str, Any], file_id: str, name: str, deleting: bool
+) -> Target:
+    """files.delete removes a file everywhere: only when the sharer owns it and no channel
+    it is in is exempt. Otherwise only this share (the message) goes, and admins hear."""
+    kept = _why_keep_file(job, ctx, info) if deleting else ""
+    if kept:
+        return Target(
+            audit_subject=f"file {file_id}",
+            notice_subject=f"your message sharing the file {name}",
+            delete_method="chat.delete",
+            delete_params={"channel": job.args["channel"], "ts": job.args["ts"]},
+            alert=f"the file itself was kept: {kept}",
+        )
+    return Target(
+        audit_subject=f"file {file_id}",
+        notice_subject=f"the file {name} you shared",
+        delete_method="files.delete",
+        delete_params={"file": file_id},
+    )
+
+
+def _why_keep_file(job: Job, ctx: SlackContext, info: dict[str, Any]) -> str:
+    owner = info.get("user")
+    if owner and owner != job.args.get("user"):
+        return f"it belongs to <@{owner}>, who did not share it here"
+    shares = info.get("shares") or {}
+    channels = {
+        *(info.get("channels") or []),
+        *(info.get("groups") or []),
+        *(shares.get("public") or {}),
+        *(shares.get("private") or {}),
+    }
+    exempt = sorted(channels & set(ctx.settings.exempt_channels))
+    if exempt:
+        return "it is shared in the exempt channel " + ", ".join(f"<#{c}>" for c in exempt)
+    return ""
 
 
 def _queue_files(job: Job, keys: ArgsKeys | None) -> None:
