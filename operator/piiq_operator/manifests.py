@@ -200,7 +200,26 @@ def _pod_spec(spec: PIIQueueSpec, container: Manifest, grace: int, **extra: Any)
         pod["nodeSelector"] = dict(spec.node_selector)
     if spec.tolerations:
         pod["tolerations"] = [dict(t) for t in spec.tolerations]
+    settings = spec.pod
+    if settings.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": name} for name in settings.image_pull_secrets]
+    if settings.affinity:
+        pod["affinity"] = dict(settings.affinity)
+    if settings.topology_spread_constraints:
+        pod["topologySpreadConstraints"] = [dict(c) for c in settings.topology_spread_constraints]
+    if settings.priority_class_name:
+        pod["priorityClassName"] = settings.priority_class_name
+    if settings.service_account_name:  # its token stays unmounted
+        pod["serviceAccountName"] = settings.service_account_name
     return pod
+
+
+def _pod_metadata(spec: PIIQueueSpec, own: Mapping[str, str]) -> Manifest:
+    """A pod template's metadata: the spec's podLabels under the operator's own labels."""
+    meta: Manifest = {"labels": {**spec.pod.labels, **own}}
+    if spec.pod.annotations:
+        meta["annotations"] = dict(spec.pod.annotations)
+    return meta
 
 
 def selector(labels: Mapping[str, str]) -> dict[str, str]:
@@ -209,7 +228,13 @@ def selector(labels: Mapping[str, str]) -> dict[str, str]:
 
 
 def _deployment(
-    owner: Owner, name: str, component: str, queue: str | None, replicas: int, pod: Manifest
+    spec: PIIQueueSpec,
+    owner: Owner,
+    name: str,
+    component: str,
+    queue: str | None,
+    replicas: int,
+    pod: Manifest,
 ) -> Manifest:
     meta = _metadata(owner, name, component, queue)
     meta["labels"][DEPLOYMENT_LABEL] = name
@@ -221,7 +246,7 @@ def _deployment(
             "replicas": replicas,
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": selector(meta["labels"])},
-            "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
+            "template": {"metadata": _pod_metadata(spec, meta["labels"]), "spec": pod},
         },
     }
 
@@ -245,7 +270,8 @@ def worker_deployment(
     ports = [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}]
     _with_probes(container, "metrics", ports)
     pod = _pod_spec(spec, container, WORKER_GRACE_SECONDS)
-    return _deployment(owner, worker_name(owner, plan.queue), "worker", plan.queue, replicas, pod)
+    name = worker_name(owner, plan.queue)
+    return _deployment(spec, owner, name, "worker", plan.queue, replicas, pod)
 
 
 def maintenance_cronjob(spec: PIIQueueSpec, owner: Owner) -> Manifest:
@@ -276,7 +302,7 @@ def maintenance_cronjob(spec: PIIQueueSpec, owner: Owner) -> Manifest:
                 "metadata": {"labels": dict(meta["labels"])},
                 "spec": {
                     "backoffLimit": 2,
-                    "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
+                    "template": {"metadata": _pod_metadata(spec, meta["labels"]), "spec": pod},
                 },
             },
         },
@@ -309,7 +335,8 @@ def ingress_deployment(
     ]
     _with_probes(container, "http", ports)
     pod = _pod_spec(spec, container, 30)
-    return _deployment(owner, ingress_name(owner), "ingress", None, spec.ingress.replicas, pod)
+    replicas = spec.ingress.replicas
+    return _deployment(spec, owner, ingress_name(owner), "ingress", None, replicas, pod)
 
 
 def ingress_service(spec: PIIQueueSpec, owner: Owner) -> Manifest:

@@ -195,6 +195,7 @@ def test_example_piiqueue_uses_the_chart_image_and_secrets() -> None:
     assert spec["database"] == {"secretRef": {"name": "piiq-db", "key": "url"}}
     assert spec["slack"] == {"secretRef": {"name": "piiq-slack"}}
     assert spec["queues"] == {"default": 10, "events": 20, "pii_detection": 5}
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]  # worker pods pull like the operator
     overridden = render(
         {"examplePIIQueue": {"enabled": True, "spec": {"queues": {"q": 1}, "queuePrefix": "x"}}}
     )

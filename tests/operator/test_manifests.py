@@ -260,3 +260,71 @@ def test_slack_channels_reach_the_components_that_use_them() -> None:
     assert worker["PIIQ_ADMIN_CHANNEL"] == "C0ADM" and "PIIQ_ADMIN_CHANNEL" not in ingress
     maintenance = values(("CronJob", "pii-maintenance"))
     assert not {"PIIQ_EXEMPT_CHANNELS", "PIIQ_ADMIN_CHANNEL"} & set(maintenance)
+
+
+POD_SETTINGS: dict[str, Any] = {
+    "imagePullSecrets": [{"name": "regcred"}],
+    "podAnnotations": {"example.com/scrape": "true"},
+    "podLabels": {"team": "security"},
+    "affinity": {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/instance": "pii"}},
+                    },
+                }
+            ]
+        }
+    },
+    "topologySpreadConstraints": [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"piiq.dev/deployment": "pii-events"}},
+        }
+    ],
+    "priorityClassName": "piiq-high",
+    "serviceAccountName": "piiq-workers",
+}
+
+
+def pod_template(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj["spec"]
+    return spec["jobTemplate"]["spec"]["template"] if obj["kind"] == "CronJob" else spec["template"]
+
+
+def test_pod_settings_reach_every_pod() -> None:
+    objs = build(ingress={"enabled": True}, **POD_SETTINGS)
+    workloads = [o for o in objs.values() if o["kind"] != "Service"]
+    assert len(workloads) == 4  # two queues, the ingress, maintenance
+    for obj in workloads:
+        template = pod_template(obj)
+        pod = template["spec"]
+        assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+        assert pod["affinity"] == POD_SETTINGS["affinity"]
+        assert pod["topologySpreadConstraints"] == POD_SETTINGS["topologySpreadConstraints"]
+        assert pod["priorityClassName"] == "piiq-high"
+        assert pod["serviceAccountName"] == "piiq-workers"
+        assert pod["automountServiceAccountToken"] is False  # its token is never mounted
+        assert template["metadata"]["annotations"] == {"example.com/scrape": "true"}
+        labels = template["metadata"]["labels"]
+        assert labels["team"] == "security"
+        assert labels["app.kubernetes.io/managed-by"] == "piiq-operator"
+    events = objs["Deployment", "pii-events"]
+    # The selector still holds only the operator's labels.
+    assert "team" not in events["spec"]["selector"]["matchLabels"]
+    for version in ("1.29", "1.37"):
+        for obj in objs.values():
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_without_pod_settings_pods_are_unchanged() -> None:
+    pod = pod_template(build()["Deployment", "pii-events"])
+    assert "annotations" not in pod["metadata"]
+    assert not {"imagePullSecrets", "affinity", "priorityClassName", "serviceAccountName"} & set(
+        pod["spec"]
+    )
