@@ -72,6 +72,7 @@ KINDS = {
     "Deployment": _Kind("apps", "namespaced_deployment"),
     "CronJob": _Kind("batch", "namespaced_cron_job"),
     "Service": _Kind("core", "namespaced_service"),
+    "PodDisruptionBudget": _Kind("policy", "namespaced_pod_disruption_budget"),
 }
 
 
@@ -91,6 +92,7 @@ class Kube:
             "apps": kubernetes.client.AppsV1Api(api_client),
             "batch": kubernetes.client.BatchV1Api(api_client),
             "core": kubernetes.client.CoreV1Api(api_client),
+            "policy": kubernetes.client.PolicyV1Api(api_client),
         }
 
     def _method(self, verb: str, kind: str) -> Callable[..., Any]:

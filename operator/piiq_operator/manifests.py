@@ -25,7 +25,8 @@ QUEUE_LABEL = "piiq.dev/queue"
 # immutable, so it holds only what a Deployment of this name always has (not the queue:
 # queues "a_b" and "a-b" share the Deployment "<name>-a-b").
 DEPLOYMENT_LABEL = "piiq.dev/deployment"
-SELECTOR_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/component")
+COMPONENT = "app.kubernetes.io/component"
+SELECTOR_LABELS = ("app.kubernetes.io/instance", COMPONENT)
 
 Manifest = dict[str, Any]
 
@@ -361,6 +362,26 @@ def ingress_service(spec: PIIQueueSpec, owner: Owner) -> Manifest:
     }
 
 
+def disruption_budget(spec: PIIQueueSpec, owner: Owner, deployment: Manifest) -> Manifest:
+    """A PodDisruptionBudget over one Deployment's pods, named after it: voluntary
+    disruptions (a node drain) take at most ``maxUnavailable`` of them at once. With one
+    replica it still lets a drain proceed (maxUnavailable, not minAvailable), and pods that
+    are not ready may always be evicted (they serve nothing)."""
+    meta = deployment["metadata"]
+    labels = meta["labels"]
+    metadata = _metadata(owner, meta["name"], labels[COMPONENT], labels.get(QUEUE_LABEL))
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": metadata,
+        "spec": {
+            "maxUnavailable": spec.disruption_budget.max_unavailable,
+            "selector": {"matchLabels": dict(deployment["spec"]["selector"]["matchLabels"])},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
+    }
+
+
 def children(
     spec: PIIQueueSpec,
     owner: Owner,
@@ -374,13 +395,17 @@ def children(
     The ingress Service exists only for the HTTP transport: Socket Mode needs no inbound
     traffic (and a Service left from HTTP mode is deleted as no longer wanted).
     ``slack_api_url`` is the operator's setting (never the PIIQueue's)."""
-    result = [
+    deployments = [
         worker_deployment(spec, owner, plans[q], replicas[q], slack_api_url) for q in sorted(plans)
     ]
+    if spec.ingress.enabled:
+        deployments.append(ingress_deployment(spec, owner, transport, slack_api_url))
+    result = [d for d in deployments if d["metadata"]["labels"][COMPONENT] == "worker"]
     if spec.maintenance.enabled:
         result.append(maintenance_cronjob(spec, owner))
-    if spec.ingress.enabled:
-        result.append(ingress_deployment(spec, owner, transport, slack_api_url))
-        if transport is Transport.HTTP:
-            result.append(ingress_service(spec, owner))
+    result += [d for d in deployments if d["metadata"]["labels"][COMPONENT] == "ingress"]
+    if spec.ingress.enabled and transport is Transport.HTTP:
+        result.append(ingress_service(spec, owner))
+    if spec.disruption_budget.enabled:
+        result += [disruption_budget(spec, owner, d) for d in deployments]
     return result

@@ -61,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
     "autoscaling.targetBacklogPerPod": 50,
     "autoscaling.scaleDownDelay": "5m",
     "autoscaling.queues.*.minReplicas": 1,
+    "disruptionBudget.enabled": True,
+    "disruptionBudget.maxUnavailable": 1,
 }
 
 # Set by the operator from the spec, the operator's own settings or the pod.
@@ -163,6 +165,12 @@ class Maintenance:
 
 
 @dataclass(frozen=True)
+class DisruptionBudget:
+    enabled: bool
+    max_unavailable: int
+
+
+@dataclass(frozen=True)
 class PodSettings:
     """What every pod of the PIIQueue gets, as given (the API server validates the shapes)."""
 
@@ -192,6 +200,7 @@ class PIIQueueSpec:
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     env: list[dict[str, str]] = field(default_factory=list)
     pod: PodSettings = field(default_factory=PodSettings)
+    disruption_budget: DisruptionBudget = DisruptionBudget(True, 1)
     args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
 
 
@@ -337,6 +346,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         env=_env(root),
         args_key=_args_key(root),
         pod=_pod_settings(root),
+        disruption_budget=_disruption_budget(root.child("disruptionBudget")),
     )
     root.done()
     if problems:
@@ -393,6 +403,17 @@ def _secret_ref(parent: _Fields, default_key: str | None) -> SecretRef:
     ref.done()
     parent.done()
     return SecretRef(name=name, key=key)
+
+
+def _disruption_budget(section: _Fields) -> DisruptionBudget:
+    result = DisruptionBudget(
+        enabled=section.boolean("enabled", DEFAULTS["disruptionBudget.enabled"]),
+        max_unavailable=section.integer(
+            "maxUnavailable", DEFAULTS["disruptionBudget.maxUnavailable"], 1, MAX_REPLICAS
+        ),
+    )
+    section.done()
+    return result
 
 
 def _pod_settings(root: _Fields) -> PodSettings:

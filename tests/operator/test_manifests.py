@@ -26,8 +26,10 @@ def build(
 
 
 def env_names(obj: dict[str, Any]) -> set[str]:
-    """The env names of a workload's container; none for a Service."""
-    return set() if obj["kind"] == "Service" else {e["name"] for e in container(obj)["env"]}
+    """The env names of a workload's container; none for a Service or a budget."""
+    if obj["kind"] not in ("Deployment", "CronJob"):
+        return set()
+    return {e["name"] for e in container(obj)["env"]}
 
 
 def container(obj: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +67,9 @@ def test_children_names_commands_and_contract() -> None:
         ("CronJob", "pii-maintenance"),
         ("Deployment", "pii-ingress"),
         ("Service", "pii-ingress"),
+        ("PodDisruptionBudget", "pii-default"),
+        ("PodDisruptionBudget", "pii-pii-detection"),
+        ("PodDisruptionBudget", "pii-ingress"),
     }
     cron = objs["CronJob", "pii-maintenance"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
@@ -299,7 +304,7 @@ def pod_template(obj: dict[str, Any]) -> dict[str, Any]:
 
 def test_pod_settings_reach_every_pod() -> None:
     objs = build(ingress={"enabled": True}, **POD_SETTINGS)
-    workloads = [o for o in objs.values() if o["kind"] != "Service"]
+    workloads = [o for o in objs.values() if o["kind"] in ("Deployment", "CronJob")]
     assert len(workloads) == 4  # two queues, the ingress, maintenance
     for obj in workloads:
         template = pod_template(obj)
@@ -328,3 +333,20 @@ def test_without_pod_settings_pods_are_unchanged() -> None:
     assert not {"imagePullSecrets", "affinity", "priorityClassName", "serviceAccountName"} & set(
         pod["spec"]
     )
+
+
+def test_a_disruption_budget_covers_each_deployment_and_can_be_turned_off() -> None:
+    objs = build(ingress={"enabled": True}, disruptionBudget={"maxUnavailable": 2})
+    deployments = {name for kind, name in objs if kind == "Deployment"}
+    budgets = {name: o for (kind, name), o in objs.items() if kind == "PodDisruptionBudget"}
+    assert set(budgets) == deployments == {"pii-default", "pii-events", "pii-ingress"}
+    for name, budget in budgets.items():
+        selector = objs["Deployment", name]["spec"]["selector"]["matchLabels"]
+        assert budget["spec"] == {
+            "maxUnavailable": 2,
+            "selector": {"matchLabels": selector},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        }
+        assert budget["metadata"]["ownerReferences"][0]["uid"] == OWNER.uid
+    off = build(disruptionBudget={"enabled": False})
+    assert not [key for key in off if key[0] == "PodDisruptionBudget"]

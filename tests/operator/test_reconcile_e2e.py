@@ -284,3 +284,21 @@ async def test_a_deployment_with_an_old_selector_is_replaced(operator: Cluster) 
 
     await eventually(replaced)
     assert check(cluster.condition("pii", "Degraded"), "False")
+
+
+PDBS = "policy/v1/poddisruptionbudgets"
+
+
+async def test_disruption_budgets_follow_the_deployments(operator: Cluster) -> None:
+    cluster = operator
+    await cluster.secrets()
+    await cluster.create(piiqueue("pii", {"events": 8, "default": 2}, ingress={"enabled": True}))
+    await eventually(
+        lambda: assert_equal(cluster.names(PDBS), {"pii-events", "pii-default", "pii-ingress"})
+    )
+    assert cluster.names(PDBS) == cluster.names(DEPLOYMENTS)
+    budget = cluster.get(PDBS, "pii-events")
+    selector = cluster.get(DEPLOYMENTS, "pii-events")["spec"]["selector"]
+    assert budget["spec"]["selector"] == selector and budget["spec"]["maxUnavailable"] == 1
+    await cluster.patch("pii", {"spec": {"disruptionBudget": {"enabled": False}}})
+    await eventually(lambda: assert_equal(cluster.names(PDBS), set()))
