@@ -73,6 +73,7 @@ KINDS = {
     "CronJob": _Kind("batch", "namespaced_cron_job"),
     "Service": _Kind("core", "namespaced_service"),
     "PodDisruptionBudget": _Kind("policy", "namespaced_pod_disruption_budget"),
+    "NetworkPolicy": _Kind("networking", "namespaced_network_policy"),
 }
 
 
@@ -93,6 +94,7 @@ class Kube:
             "batch": kubernetes.client.BatchV1Api(api_client),
             "core": kubernetes.client.CoreV1Api(api_client),
             "policy": kubernetes.client.PolicyV1Api(api_client),
+            "networking": kubernetes.client.NetworkingV1Api(api_client),
         }
 
     def _method(self, verb: str, kind: str) -> Callable[..., Any]:

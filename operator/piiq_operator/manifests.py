@@ -8,34 +8,24 @@ the Kubernetes schemas. The container commands, env names and ports are the cont
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from . import API_VERSION, KIND, MANAGER
+from .meta import COMPONENT, INGRESS_PORT, METRICS_PORT, QUEUE_LABEL, Manifest, Owner, labels
+from .meta import metadata as _metadata
+from .network import network_policies
 from .sizing import QueuePlan
 from .spec import PIIQueueSpec, object_suffix
 
 UID = 10001
-METRICS_PORT = 9090
-INGRESS_PORT = 3000
 WORKER_GRACE_SECONDS = 30  # the worker's own SIGTERM grace is 15 s; the rest hands jobs back
-QUEUE_LABEL = "piiq.dev/queue"
 # The Deployment a pod belongs to: with instance and component the whole selector, which is
 # immutable, so it holds only what a Deployment of this name always has (not the queue:
 # queues "a_b" and "a-b" share the Deployment "<name>-a-b").
 DEPLOYMENT_LABEL = "piiq.dev/deployment"
-COMPONENT = "app.kubernetes.io/component"
 SELECTOR_LABELS = ("app.kubernetes.io/instance", COMPONENT)
 
-Manifest = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Owner:
-    name: str
-    namespace: str
-    uid: str
+__all__ = ["Manifest", "Owner", "labels"]  # re-exported: the builders' common parts
 
 
 class Transport(Enum):
@@ -50,37 +40,6 @@ def ingress_transport(slack_keys: Collection[str]) -> Transport:
     if "app-token" in slack_keys and "signing-secret" not in slack_keys:
         return Transport.SOCKET_MODE
     return Transport.HTTP
-
-
-def labels(owner: Owner, component: str, queue: str | None = None) -> dict[str, str]:
-    result = {
-        "app.kubernetes.io/name": "piiq",
-        "app.kubernetes.io/instance": owner.name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": "piiq",
-        "app.kubernetes.io/managed-by": MANAGER,
-    }
-    if queue is not None:
-        result[QUEUE_LABEL] = queue
-    return result
-
-
-def _metadata(owner: Owner, name: str, component: str, queue: str | None = None) -> Manifest:
-    return {
-        "name": name,
-        "namespace": owner.namespace,
-        "labels": labels(owner, component, queue),
-        "ownerReferences": [
-            {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "name": owner.name,
-                "uid": owner.uid,
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
-    }
 
 
 def _secret_env(name: str, secret: str, key: str, optional: bool = False) -> Manifest:
@@ -408,4 +367,4 @@ def children(
         result.append(ingress_service(spec, owner))
     if spec.disruption_budget.enabled:
         result += [disruption_budget(spec, owner, d) for d in deployments]
-    return result
+    return result + network_policies(spec, owner, ingress_http=transport is Transport.HTTP)

@@ -30,6 +30,7 @@ LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Labels the operator sets on pods (selectors among them): podLabels may not use these.
 OPERATOR_LABEL_PREFIXES = ("app.kubernetes.io/", "piiq.dev/")
+PEER_FIELDS = {"podSelector", "namespaceSelector", "ipBlock"}
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,31}$")
 SCHEDULE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
 
@@ -63,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "autoscaling.queues.*.minReplicas": 1,
     "disruptionBudget.enabled": True,
     "disruptionBudget.maxUnavailable": 1,
+    "networkPolicy.enabled": False,
+    "networkPolicy.database.port": 5432,
 }
 
 # Set by the operator from the spec, the operator's own settings or the pod.
@@ -171,6 +174,15 @@ class DisruptionBudget:
 
 
 @dataclass(frozen=True)
+class NetworkPolicy:
+    enabled: bool = False
+    database_port: int = 5432
+    database_to: tuple[dict[str, Any], ...] = ()  # NetworkPolicyPeers; empty: anywhere
+    ingress_from: tuple[dict[str, Any], ...] = ()  # who reaches the ingress; empty: anyone
+    metrics_from: tuple[dict[str, Any], ...] = ()  # who scrapes 9090; empty: no one
+
+
+@dataclass(frozen=True)
 class PodSettings:
     """What every pod of the PIIQueue gets, as given (the API server validates the shapes)."""
 
@@ -201,6 +213,7 @@ class PIIQueueSpec:
     env: list[dict[str, str]] = field(default_factory=list)
     pod: PodSettings = field(default_factory=PodSettings)
     disruption_budget: DisruptionBudget = DisruptionBudget(True, 1)
+    network_policy: NetworkPolicy = NetworkPolicy()
     args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
 
 
@@ -347,6 +360,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         args_key=_args_key(root),
         pod=_pod_settings(root),
         disruption_budget=_disruption_budget(root.child("disruptionBudget")),
+        network_policy=_network_policy(root.child("networkPolicy")),
     )
     root.done()
     if problems:
@@ -403,6 +417,32 @@ def _secret_ref(parent: _Fields, default_key: str | None) -> SecretRef:
     ref.done()
     parent.done()
     return SecretRef(name=name, key=key)
+
+
+def _peers(section: _Fields, key: str) -> tuple[dict[str, Any], ...]:
+    """A list of NetworkPolicyPeers (podSelector, namespaceSelector, ipBlock), as given."""
+    peers = section.sequence(key)
+    for i, peer in enumerate(peers):
+        if not isinstance(peer, dict) or not peer or set(peer) - PEER_FIELDS:
+            section.problems.append(
+                f"{section.path}.{key}[{i}] {peer!r} is not a NetworkPolicyPeer: give "
+                "podSelector, namespaceSelector or ipBlock"
+            )
+    return tuple(dict(p) for p in peers if isinstance(p, dict))
+
+
+def _network_policy(section: _Fields) -> NetworkPolicy:
+    database = section.child("database")
+    result = NetworkPolicy(
+        enabled=section.boolean("enabled", DEFAULTS["networkPolicy.enabled"]),
+        database_port=database.integer("port", DEFAULTS["networkPolicy.database.port"], 1, 65535),
+        database_to=_peers(database, "to"),
+        ingress_from=_peers(section, "ingressFrom"),
+        metrics_from=_peers(section, "metricsFrom"),
+    )
+    database.done()
+    section.done()
+    return result
 
 
 def _disruption_budget(section: _Fields) -> DisruptionBudget:

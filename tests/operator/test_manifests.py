@@ -10,7 +10,7 @@ from operator_helpers import piiqueue
 
 from piiq_operator.manifests import Owner, Transport, children, ingress_transport
 from piiq_operator.sizing import plan
-from piiq_operator.spec import PIIQueueSpec, parse_spec
+from piiq_operator.spec import PIIQueueSpec, SpecError, parse_spec
 
 OWNER = Owner("pii", "prod", "0b5e8a4e-0000-4000-8000-000000000001")
 
@@ -350,3 +350,69 @@ def test_a_disruption_budget_covers_each_deployment_and_can_be_turned_off() -> N
         assert budget["metadata"]["ownerReferences"][0]["uid"] == OWNER.uid
     off = build(disruptionBudget={"enabled": False})
     assert not [key for key in off if key[0] == "PodDisruptionBudget"]
+
+
+def policies(**changes: Any) -> dict[str, dict[str, Any]]:
+    transport = changes.pop("transport", Transport.HTTP)
+    objs = build(transport, **changes)
+    return {name: o for (kind, name), o in objs.items() if kind == "NetworkPolicy"}
+
+
+def test_network_policies_are_off_by_default() -> None:
+    assert policies(ingress={"enabled": True}) == {}
+
+
+def test_network_policies_let_each_component_talk_only_to_what_it_needs() -> None:
+    monitoring = {"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}
+    database = {"ipBlock": {"cidr": "10.0.5.0/24"}}
+    found = policies(
+        ingress={"enabled": True},
+        networkPolicy={
+            "enabled": True,
+            "database": {"port": 6432, "to": [database]},
+            "metricsFrom": [monitoring],
+        },
+    )
+    assert set(found) == {"pii-workers", "pii-ingress", "pii-maintenance"}
+    for name, component in (("pii-workers", "worker"), ("pii-ingress", "ingress")):
+        selector = found[name]["spec"]["podSelector"]["matchLabels"]
+        assert selector == {
+            "app.kubernetes.io/instance": "pii",
+            "app.kubernetes.io/component": component,
+        }
+    workers, ingress, maintenance = (
+        found[n]["spec"] for n in ("pii-workers", "pii-ingress", "pii-maintenance")
+    )
+    for policy in (workers, ingress, maintenance):
+        assert policy["policyTypes"] == ["Ingress", "Egress"]
+        dns, db = policy["egress"][:2]
+        assert dns == {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+        assert db == {"ports": [{"port": 6432, "protocol": "TCP"}], "to": [database]}
+    # Workers: nothing in but the scrape; out to HTTPS (Slack).
+    assert workers["ingress"] == [
+        {"ports": [{"port": 9090, "protocol": "TCP"}], "from": [monitoring]}
+    ]
+    assert workers["egress"][2]["ports"] == [{"port": 443, "protocol": "TCP"}]
+    # The HTTP ingress: its port from anyone; it calls no one but the database.
+    assert ingress["ingress"][0] == {"ports": [{"port": 3000, "protocol": "TCP"}]}
+    assert len(ingress["egress"]) == 2
+    # Maintenance: SQL only.
+    assert maintenance["ingress"] == [] and len(maintenance["egress"]) == 2
+    for version in ("1.29", "1.37"):
+        for policy in found.values():
+            kubernetes_validate.validate(policy, version, strict=True)
+
+
+def test_a_socket_mode_ingress_takes_nothing_in_and_reaches_slack() -> None:
+    found = policies(
+        transport=Transport.SOCKET_MODE, ingress={"enabled": True}, networkPolicy={"enabled": True}
+    )
+    ingress = found["pii-ingress"]["spec"]
+    assert ingress["ingress"] == []  # no metricsFrom, no Events API
+    assert ingress["egress"][2]["ports"] == [{"port": 443, "protocol": "TCP"}]
+    assert found["pii-workers"]["spec"]["ingress"] == []
+
+
+def test_network_policy_peers_are_checked() -> None:
+    with pytest.raises(SpecError, match=r"spec\.networkPolicy\.metricsFrom\[0\] 'x' is not a "):
+        parse_spec("pii", piiqueue("pii", networkPolicy={"metricsFrom": ["x"]})["spec"])
