@@ -311,3 +311,22 @@ def test_an_existing_args_key_secret_is_referenced_not_created() -> None:
     assert "piiq-args-key" not in {s["metadata"]["name"] for s in by_kind(objs, "Secret")}
     (queue,) = by_kind(objs, "PIIQueue")
     assert queue["spec"]["argsKeySecretRef"] == {"name": "my-keys", "key": "k"}
+
+
+def test_security_contexts_are_values_with_hardened_defaults() -> None:
+    values = {
+        "podSecurityContext": {"fsGroupChangePolicy": "OnRootMismatch", "runAsUser": 20002},
+        "securityContext": {
+            "readOnlyRootFilesystem": True,
+            "seccompProfile": {"type": "Localhost", "localhostProfile": "piiq.json"},
+        },
+    }
+    objs = render(values)
+    for obj, container in containers(objs):
+        pod = pod_spec(obj)["securityContext"]
+        assert pod["runAsUser"] == 20002 and pod["fsGroupChangePolicy"] == "OnRootMismatch"
+        assert pod["runAsNonRoot"] is True  # the defaults stay under what is given
+        assert container["securityContext"]["seccompProfile"]["type"] == "Localhost"
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    for obj in objs:
+        kubernetes_validate.validate(obj, "1.32", strict=True)
