@@ -72,6 +72,8 @@ KINDS = {
     "Deployment": _Kind("apps", "namespaced_deployment"),
     "CronJob": _Kind("batch", "namespaced_cron_job"),
     "Service": _Kind("core", "namespaced_service"),
+    "PodDisruptionBudget": _Kind("policy", "namespaced_pod_disruption_budget"),
+    "NetworkPolicy": _Kind("networking", "namespaced_network_policy"),
 }
 
 
@@ -91,6 +93,8 @@ class Kube:
             "apps": kubernetes.client.AppsV1Api(api_client),
             "batch": kubernetes.client.BatchV1Api(api_client),
             "core": kubernetes.client.CoreV1Api(api_client),
+            "policy": kubernetes.client.PolicyV1Api(api_client),
+            "networking": kubernetes.client.NetworkingV1Api(api_client),
         }
 
     def _method(self, verb: str, kind: str) -> Callable[..., Any]:

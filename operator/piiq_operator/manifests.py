@@ -8,33 +8,24 @@ the Kubernetes schemas. The container commands, env names and ports are the cont
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from . import API_VERSION, KIND, MANAGER
+from .meta import COMPONENT, INGRESS_PORT, METRICS_PORT, QUEUE_LABEL, Manifest, Owner, labels
+from .meta import metadata as _metadata
+from .network import network_policies
 from .sizing import QueuePlan
 from .spec import PIIQueueSpec, object_suffix
 
 UID = 10001
-METRICS_PORT = 9090
-INGRESS_PORT = 3000
 WORKER_GRACE_SECONDS = 30  # the worker's own SIGTERM grace is 15 s; the rest hands jobs back
-QUEUE_LABEL = "piiq.dev/queue"
 # The Deployment a pod belongs to: with instance and component the whole selector, which is
 # immutable, so it holds only what a Deployment of this name always has (not the queue:
 # queues "a_b" and "a-b" share the Deployment "<name>-a-b").
 DEPLOYMENT_LABEL = "piiq.dev/deployment"
-SELECTOR_LABELS = ("app.kubernetes.io/instance", "app.kubernetes.io/component")
+SELECTOR_LABELS = ("app.kubernetes.io/instance", COMPONENT)
 
-Manifest = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Owner:
-    name: str
-    namespace: str
-    uid: str
+__all__ = ["Manifest", "Owner", "labels"]  # re-exported: the builders' common parts
 
 
 class Transport(Enum):
@@ -49,37 +40,6 @@ def ingress_transport(slack_keys: Collection[str]) -> Transport:
     if "app-token" in slack_keys and "signing-secret" not in slack_keys:
         return Transport.SOCKET_MODE
     return Transport.HTTP
-
-
-def labels(owner: Owner, component: str, queue: str | None = None) -> dict[str, str]:
-    result = {
-        "app.kubernetes.io/name": "piiq",
-        "app.kubernetes.io/instance": owner.name,
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/part-of": "piiq",
-        "app.kubernetes.io/managed-by": MANAGER,
-    }
-    if queue is not None:
-        result[QUEUE_LABEL] = queue
-    return result
-
-
-def _metadata(owner: Owner, name: str, component: str, queue: str | None = None) -> Manifest:
-    return {
-        "name": name,
-        "namespace": owner.namespace,
-        "labels": labels(owner, component, queue),
-        "ownerReferences": [
-            {
-                "apiVersion": API_VERSION,
-                "kind": KIND,
-                "name": owner.name,
-                "uid": owner.uid,
-                "controller": True,
-                "blockOwnerDeletion": True,
-            }
-        ],
-    }
 
 
 def _secret_env(name: str, secret: str, key: str, optional: bool = False) -> Manifest:
@@ -200,7 +160,26 @@ def _pod_spec(spec: PIIQueueSpec, container: Manifest, grace: int, **extra: Any)
         pod["nodeSelector"] = dict(spec.node_selector)
     if spec.tolerations:
         pod["tolerations"] = [dict(t) for t in spec.tolerations]
+    settings = spec.pod
+    if settings.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": name} for name in settings.image_pull_secrets]
+    if settings.affinity:
+        pod["affinity"] = dict(settings.affinity)
+    if settings.topology_spread_constraints:
+        pod["topologySpreadConstraints"] = [dict(c) for c in settings.topology_spread_constraints]
+    if settings.priority_class_name:
+        pod["priorityClassName"] = settings.priority_class_name
+    if settings.service_account_name:  # its token stays unmounted
+        pod["serviceAccountName"] = settings.service_account_name
     return pod
+
+
+def _pod_metadata(spec: PIIQueueSpec, own: Mapping[str, str]) -> Manifest:
+    """A pod template's metadata: the spec's podLabels under the operator's own labels."""
+    meta: Manifest = {"labels": {**spec.pod.labels, **own}}
+    if spec.pod.annotations:
+        meta["annotations"] = dict(spec.pod.annotations)
+    return meta
 
 
 def selector(labels: Mapping[str, str]) -> dict[str, str]:
@@ -209,7 +188,13 @@ def selector(labels: Mapping[str, str]) -> dict[str, str]:
 
 
 def _deployment(
-    owner: Owner, name: str, component: str, queue: str | None, replicas: int, pod: Manifest
+    spec: PIIQueueSpec,
+    owner: Owner,
+    name: str,
+    component: str,
+    queue: str | None,
+    replicas: int,
+    pod: Manifest,
 ) -> Manifest:
     meta = _metadata(owner, name, component, queue)
     meta["labels"][DEPLOYMENT_LABEL] = name
@@ -221,7 +206,7 @@ def _deployment(
             "replicas": replicas,
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": selector(meta["labels"])},
-            "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
+            "template": {"metadata": _pod_metadata(spec, meta["labels"]), "spec": pod},
         },
     }
 
@@ -245,7 +230,8 @@ def worker_deployment(
     ports = [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}]
     _with_probes(container, "metrics", ports)
     pod = _pod_spec(spec, container, WORKER_GRACE_SECONDS)
-    return _deployment(owner, worker_name(owner, plan.queue), "worker", plan.queue, replicas, pod)
+    name = worker_name(owner, plan.queue)
+    return _deployment(spec, owner, name, "worker", plan.queue, replicas, pod)
 
 
 def maintenance_cronjob(spec: PIIQueueSpec, owner: Owner) -> Manifest:
@@ -276,7 +262,7 @@ def maintenance_cronjob(spec: PIIQueueSpec, owner: Owner) -> Manifest:
                 "metadata": {"labels": dict(meta["labels"])},
                 "spec": {
                     "backoffLimit": 2,
-                    "template": {"metadata": {"labels": dict(meta["labels"])}, "spec": pod},
+                    "template": {"metadata": _pod_metadata(spec, meta["labels"]), "spec": pod},
                 },
             },
         },
@@ -309,7 +295,8 @@ def ingress_deployment(
     ]
     _with_probes(container, "http", ports)
     pod = _pod_spec(spec, container, 30)
-    return _deployment(owner, ingress_name(owner), "ingress", None, spec.ingress.replicas, pod)
+    replicas = spec.ingress.replicas
+    return _deployment(spec, owner, ingress_name(owner), "ingress", None, replicas, pod)
 
 
 def ingress_service(spec: PIIQueueSpec, owner: Owner) -> Manifest:
@@ -334,6 +321,26 @@ def ingress_service(spec: PIIQueueSpec, owner: Owner) -> Manifest:
     }
 
 
+def disruption_budget(spec: PIIQueueSpec, owner: Owner, deployment: Manifest) -> Manifest:
+    """A PodDisruptionBudget over one Deployment's pods, named after it: voluntary
+    disruptions (a node drain) take at most ``maxUnavailable`` of them at once. With one
+    replica it still lets a drain proceed (maxUnavailable, not minAvailable), and pods that
+    are not ready may always be evicted (they serve nothing)."""
+    meta = deployment["metadata"]
+    labels = meta["labels"]
+    metadata = _metadata(owner, meta["name"], labels[COMPONENT], labels.get(QUEUE_LABEL))
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": metadata,
+        "spec": {
+            "maxUnavailable": spec.disruption_budget.max_unavailable,
+            "selector": {"matchLabels": dict(deployment["spec"]["selector"]["matchLabels"])},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
+    }
+
+
 def children(
     spec: PIIQueueSpec,
     owner: Owner,
@@ -347,13 +354,17 @@ def children(
     The ingress Service exists only for the HTTP transport: Socket Mode needs no inbound
     traffic (and a Service left from HTTP mode is deleted as no longer wanted).
     ``slack_api_url`` is the operator's setting (never the PIIQueue's)."""
-    result = [
+    deployments = [
         worker_deployment(spec, owner, plans[q], replicas[q], slack_api_url) for q in sorted(plans)
     ]
+    if spec.ingress.enabled:
+        deployments.append(ingress_deployment(spec, owner, transport, slack_api_url))
+    result = [d for d in deployments if d["metadata"]["labels"][COMPONENT] == "worker"]
     if spec.maintenance.enabled:
         result.append(maintenance_cronjob(spec, owner))
-    if spec.ingress.enabled:
-        result.append(ingress_deployment(spec, owner, transport, slack_api_url))
-        if transport is Transport.HTTP:
-            result.append(ingress_service(spec, owner))
-    return result
+    result += [d for d in deployments if d["metadata"]["labels"][COMPONENT] == "ingress"]
+    if spec.ingress.enabled and transport is Transport.HTTP:
+        result.append(ingress_service(spec, owner))
+    if spec.disruption_budget.enabled:
+        result += [disruption_budget(spec, owner, d) for d in deployments]
+    return result + network_policies(spec, owner, ingress_http=transport is Transport.HTTP)

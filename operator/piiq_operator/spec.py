@@ -22,6 +22,15 @@ ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?[smhdw]?$")
 SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")  # a Secret data key
+LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+# Labels the operator sets on pods (selectors among them): podLabels may not use these.
+OPERATOR_LABEL_PREFIXES = ("app.kubernetes.io/", "piiq.dev/")
+PEER_FIELDS = {"podSelector", "namespaceSelector", "ipBlock"}
 CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,31}$")
 SCHEDULE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
 
@@ -53,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "autoscaling.targetBacklogPerPod": 50,
     "autoscaling.scaleDownDelay": "5m",
     "autoscaling.queues.*.minReplicas": 1,
+    "disruptionBudget.enabled": True,
+    "disruptionBudget.maxUnavailable": 1,
+    "networkPolicy.enabled": False,
+    "networkPolicy.database.port": 5432,
 }
 
 # Set by the operator from the spec, the operator's own settings or the pod.
@@ -155,6 +168,34 @@ class Maintenance:
 
 
 @dataclass(frozen=True)
+class DisruptionBudget:
+    enabled: bool
+    max_unavailable: int
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    enabled: bool = False
+    database_port: int = 5432
+    database_to: tuple[dict[str, Any], ...] = ()  # NetworkPolicyPeers; empty: anywhere
+    ingress_from: tuple[dict[str, Any], ...] = ()  # who reaches the ingress; empty: anyone
+    metrics_from: tuple[dict[str, Any], ...] = ()  # who scrapes 9090; empty: no one
+
+
+@dataclass(frozen=True)
+class PodSettings:
+    """What every pod of the PIIQueue gets, as given (the API server validates the shapes)."""
+
+    image_pull_secrets: tuple[str, ...] = ()
+    annotations: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    affinity: dict[str, Any] = field(default_factory=dict)
+    topology_spread_constraints: list[dict[str, Any]] = field(default_factory=list)
+    priority_class_name: str = ""
+    service_account_name: str = ""
+
+
+@dataclass(frozen=True)
 class PIIQueueSpec:
     queues: dict[str, int]
     concurrency_per_pod: int
@@ -170,6 +211,9 @@ class PIIQueueSpec:
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     env: list[dict[str, str]] = field(default_factory=list)
+    pod: PodSettings = field(default_factory=PodSettings)
+    disruption_budget: DisruptionBudget = DisruptionBudget(True, 1)
+    network_policy: NetworkPolicy = NetworkPolicy()
     args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
 
 
@@ -314,6 +358,9 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         tolerations=_tolerations(root),
         env=_env(root),
         args_key=_args_key(root),
+        pod=_pod_settings(root),
+        disruption_budget=_disruption_budget(root.child("disruptionBudget")),
+        network_policy=_network_policy(root.child("networkPolicy")),
     )
     root.done()
     if problems:
@@ -370,6 +417,89 @@ def _secret_ref(parent: _Fields, default_key: str | None) -> SecretRef:
     ref.done()
     parent.done()
     return SecretRef(name=name, key=key)
+
+
+def _peers(section: _Fields, key: str) -> tuple[dict[str, Any], ...]:
+    """A list of NetworkPolicyPeers (podSelector, namespaceSelector, ipBlock), as given."""
+    peers = section.sequence(key)
+    for i, peer in enumerate(peers):
+        if not isinstance(peer, dict) or not peer or set(peer) - PEER_FIELDS:
+            section.problems.append(
+                f"{section.path}.{key}[{i}] {peer!r} is not a NetworkPolicyPeer: give "
+                "podSelector, namespaceSelector or ipBlock"
+            )
+    return tuple(dict(p) for p in peers if isinstance(p, dict))
+
+
+def _network_policy(section: _Fields) -> NetworkPolicy:
+    database = section.child("database")
+    result = NetworkPolicy(
+        enabled=section.boolean("enabled", DEFAULTS["networkPolicy.enabled"]),
+        database_port=database.integer("port", DEFAULTS["networkPolicy.database.port"], 1, 65535),
+        database_to=_peers(database, "to"),
+        ingress_from=_peers(section, "ingressFrom"),
+        metrics_from=_peers(section, "metricsFrom"),
+    )
+    database.done()
+    section.done()
+    return result
+
+
+def _disruption_budget(section: _Fields) -> DisruptionBudget:
+    result = DisruptionBudget(
+        enabled=section.boolean("enabled", DEFAULTS["disruptionBudget.enabled"]),
+        max_unavailable=section.integer(
+            "maxUnavailable", DEFAULTS["disruptionBudget.maxUnavailable"], 1, MAX_REPLICAS
+        ),
+    )
+    section.done()
+    return result
+
+
+def _pod_settings(root: _Fields) -> PodSettings:
+    pulls = []
+    for i, item in enumerate(root.sequence("imagePullSecrets")):
+        one = _Fields(item, f"{root.path}.imagePullSecrets[{i}]", root.problems)
+        pulls.append(one.string("name", None, SECRET_NAME, "name a docker-registry Secret"))
+        one.done()
+    labels = _string_map(root, "podLabels")
+    for key, value in labels.items():
+        where = f"{root.path}.podLabels"
+        if key.startswith(OPERATOR_LABEL_PREFIXES):
+            root.problems.append(
+                f"{where}.{key}: labels under {' and '.join(OPERATOR_LABEL_PREFIXES)} are the "
+                "operator's (its selectors use them): choose another key"
+            )
+        elif not LABEL_KEY.match(key):
+            root.problems.append(f"{where}: {key!r} is not a valid label key")
+        if isinstance(value, str) and not LABEL_VALUE.match(value):
+            root.problems.append(
+                f"{where}.{key} {value!r} is not a valid label value: at most 63 letters, "
+                "digits, '-', '_' or '.', starting and ending with a letter or digit"
+            )
+    annotations = _string_map(root, "podAnnotations")
+    for key in annotations:
+        if not LABEL_KEY.match(key):
+            root.problems.append(f"{root.path}.podAnnotations: {key!r} is not a valid key")
+    spreads = root.sequence("topologySpreadConstraints")
+    for i, item in enumerate(spreads):
+        if not isinstance(item, dict):
+            root.problems.append(
+                f"{root.path}.topologySpreadConstraints[{i}] must be an object, not {item!r}"
+            )
+    return PodSettings(
+        image_pull_secrets=tuple(pulls),
+        annotations=annotations,
+        labels=labels,
+        affinity=root.mapping("affinity"),
+        topology_spread_constraints=[dict(c) for c in spreads if isinstance(c, dict)],
+        priority_class_name=root.string(
+            "priorityClassName", "", DNS_SUBDOMAIN, "name a PriorityClass", required=False
+        ),
+        service_account_name=root.string(
+            "serviceAccountName", "", DNS_SUBDOMAIN, "name a ServiceAccount", required=False
+        ),
+    )
 
 
 def _slack(section: _Fields) -> Slack:

@@ -93,6 +93,8 @@ NAMESPACED_RULES = {
     ("apps", "deployments"): {"get", "list", "watch", "create", "patch", "delete"},
     ("batch", "cronjobs"): {"get", "list", "watch", "create", "patch", "delete"},
     ("", "services"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("policy", "poddisruptionbudgets"): {"get", "list", "watch", "create", "patch", "delete"},
+    ("networking.k8s.io", "networkpolicies"): {"get", "list", "watch", "create", "patch", "delete"},
     ("", "secrets"): {"get"},
     ("", "events"): {"create", "patch"},
     ("events.k8s.io", "events"): {"create", "patch"},
@@ -195,6 +197,7 @@ def test_example_piiqueue_uses_the_chart_image_and_secrets() -> None:
     assert spec["database"] == {"secretRef": {"name": "piiq-db", "key": "url"}}
     assert spec["slack"] == {"secretRef": {"name": "piiq-slack"}}
     assert spec["queues"] == {"default": 10, "events": 20, "pii_detection": 5}
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]  # worker pods pull like the operator
     overridden = render(
         {"examplePIIQueue": {"enabled": True, "spec": {"queues": {"q": 1}, "queuePrefix": "x"}}}
     )
@@ -308,3 +311,22 @@ def test_an_existing_args_key_secret_is_referenced_not_created() -> None:
     assert "piiq-args-key" not in {s["metadata"]["name"] for s in by_kind(objs, "Secret")}
     (queue,) = by_kind(objs, "PIIQueue")
     assert queue["spec"]["argsKeySecretRef"] == {"name": "my-keys", "key": "k"}
+
+
+def test_security_contexts_are_values_with_hardened_defaults() -> None:
+    values = {
+        "podSecurityContext": {"fsGroupChangePolicy": "OnRootMismatch", "runAsUser": 20002},
+        "securityContext": {
+            "readOnlyRootFilesystem": True,
+            "seccompProfile": {"type": "Localhost", "localhostProfile": "piiq.json"},
+        },
+    }
+    objs = render(values)
+    for obj, container in containers(objs):
+        pod = pod_spec(obj)["securityContext"]
+        assert pod["runAsUser"] == 20002 and pod["fsGroupChangePolicy"] == "OnRootMismatch"
+        assert pod["runAsNonRoot"] is True  # the defaults stay under what is given
+        assert container["securityContext"]["seccompProfile"]["type"] == "Localhost"
+        assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    for obj in objs:
+        kubernetes_validate.validate(obj, "1.32", strict=True)

@@ -95,7 +95,9 @@ async def test_objects_it_does_not_own_are_not_taken_over(operator: Cluster) -> 
     await cluster.call(cluster.apps.delete_namespaced_deployment, "pii-events", NS)
     await eventually(lambda: assert_in("pii-ingress", cluster.names(SERVICES)))
     uid = cluster.get(PIIQ, "pii")["metadata"]["uid"]
-    mine = cluster.get(DEPLOYMENTS, "pii-events")["metadata"]["ownerReferences"]
+    mine = await eventually(
+        lambda: cluster.get(DEPLOYMENTS, "pii-events")["metadata"]["ownerReferences"]
+    )
     assert mine[0]["uid"] == uid
     await eventually(lambda: assert_in("Degraded", not_degraded(cluster, "pii")))
 

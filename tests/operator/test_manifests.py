@@ -10,7 +10,7 @@ from operator_helpers import piiqueue
 
 from piiq_operator.manifests import Owner, Transport, children, ingress_transport
 from piiq_operator.sizing import plan
-from piiq_operator.spec import PIIQueueSpec, parse_spec
+from piiq_operator.spec import PIIQueueSpec, SpecError, parse_spec
 
 OWNER = Owner("pii", "prod", "0b5e8a4e-0000-4000-8000-000000000001")
 
@@ -26,8 +26,10 @@ def build(
 
 
 def env_names(obj: dict[str, Any]) -> set[str]:
-    """The env names of a workload's container; none for a Service."""
-    return set() if obj["kind"] == "Service" else {e["name"] for e in container(obj)["env"]}
+    """The env names of a workload's container; none for a Service or a budget."""
+    if obj["kind"] not in ("Deployment", "CronJob"):
+        return set()
+    return {e["name"] for e in container(obj)["env"]}
 
 
 def container(obj: dict[str, Any]) -> dict[str, Any]:
@@ -65,6 +67,9 @@ def test_children_names_commands_and_contract() -> None:
         ("CronJob", "pii-maintenance"),
         ("Deployment", "pii-ingress"),
         ("Service", "pii-ingress"),
+        ("PodDisruptionBudget", "pii-default"),
+        ("PodDisruptionBudget", "pii-pii-detection"),
+        ("PodDisruptionBudget", "pii-ingress"),
     }
     cron = objs["CronJob", "pii-maintenance"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
@@ -260,3 +265,154 @@ def test_slack_channels_reach_the_components_that_use_them() -> None:
     assert worker["PIIQ_ADMIN_CHANNEL"] == "C0ADM" and "PIIQ_ADMIN_CHANNEL" not in ingress
     maintenance = values(("CronJob", "pii-maintenance"))
     assert not {"PIIQ_EXEMPT_CHANNELS", "PIIQ_ADMIN_CHANNEL"} & set(maintenance)
+
+
+POD_SETTINGS: dict[str, Any] = {
+    "imagePullSecrets": [{"name": "regcred"}],
+    "podAnnotations": {"example.com/scrape": "true"},
+    "podLabels": {"team": "security"},
+    "affinity": {
+        "podAntiAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 100,
+                    "podAffinityTerm": {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {"app.kubernetes.io/instance": "pii"}},
+                    },
+                }
+            ]
+        }
+    },
+    "topologySpreadConstraints": [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"piiq.dev/deployment": "pii-events"}},
+        }
+    ],
+    "priorityClassName": "piiq-high",
+    "serviceAccountName": "piiq-workers",
+}
+
+
+def pod_template(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = obj["spec"]
+    return spec["jobTemplate"]["spec"]["template"] if obj["kind"] == "CronJob" else spec["template"]
+
+
+def test_pod_settings_reach_every_pod() -> None:
+    objs = build(ingress={"enabled": True}, **POD_SETTINGS)
+    workloads = [o for o in objs.values() if o["kind"] in ("Deployment", "CronJob")]
+    assert len(workloads) == 4  # two queues, the ingress, maintenance
+    for obj in workloads:
+        template = pod_template(obj)
+        pod = template["spec"]
+        assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+        assert pod["affinity"] == POD_SETTINGS["affinity"]
+        assert pod["topologySpreadConstraints"] == POD_SETTINGS["topologySpreadConstraints"]
+        assert pod["priorityClassName"] == "piiq-high"
+        assert pod["serviceAccountName"] == "piiq-workers"
+        assert pod["automountServiceAccountToken"] is False  # its token is never mounted
+        assert template["metadata"]["annotations"] == {"example.com/scrape": "true"}
+        labels = template["metadata"]["labels"]
+        assert labels["team"] == "security"
+        assert labels["app.kubernetes.io/managed-by"] == "piiq-operator"
+    events = objs["Deployment", "pii-events"]
+    # The selector still holds only the operator's labels.
+    assert "team" not in events["spec"]["selector"]["matchLabels"]
+    for version in ("1.29", "1.37"):
+        for obj in objs.values():
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_without_pod_settings_pods_are_unchanged() -> None:
+    pod = pod_template(build()["Deployment", "pii-events"])
+    assert "annotations" not in pod["metadata"]
+    assert not {"imagePullSecrets", "affinity", "priorityClassName", "serviceAccountName"} & set(
+        pod["spec"]
+    )
+
+
+def test_a_disruption_budget_covers_each_deployment_and_can_be_turned_off() -> None:
+    objs = build(ingress={"enabled": True}, disruptionBudget={"maxUnavailable": 2})
+    deployments = {name for kind, name in objs if kind == "Deployment"}
+    budgets = {name: o for (kind, name), o in objs.items() if kind == "PodDisruptionBudget"}
+    assert set(budgets) == deployments == {"pii-default", "pii-events", "pii-ingress"}
+    for name, budget in budgets.items():
+        selector = objs["Deployment", name]["spec"]["selector"]["matchLabels"]
+        assert budget["spec"] == {
+            "maxUnavailable": 2,
+            "selector": {"matchLabels": selector},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        }
+        assert budget["metadata"]["ownerReferences"][0]["uid"] == OWNER.uid
+    off = build(disruptionBudget={"enabled": False})
+    assert not [key for key in off if key[0] == "PodDisruptionBudget"]
+
+
+def policies(**changes: Any) -> dict[str, dict[str, Any]]:
+    transport = changes.pop("transport", Transport.HTTP)
+    objs = build(transport, **changes)
+    return {name: o for (kind, name), o in objs.items() if kind == "NetworkPolicy"}
+
+
+def test_network_policies_are_off_by_default() -> None:
+    assert policies(ingress={"enabled": True}) == {}
+
+
+def test_network_policies_let_each_component_talk_only_to_what_it_needs() -> None:
+    monitoring = {"namespaceSelector": {"matchLabels": {"name": "monitoring"}}}
+    database = {"ipBlock": {"cidr": "10.0.5.0/24"}}
+    found = policies(
+        ingress={"enabled": True},
+        networkPolicy={
+            "enabled": True,
+            "database": {"port": 6432, "to": [database]},
+            "metricsFrom": [monitoring],
+        },
+    )
+    assert set(found) == {"pii-workers", "pii-ingress", "pii-maintenance"}
+    for name, component in (("pii-workers", "worker"), ("pii-ingress", "ingress")):
+        selector = found[name]["spec"]["podSelector"]["matchLabels"]
+        assert selector == {
+            "app.kubernetes.io/instance": "pii",
+            "app.kubernetes.io/component": component,
+        }
+    workers, ingress, maintenance = (
+        found[n]["spec"] for n in ("pii-workers", "pii-ingress", "pii-maintenance")
+    )
+    for policy in (workers, ingress, maintenance):
+        assert policy["policyTypes"] == ["Ingress", "Egress"]
+        dns, db = policy["egress"][:2]
+        assert dns == {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+        assert db == {"ports": [{"port": 6432, "protocol": "TCP"}], "to": [database]}
+    # Workers: nothing in but the scrape; out to HTTPS (Slack).
+    assert workers["ingress"] == [
+        {"ports": [{"port": 9090, "protocol": "TCP"}], "from": [monitoring]}
+    ]
+    assert workers["egress"][2]["ports"] == [{"port": 443, "protocol": "TCP"}]
+    # The HTTP ingress: its port from anyone; it calls no one but the database.
+    assert ingress["ingress"][0] == {"ports": [{"port": 3000, "protocol": "TCP"}]}
+    assert len(ingress["egress"]) == 2
+    # Maintenance: SQL only.
+    assert maintenance["ingress"] == [] and len(maintenance["egress"]) == 2
+    for version in ("1.29", "1.37"):
+        for policy in found.values():
+            kubernetes_validate.validate(policy, version, strict=True)
+
+
+def test_a_socket_mode_ingress_takes_nothing_in_and_reaches_slack() -> None:
+    found = policies(
+        transport=Transport.SOCKET_MODE, ingress={"enabled": True}, networkPolicy={"enabled": True}
+    )
+    ingress = found["pii-ingress"]["spec"]
+    assert ingress["ingress"] == []  # no metricsFrom, no Events API
+    assert ingress["egress"][2]["ports"] == [{"port": 443, "protocol": "TCP"}]
+    assert found["pii-workers"]["spec"]["ingress"] == []
+
+
+def test_network_policy_peers_are_checked() -> None:
+    with pytest.raises(SpecError, match=r"spec\.networkPolicy\.metricsFrom\[0\] 'x' is not a "):
+        parse_spec("pii", piiqueue("pii", networkPolicy={"metricsFrom": ["x"]})["spec"])

@@ -230,7 +230,8 @@ async def test_socket_mode_ingress_without_a_signing_secret(operator: Cluster) -
     await cluster.secrets()
     await cluster.create(piiqueue("pii", {"events": 8}, ingress={"enabled": True}))
     await eventually(lambda: assert_equal(cluster.names(SERVICES), {"pii-ingress"}))
-    assert worker_args(cluster, "pii-ingress") == ["ingress"]
+    # The children are applied at once: the Service can land before the Deployment.
+    await eventually(lambda: assert_equal(worker_args(cluster, "pii-ingress"), ["ingress"]))
 
     # The Slack app switches to Socket Mode: an app-level token, no signing secret.
     slack = {"bot-token": "xoxb-test", "app-token": "xapp-test"}
@@ -284,3 +285,43 @@ async def test_a_deployment_with_an_old_selector_is_replaced(operator: Cluster) 
 
     await eventually(replaced)
     assert check(cluster.condition("pii", "Degraded"), "False")
+
+
+PDBS = "policy/v1/poddisruptionbudgets"
+
+
+async def test_disruption_budgets_follow_the_deployments(operator: Cluster) -> None:
+    cluster = operator
+    await cluster.secrets()
+    await cluster.create(piiqueue("pii", {"events": 8, "default": 2}, ingress={"enabled": True}))
+    await eventually(
+        lambda: assert_equal(cluster.names(PDBS), {"pii-events", "pii-default", "pii-ingress"})
+    )
+    await eventually(lambda: assert_equal(cluster.names(DEPLOYMENTS), cluster.names(PDBS)))
+    budget = cluster.get(PDBS, "pii-events")
+    selector = cluster.get(DEPLOYMENTS, "pii-events")["spec"]["selector"]
+    assert budget["spec"]["selector"] == selector and budget["spec"]["maxUnavailable"] == 1
+    await cluster.patch("pii", {"spec": {"disruptionBudget": {"enabled": False}}})
+    await eventually(lambda: assert_equal(cluster.names(PDBS), set()))
+
+
+NETWORK_POLICIES = "networking.k8s.io/v1/networkpolicies"
+
+
+async def test_network_policies_come_and_go_with_the_spec(operator: Cluster) -> None:
+    cluster = operator
+    await cluster.secrets()
+    network = {"enabled": True}
+    await cluster.create(piiqueue("pii", {"events": 8}, ingress={"enabled": True}))
+    await eventually(
+        lambda: assert_equal(cluster.names(DEPLOYMENTS), {"pii-events", "pii-ingress"})
+    )
+    assert cluster.names(NETWORK_POLICIES) == set()
+    await cluster.patch("pii", {"spec": {"networkPolicy": network}})
+    await eventually(
+        lambda: assert_equal(
+            cluster.names(NETWORK_POLICIES), {"pii-workers", "pii-ingress", "pii-maintenance"}
+        )
+    )
+    await cluster.patch("pii", {"spec": {"networkPolicy": {"enabled": False}}})
+    await eventually(lambda: assert_equal(cluster.names(NETWORK_POLICIES), set()))

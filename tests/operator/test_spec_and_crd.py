@@ -242,3 +242,31 @@ def test_slack_channels_are_fields_with_channel_ids() -> None:
         "spec.slack.adminChannel 'x' is not a channel ID: use the ID Slack shows in the "
         "channel's details, e.g. C0123ABCD",
     ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        (
+            {"podLabels": {"app.kubernetes.io/instance": "other"}},
+            "spec.podLabels.app.kubernetes.io/instance: labels under app.kubernetes.io/ and "
+            "piiq.dev/ are the operator's (its selectors use them): choose another key",
+        ),
+        ({"podLabels": {"team": "a b"}}, "spec.podLabels.team 'a b' is not a valid label value"),
+        ({"podLabels": {"bad key!": "x"}}, "spec.podLabels: 'bad key!' is not a valid label key"),
+        ({"imagePullSecrets": [{}]}, "spec.imagePullSecrets[0].name is required"),
+        ({"priorityClassName": "High"}, "spec.priorityClassName 'High' is not valid"),
+        ({"serviceAccountName": "a_b"}, "spec.serviceAccountName 'a_b' is not valid"),
+        ({"topologySpreadConstraints": ["zone"]}, "spec.topologySpreadConstraints[0] must be"),
+        ({"affinity": []}, "spec.affinity must be an object"),
+    ],
+)
+def test_pod_settings_are_checked(changes: dict[str, Any], expected: str) -> None:
+    found = problems("pii", spec(**changes))
+    assert any(expected in p for p in found), found
+
+
+def test_the_crd_refuses_operator_pod_labels(crd_schema: dict[str, Any]) -> None:
+    labels = crd_schema["properties"]["spec"]["properties"]["podLabels"]
+    (rule,) = labels["x-kubernetes-validations"]
+    assert "app.kubernetes.io/" in rule["rule"] and "piiq.dev/" in rule["rule"]

@@ -41,22 +41,14 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | 
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
 
-{{/* The operator's and the test Pod's hardening (docs/operator.md: the same as the children). */}}
+{{/* The operator's and the test Pod's hardening: values podSecurityContext and
+securityContext (docs/operator.md: the same as the children by default). */}}
 {{- define "piiq.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-fsGroup: 10001
-seccompProfile:
-  type: RuntimeDefault
+{{- toYaml .Values.podSecurityContext }}
 {{- end }}
 
 {{- define "piiq.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-capabilities:
-  drop: [ALL]
+{{- toYaml .Values.securityContext }}
 {{- end }}
 
 {{/* Namespaced rules, for a ClusterRole (all namespaces) or a Role per watched namespace. */}}
@@ -75,6 +67,12 @@ capabilities:
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [services]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [policy]
+  resources: [poddisruptionbudgets]
+  verbs: [get, list, watch, create, patch, delete]
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [secrets]
