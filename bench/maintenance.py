@@ -92,7 +92,8 @@ def prune_figures(server: str, rows: int, young: int, console: Console) -> tuple
 def rescue_latencies(server: str, kills: int, timeout: float, console: Console) -> list[float]:
     prefix = devdb.create_schema(server)
     env = dict(os.environ, PIIQ_DATABASE_URL=server, PIIQ_QUEUE_PREFIX=prefix,
-               PYTHONPATH=str(ROOT / "tests" / "support"), PIIQ_LOG_LEVEL="warning")  # fmt: skip
+               PYTHONPATH=str(ROOT / "tests" / "support"), PIIQ_LOG_LEVEL="warning",
+               PIIQ_METRICS_PORT="0")  # fmt: skip
     command = [sys.executable, "-m", "piiq", "worker", "--import", "sample_workers",
                "--queue", "work=2", "--heartbeat-timeout", f"{timeout}s"]  # fmt: skip
     client = Client(server, prefix=prefix)
@@ -109,6 +110,8 @@ def rescue_latencies(server: str, kills: int, timeout: float, console: Console) 
             with psycopg.connect(server, autocommit=True) as conn:
                 held = []
                 while len(held) < 2:
+                    if victim.poll() is not None:
+                        raise SystemExit("the worker exited at start: see its output above")
                     held = conn.execute(
                         f"SELECT id FROM \"{prefix}\".oban_jobs WHERE state = 'executing' AND attempt = 1"
                     ).fetchall()
@@ -116,6 +119,8 @@ def rescue_latencies(server: str, kills: int, timeout: float, console: Console) 
                 survivor = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
                 live = f'SELECT count(*) FROM "{prefix}".piiq_producers WHERE stopped_at IS NULL'
                 while conn.execute(live).fetchone()[0] < kill + 1:  # the survivor is up
+                    if survivor.poll() is not None or victim.poll() is not None:
+                        raise SystemExit("a worker exited at start: see its output above")
                     time.sleep(0.05)
                 victim.send_signal(signal.SIGKILL)
                 killed_at = time.monotonic()
