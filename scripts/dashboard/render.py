@@ -3,7 +3,7 @@ from a real Prometheus that scraped real piiq processes through a demo-like run.
 
     make dashboard-image    (scripts/dashboard/render.sh builds Prometheus once, then runs this)
 
-Everything listens on 127.0.0.1 and stops by itself after about three minutes:
+Everything listens on 127.0.0.1 and stops by itself after about five minutes:
 
 - PostgreSQL: ``PIIQ_DATABASE_URL``, else the embedded server ``make demo`` uses; a fresh
   schema ``piiq_dashboard``;
@@ -13,9 +13,9 @@ Everything listens on 127.0.0.1 and stops by itself after about three minutes:
 - Prometheus, scraping each process every 2 s;
 - people posting in the sandbox (clean chat, card numbers, SSNs, phone numbers, e-mail
   addresses, Slack's retries, a forged signature now and then) while, on a timeline, the
-  worker is killed with SIGKILL and started again, then stopped for 20 s (a backlog), Slack
-  answers 429 to chat.delete, the jobs table is locked for 6 s (the ingress answers 503)
-  and the PIIQueue is made invalid for 30 s (Degraded).
+  worker is killed with SIGKILL and started again, then stopped for 25 s (a backlog), Slack
+  answers 429 to 30 chat.delete calls, the jobs table is locked for 6 s (the ingress answers 503)
+  and the PIIQueue is made invalid for 50 s (Degraded).
 
 Then each panel's expressions are asked of Prometheus over the run (``query_range``), the
 figures printed, and the panels drawn with matplotlib where the dashboard places them.
@@ -38,7 +38,8 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,8 +184,9 @@ class Traffic:
 
     def __init__(self, slack: Any, events_url: str, per_second: float) -> None:
         self.slack, self.events_url, self.interval = slack, events_url, 1 / per_second
-        self.statuses: dict[int, int] = {}
+        self.statuses: Counter[int] = Counter()
         self.stopped = threading.Event()
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(8)
         self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
 
@@ -199,7 +201,8 @@ class Traffic:
 
     def _deliver(self, envelope: dict[str, Any], retry: int | None = None) -> None:
         status, _ = self.slack.deliver(self.events_url, envelope, retry_num=retry)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
+        with self._lock:
+            self.statuses[status] += 1
 
     def _forged(self, envelope: dict[str, Any]) -> None:
         body = json.dumps(envelope).encode()
@@ -230,27 +233,23 @@ def lock_jobs_table(url: str, seconds: float) -> None:
         time.sleep(seconds)
 
 
-async def operator_cluster(url: str, tmp: Path) -> contextlib.AsyncExitStack:
-    """The tests' Kubernetes API emulator with the CRD, the Secrets and one PIIQueue."""
+@contextlib.asynccontextmanager
+async def operator_cluster(url: str, tmp: Path) -> AsyncIterator[Any]:
+    """The tests' Kubernetes API emulator with the CRD, the Secrets and one PIIQueue; yields
+    the tests' ``Cluster`` (its ``kubeconfig`` is for ``piiq operator``)."""
     sys.path[:0] = [str(ROOT / "tests/support"), str(ROOT / "tests/operator")]
     import kmock
     from k8s_emulator import RealisticEmulator, write_kubeconfig
     from operator_helpers import CRD_PATH, Cluster, piiqueue
 
-    stack = contextlib.AsyncExitStack()
-    emulator = await stack.enter_async_context(RealisticEmulator())
-    server = await stack.enter_async_context(kmock.Server(emulator))
-    emulator.resources.load_bundled()
-    emulator.add_crd(CRD_PATH)
-    emulator.ready_deployments = True
-    kubeconfig = write_kubeconfig(tmp / "kubeconfig", str(server.url))
-    cluster = Cluster(emulator, kubeconfig)
-    await cluster.secrets(url)
-    await cluster.create(piiqueue("demo", queues={"events": 4, "pii_detection": 2}))
-    stack.push_async_callback(asyncio.sleep, 0)
-    stack.cluster = cluster  # type: ignore[attr-defined]
-    stack.kubeconfig = kubeconfig  # type: ignore[attr-defined]
-    return stack
+    async with RealisticEmulator() as emulator, kmock.Server(emulator) as server:
+        emulator.resources.load_bundled()
+        emulator.add_crd(CRD_PATH)
+        emulator.ready_deployments = True  # the emulator rolls Deployments out: Ready
+        cluster = Cluster(emulator, write_kubeconfig(tmp / "kubeconfig", str(server.url)))
+        await cluster.secrets(url)
+        await cluster.create(piiqueue("demo", queues={"events": 4, "pii_detection": 2}))
+        yield cluster
 
 
 async def run(binary: Path, seconds: float, tmp: Path) -> tuple[list[dict[str, Any]], float]:
@@ -261,7 +260,7 @@ async def run(binary: Path, seconds: float, tmp: Path) -> tuple[list[dict[str, A
     url = database_url()
     fresh_schema(url)
     ports = Ports(*(free_port() for _ in range(5)))
-    async with await operator_cluster(url, tmp) as stack:
+    async with operator_cluster(url, tmp) as cluster:
         with sb.SlackSandbox() as slack, prometheus(binary, ports, tmp) as prom:
             env = dict(
                 os.environ,
@@ -272,7 +271,7 @@ async def run(binary: Path, seconds: float, tmp: Path) -> tuple[list[dict[str, A
                 PIIQ_SLACK_ADMIN_TOKEN=sb.ADMIN_TOKEN,
                 PIIQ_SLACK_SIGNING_SECRET=sb.SIGNING_SECRET,
                 PIIQ_LOG_FORMAT="json",
-                KUBECONFIG=str(stack.kubeconfig),
+                KUBECONFIG=str(cluster.kubeconfig),
                 PYTHONUNBUFFERED="1",
             )
             piiq = Piiq(env, tmp)
@@ -288,7 +287,7 @@ async def run(binary: Path, seconds: float, tmp: Path) -> tuple[list[dict[str, A
                 "operator",
                 [
                     *("operator", "--standalone", "--liveness", "off", "--interval", "2"),
-                    *("--namespace", "default", "--metrics-port", str(ports.operator_metrics)),
+                    *("--metrics-port", str(ports.operator_metrics)),
                 ],
             )
             try:
@@ -296,33 +295,35 @@ async def run(binary: Path, seconds: float, tmp: Path) -> tuple[list[dict[str, A
                 wait_http(f"http://127.0.0.1:{ports.worker_metrics}/readyz", 120)
                 started = time.time()
                 events_url = f"http://127.0.0.1:{ports.ingress}/slack/events"
-                cluster = stack.cluster  # type: ignore[attr-defined]
 
                 async def at(offset: float) -> None:
-                    await asyncio.sleep(max(0.0, started + offset * seconds / 180 - time.time()))
+                    await asyncio.sleep(max(0.0, started + offset * seconds / 240 - time.time()))
 
                 with Traffic(slack, events_url, per_second=4) as traffic:
-                    await at(30)
-                    print("t+30 s: the worker is killed (SIGKILL) and started again")
+                    await at(40)
+                    print("t+40 s: the worker is killed (SIGKILL) and started again")
                     piiq.stop("worker", signal.SIGKILL)
                     piiq.start("worker", worker, **worker_env)
-                    await at(60)
-                    print("t+60 s: the worker stops for 20 s; the PIIQueue turns invalid")
+                    await at(100)
+                    print("t+100 s: the worker stops for 25 s; the PIIQueue turns invalid")
                     piiq.stop("worker")
                     await cluster.patch("demo", {"spec": {"concurrencyPerPod": 0}})
-                    await at(80)
+                    await at(125)
                     piiq.start("worker", worker, **worker_env)
-                    await at(90)
-                    print("t+90 s: the PIIQueue is fixed; Slack rate-limits chat.delete")
+                    await at(150)
+                    print("t+150 s: the PIIQueue is fixed")
                     await cluster.patch("demo", {"spec": {"concurrencyPerPod": 8}})
-                    slack.rate_limit("chat.delete", times=12, retry_after=2)
-                    await at(120)
-                    print("t+120 s: the jobs table is locked for 6 s")
+                    await at(170)
+                    print("t+170 s: Slack answers 429 to the next 30 chat.delete calls")
+                    slack.rate_limit("chat.delete", times=30, retry_after=2)
+                    await at(200)
+                    print("t+200 s: the jobs table is locked for 6 s")
                     await asyncio.to_thread(lock_jobs_table, url, 6)
-                    await at(180)
+                    await at(240)
                 print(f"deliveries by HTTP status: {dict(sorted(traffic.statuses.items()))}")
                 await asyncio.sleep(15)  # the backlog drains, the last scrapes land
                 start, end = started - 20, time.time()
+                print_alerts(await asyncio.to_thread(alert_conditions, prom, start, end))
                 return await asyncio.to_thread(collect, prom, start, end), end - start
             finally:
                 piiq.stop_all()
@@ -350,6 +351,20 @@ def legend(fmt: str, labels: dict[str, str]) -> str:
     return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), fmt).strip()
 
 
+def gaps_broken(points: list[list[Any]], start: float) -> tuple[list[float], list[float]]:
+    """Seconds since ``start`` and values, with a NaN where no scrape answered (a process
+    was down): drawn as a gap, as Grafana does, not as a line across it."""
+    times: list[float] = []
+    values: list[float] = []
+    for t, v in points:
+        if times and float(t) - start - times[-1] > 2.5 * SCRAPE_S:
+            times.append(times[-1] + SCRAPE_S)
+            values.append(float("nan"))
+        times.append(float(t) - start)
+        values.append(float(v))
+    return times, values
+
+
 def collect(prom: str, start: float, end: float) -> list[dict[str, Any]]:
     """Each panel of the dashboard with its series: (legend, times, values)."""
     panels = []
@@ -357,11 +372,36 @@ def collect(prom: str, start: float, end: float) -> list[dict[str, Any]]:
         series = []
         for target in panel.get("targets", []):
             for result in query_range(prom, promql(target["expr"], RATE_INTERVAL), start, end):
-                times = [float(t) - start for t, _ in result["values"]]
-                values = [float(v) for _, v in result["values"]]
+                times, values = gaps_broken(result["values"], start)
                 series.append((legend(target["legendFormat"], result["metric"]), times, values))
         panels.append({**panel, "series": sorted(series)})
     return panels
+
+
+def alert_conditions(prom: str, start: float, end: float) -> dict[str, list[float]]:
+    """Each alert of the chart's PrometheusRule (rendered by the Helm engine, defaults):
+    the seconds into the run at which its expression held (``for`` not applied)."""
+    sys.path.insert(0, str(ROOT / "tests/support"))
+    from helm_chart import by_kind, render
+
+    (rule,) = by_kind(
+        render({"monitoring": {"prometheusRule": {"enabled": True}}}), "PrometheusRule"
+    )
+    held = {}
+    for group in rule["spec"]["groups"]:
+        for item in group["rules"]:
+            results = query_range(prom, item["expr"], start, end)
+            held[item["alert"]] = sorted(
+                {float(t) - start for r in results for t, _ in r["values"]}
+            )
+    return held
+
+
+def print_alerts(held: dict[str, list[float]]) -> None:
+    print("\nAlert conditions over the run (before their `for`):")
+    for alert, times in held.items():
+        when = f"held {len(times) * SCRAPE_S} s, from t={times[0]:.0f} s" if times else "never held"
+        print(f"  {alert}: {when}")
 
 
 def print_figures(panels: list[dict[str, Any]]) -> None:
@@ -386,9 +426,11 @@ def draw(panels: list[dict[str, Any]], out: Path, duration: float) -> None:
 
     rows = max(p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels)
     fig = plt.figure(figsize=(18, rows * 0.3), facecolor="#111217")
-    grid = fig.add_gridspec(rows, 24, hspace=0.0, wspace=0.0, left=0.01, right=0.99)
+    grid = fig.add_gridspec(
+        rows, 24, hspace=0.0, wspace=0.0, left=0.01, right=0.99, top=0.95, bottom=0.04
+    )
     fig.suptitle(
-        f"piiq: {duration / 60:.0f} minutes of a demo-like run, as Prometheus scraped it",
+        f"piiq: a {duration / 60:.0f}-minute demo-like run, as Prometheus scraped it",
         color="#d8d9da",
         fontsize=14,
         y=0.995,
@@ -434,10 +476,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prometheus", type=Path, required=True, help="the prometheus binary")
     parser.add_argument("--out", type=Path, default=ROOT / "docs/images/dashboard.png")
-    parser.add_argument("--seconds", type=float, default=180, help="length of the traffic")
+    parser.add_argument("--seconds", type=float, default=240, help="length of the traffic")
+    parser.add_argument("--logs", type=Path, help="keep the processes' logs in this directory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="piiq-dashboard-") as tmp:
-        panels, duration = asyncio.run(run(args.prometheus, args.seconds, Path(tmp)))
+        try:
+            panels, duration = asyncio.run(run(args.prometheus, args.seconds, Path(tmp)))
+        finally:
+            if args.logs:
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(tmp).glob("*.log"):
+                    (args.logs / log.name).write_bytes(log.read_bytes())
     print_figures(panels)
     draw(panels, args.out, duration)
     return 0
