@@ -1,12 +1,14 @@
 """Ingress load: signed Events API requests per second and their ack latency.
 
     .venv/bin/python bench/ingress_load.py [--events 4000] [--duplicates 0.1] [--concurrency 32]
+                                           [--args-keys]
 
 Starts a real `piiq ingress` process on 127.0.0.1 against a fresh schema and sends it
 --events signed message events from --concurrency connections; --duplicates of them are
 Slack-style retried deliveries (same event_id, X-Slack-Retry-Num). Prints events/s and
 the p50/p99 time to the 200 (Slack wants it within 3 s), then checks that the jobs table
-holds exactly one job per unique event.
+holds exactly one job per unique event. --args-keys gives the ingress a PIIQ_ARGS_KEYS
+key, so each message's content is encrypted before its insert.
 
 The peer, measured in the same run with the same load: an aiohttp endpoint that verifies
 the signature and answers 200 without storing anything (the ceiling for one process; what
@@ -35,6 +37,7 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "worker"))
+from piiq.argscrypt import generate  # noqa: E402
 from piiq.ports import free_port  # noqa: E402
 from piiq.queue import devdb  # noqa: E402
 from piiq.slack import sandbox as sb  # noqa: E402
@@ -139,6 +142,7 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=4000)
     parser.add_argument("--duplicates", type=float, default=0.1)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--args-keys", action="store_true", help="encrypt message content")
     args = parser.parse_args()
     console = Console()
     server = devdb.bench_database_url()
@@ -161,6 +165,8 @@ def main() -> int:
                 PIIQ_SLACK_SIGNING_SECRET=sb.SIGNING_SECRET,
                 PIIQ_LOG_LEVEL="warning",
             )
+            if label == "piiq ingress" and args.args_keys:
+                env["PIIQ_ARGS_KEYS"] = generate("bench")
             if label == "piiq ingress":
                 command = [sys.executable, "-m", "piiq", "ingress", "--host", "127.0.0.1"]
                 command += ["--port", str(port)]
@@ -176,9 +182,13 @@ def main() -> int:
                 process.wait(20)
         with psycopg.connect(server) as conn:
             jobs = conn.execute(f'SELECT count(*) FROM "{prefix}".oban_jobs').fetchone()[0]
+            sealed_jobs = conn.execute(
+                f"SELECT count(*) FROM \"{prefix}\".oban_jobs WHERE args ? 'sealed'"
+            ).fetchone()[0]
     finally:
         devdb.drop_schema(server, prefix)
-    table = Table(title="ingress: signed events in, acks out")
+    sealed = ", message content encrypted (PIIQ_ARGS_KEYS)" if args.args_keys else ""
+    table = Table(title=f"ingress: signed events in, acks out{sealed}")
     for column in ("server", "events/s", "ack p50 ms", "ack p99 ms", "max ms", "HTTP statuses"):
         table.add_column(column)
     for label, r in results.items():
@@ -201,6 +211,9 @@ def main() -> int:
         f"jobs created: {jobs} for {unique} unique events "
         f"({'exactly one each' if exact else 'MISMATCH'})"
     )
+    if args.args_keys:
+        console.print(f"jobs holding only ciphertext: {sealed_jobs} of {jobs}")
+        exact = exact and sealed_jobs == jobs
     return 0 if exact else 1
 
 

@@ -54,3 +54,21 @@ def test_nothing_shipped_points_outside_the_repository() -> None:
         str(p.relative_to(root)) for p in shipped if outside.search(p.read_text(errors="ignore"))
     ]
     assert not offenders, offenders
+
+
+def test_docs_queue_own_workers_example_runs(fresh_database: str, tmp_path: Path) -> None:
+    docs = (README.parent / "docs" / "queue.md").read_text()
+    (example,) = [b for b in re.findall(r"```python\n(.*?)```", docs, re.S) if "SendWelcome" in b]
+    (tmp_path / "example.py").write_text(example)
+    result = subprocess.run(
+        [sys.executable, "example.py"],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PIIQ_")}
+        | {"DATABASE_URL": fresh_database},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    mails = [line for line in result.stdout.splitlines() if line.startswith("welcome mail")]
+    assert sorted(mails) == [f"welcome mail for user {n}" for n in range(3)], result.stdout

@@ -12,6 +12,7 @@ import prometheus_client
 
 from .handlers import Options, build_registry, settings
 from .kube import Kube, load_config
+from .policy import Policy, check_repository_entry, check_slack_api_url
 
 DEFAULT_LIVENESS = "http://0.0.0.0:8080/healthz"
 
@@ -80,6 +81,22 @@ async def run_operator(
     show_default=True,
     help="Serve Prometheus /metrics (reconciles, errors, durations) here; 0 to disable.",
 )
+@click.option(
+    "--allowed-image-repository",
+    "allowed_images",
+    multiple=True,
+    metavar="REPO",
+    help="An image repository PIIQueues may run (any tag or digest of it); 'registry/path/*' "
+    "allows every repository under it, '*' any image. Repeat for more. PIIQueues naming "
+    "another image are refused (Degraded). [default: none, so every image is refused]",
+)
+@click.option(
+    "--slack-api-url",
+    metavar="URL",
+    default=None,
+    help="PIIQ_SLACK_API_URL of every worker and Socket Mode ingress (a Slack sandbox or "
+    "an egress gateway); PIIQueues cannot set it. [default: the image's, Slack itself]",
+)
 @click.option("--verbose", is_flag=True, help="Log kopf's own progress too.")
 @click.option(
     "--log-format",
@@ -95,14 +112,22 @@ def operator_command(
     standalone: bool,
     interval: float,
     metrics_port: int,
+    allowed_images: tuple[str, ...],
+    slack_api_url: str | None,
     verbose: bool,
     log_format: str,
 ) -> None:
     """Reconcile PIIQueue resources into worker Deployments, a maintenance CronJob and the
     ingress. Needs RBAC for piiqueues (+status), deployments, cronjobs, services, secrets
-    (get) and events (create); see docs/operator.md."""
+    (get, in the namespaces it watches) and events (create); see docs/operator.md."""
     if all_namespaces and namespaces:
         raise click.UsageError("give --namespace or --all-namespaces, not both")
+    for entry in allowed_images:
+        if problem := check_repository_entry(entry):
+            raise click.BadParameter(problem, param_hint="--allowed-image-repository")
+    if slack_api_url is not None and (problem := check_slack_api_url(slack_api_url)):
+        raise click.BadParameter(problem, param_hint="--slack-api-url")
+    policy = Policy(allowed_image_repositories=allowed_images, slack_api_url=slack_api_url)
     kopf.configure(
         verbose=verbose,
         log_format=kopf.LogFormat.JSON if log_format == "json" else kopf.LogFormat.PLAIN,
@@ -117,6 +142,6 @@ def operator_command(
                 namespaces=namespaces,
                 liveness=None if liveness == "off" else liveness,
                 standalone=standalone,
-                options=Options(interval=interval),
+                options=Options(interval=interval, policy=policy),
             )
         )

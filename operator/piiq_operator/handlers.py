@@ -16,13 +16,14 @@ import asyncio
 import collections
 import datetime
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
 
 from . import GROUP, PLURAL, VERSION, metrics
 from .kube import Kube
+from .policy import Policy
 from .reconcile import reconcile
 
 Clock = Callable[[], datetime.datetime]
@@ -36,6 +37,7 @@ def utcnow() -> datetime.datetime:
 class Options:
     interval: float = 10.0  # seconds between drift/backlog reconciles of each PIIQueue
     clock: Clock = utcnow
+    policy: Policy = field(default_factory=Policy)  # what the installer allows
 
 
 # The status keys reconcile writes; any other key (kopf's own ``status.kopf``) is left alone.
@@ -87,7 +89,7 @@ def build_registry(kube_factory: Callable[[], Kube], options: Options) -> kopf.O
         async with locks[body["metadata"]["uid"]]:
             with metrics.RECONCILE_DURATION.time():
                 try:
-                    outcome = await reconcile(body, kube[0], options.clock())
+                    outcome = await reconcile(body, kube[0], options.clock(), options.policy)
                 except Exception:
                     metrics.RECONCILES.labels("error").inc()
                     raise

@@ -123,6 +123,23 @@ class Kube:
         data = json.loads(response.data).get("data") or {}
         return {key: base64.b64decode(value or "") for key, value in data.items()}
 
+    async def read(self, kind: str, namespace: str, name: str) -> Manifest | None:
+        """One object of a managed kind as a plain dict, or None when it does not exist."""
+        try:
+            response = await self._call(
+                f"reading {kind} {namespace}/{name}",
+                self._method("read", kind),
+                name,
+                namespace,
+                _preload_content=False,
+            )
+        except KubeError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        result: Manifest = json.loads(response.data)
+        return result
+
     async def list_children(
         self, namespace: str, owner_uid: str, instance: str
     ) -> dict[ChildKey, Manifest]:

@@ -89,7 +89,38 @@ def _secret_env(name: str, secret: str, key: str, optional: bool = False) -> Man
     return {"name": name, "valueFrom": {"secretKeyRef": ref}}
 
 
-def env(spec: PIIQueueSpec, *, slack: bool = True) -> list[Manifest]:
+class Component(Enum):
+    """What a container runs; each gets only the Secrets it uses."""
+
+    WORKER = "worker"  # Slack Web API calls: the bot token, the admin token if any
+    INGRESS_HTTP = "ingress-http"  # verifies Events API requests: the signing secret
+    INGRESS_SOCKET_MODE = "ingress-socket-mode"  # opens the WebSocket: the app token
+    MAINTENANCE = "maintenance"  # SQL only: the database URL
+
+
+# (variable, key in the Slack Secret, optional) per component. The internet-facing ingress
+# never holds the bot or admin token (it only enqueues; Socket Mode's connection is opened
+# with the app token alone); workers never hold the signing secret or the app token.
+SLACK_ENV: dict[Component, tuple[tuple[str, str, bool], ...]] = {
+    Component.WORKER: (
+        ("PIIQ_SLACK_BOT_TOKEN", "bot-token", False),
+        ("PIIQ_SLACK_ADMIN_TOKEN", "admin-token", True),
+    ),
+    Component.INGRESS_HTTP: (("PIIQ_SLACK_SIGNING_SECRET", "signing-secret", False),),
+    Component.INGRESS_SOCKET_MODE: (("PIIQ_SLACK_APP_TOKEN", "app-token", False),),
+    Component.MAINTENANCE: (),
+}
+# Message text is encrypted by the ingress (at intake) and decrypted by the workers.
+HOLDS_ARGS_KEY = frozenset(
+    {Component.WORKER, Component.INGRESS_HTTP, Component.INGRESS_SOCKET_MODE}
+)
+# The components that call Slack's API (Socket Mode opens its connection through it).
+CALLS_SLACK = frozenset({Component.WORKER, Component.INGRESS_SOCKET_MODE})
+
+
+def env(
+    spec: PIIQueueSpec, component: Component, slack_api_url: str | None = None
+) -> list[Manifest]:
     """The contract's PIIQ_* variables; secrets by reference, never by value."""
     result = [
         _secret_env("PIIQ_DATABASE_URL", spec.database.name, spec.database.key),
@@ -97,14 +128,19 @@ def env(spec: PIIQueueSpec, *, slack: bool = True) -> list[Manifest]:
         {"name": "PIIQ_LOG_FORMAT", "value": "json"},
         {"name": "PIIQ_NODE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
     ]
-    if slack:
-        name = spec.slack.name
-        result += [
-            _secret_env("PIIQ_SLACK_BOT_TOKEN", name, "bot-token"),
-            _secret_env("PIIQ_SLACK_ADMIN_TOKEN", name, "admin-token", optional=True),
-            _secret_env("PIIQ_SLACK_SIGNING_SECRET", name, "signing-secret", optional=True),
-            _secret_env("PIIQ_SLACK_APP_TOKEN", name, "app-token", optional=True),
-        ]
+    result += [
+        _secret_env(variable, spec.slack.secret.name, key, optional=optional)
+        for variable, key, optional in SLACK_ENV[component]
+    ]
+    if spec.slack.exempt_channels and component is not Component.MAINTENANCE:
+        channels = ",".join(spec.slack.exempt_channels)  # the ingress skips them at intake
+        result.append({"name": "PIIQ_EXEMPT_CHANNELS", "value": channels})
+    if spec.slack.admin_channel and component is Component.WORKER:
+        result.append({"name": "PIIQ_ADMIN_CHANNEL", "value": spec.slack.admin_channel})
+    if spec.args_key is not None and component in HOLDS_ARGS_KEY:
+        result.append(_secret_env("PIIQ_ARGS_KEYS", spec.args_key.name, spec.args_key.key))
+    if slack_api_url and component in CALLS_SLACK:
+        result.append({"name": "PIIQ_SLACK_API_URL", "value": slack_api_url})
     return result + [dict(item) for item in spec.env]
 
 
@@ -113,15 +149,14 @@ def _container(
     name: str,
     args: list[str],
     resources: Mapping[str, Any],
-    *,
-    slack: bool = True,
+    environment: list[Manifest],
 ) -> Manifest:
     container: Manifest = {
         "name": name,
         "image": spec.image,
         "imagePullPolicy": spec.image_pull_policy,
         "args": args,
-        "env": env(spec, slack=slack),
+        "env": environment,
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
@@ -195,10 +230,17 @@ def worker_name(owner: Owner, queue: str) -> str:
     return f"{owner.name}-{object_suffix(queue)}"
 
 
-def worker_deployment(spec: PIIQueueSpec, owner: Owner, plan: QueuePlan, replicas: int) -> Manifest:
+def worker_deployment(
+    spec: PIIQueueSpec,
+    owner: Owner,
+    plan: QueuePlan,
+    replicas: int,
+    slack_api_url: str | None = None,
+) -> Manifest:
     """``piiq worker --queue q=N`` in ``replicas`` pods; N is ``plan.per_pod``."""
     args = ["worker", "--queue", f"{plan.queue}={plan.per_pod}"]
-    container = _container(spec, "worker", args, spec.resources)
+    environment = env(spec, Component.WORKER, slack_api_url)
+    container = _container(spec, "worker", args, spec.resources, environment)
     container["env"].append({"name": "PIIQ_METRICS_PORT", "value": str(METRICS_PORT)})
     ports = [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}]
     _with_probes(container, "metrics", ports)
@@ -216,7 +258,8 @@ def maintenance_cronjob(spec: PIIQueueSpec, owner: Owner) -> Manifest:
         "--rescue-after",
         m.rescue_after,
     ]
-    container = _container(spec, "maintenance", args, m.resources, slack=False)
+    environment = env(spec, Component.MAINTENANCE)
+    container = _container(spec, "maintenance", args, m.resources, environment)
     pod = _pod_spec(spec, container, 30, restartPolicy="Never")
     meta = _metadata(owner, f"{owner.name}-maintenance", "maintenance")
     return {
@@ -245,11 +288,17 @@ def ingress_name(owner: Owner) -> str:
 
 
 def ingress_deployment(
-    spec: PIIQueueSpec, owner: Owner, transport: Transport = Transport.HTTP
+    spec: PIIQueueSpec,
+    owner: Owner,
+    transport: Transport = Transport.HTTP,
+    slack_api_url: str | None = None,
 ) -> Manifest:
     """``piiq ingress``, or ``piiq ingress --socket-mode``; /healthz, /readyz on 3000 either way."""
-    args = ["ingress"] if transport is Transport.HTTP else ["ingress", "--socket-mode"]
-    container = _container(spec, "ingress", args, spec.ingress.resources)
+    http = transport is Transport.HTTP
+    args = ["ingress"] if http else ["ingress", "--socket-mode"]
+    component = Component.INGRESS_HTTP if http else Component.INGRESS_SOCKET_MODE
+    environment = env(spec, component, slack_api_url)
+    container = _container(spec, "ingress", args, spec.ingress.resources, environment)
     container["env"] += [
         {"name": "PIIQ_INGRESS_PORT", "value": str(INGRESS_PORT)},
         {"name": "PIIQ_METRICS_PORT", "value": str(METRICS_PORT)},
@@ -291,16 +340,20 @@ def children(
     plans: Mapping[str, QueuePlan],
     replicas: Mapping[str, int],
     transport: Transport = Transport.HTTP,
+    slack_api_url: str | None = None,
 ) -> list[Manifest]:
     """Everything the PIIQueue should own, in a stable order (workers by queue name).
 
     The ingress Service exists only for the HTTP transport: Socket Mode needs no inbound
-    traffic (and a Service left from HTTP mode is deleted as no longer wanted)."""
-    result = [worker_deployment(spec, owner, plans[q], replicas[q]) for q in sorted(plans)]
+    traffic (and a Service left from HTTP mode is deleted as no longer wanted).
+    ``slack_api_url`` is the operator's setting (never the PIIQueue's)."""
+    result = [
+        worker_deployment(spec, owner, plans[q], replicas[q], slack_api_url) for q in sorted(plans)
+    ]
     if spec.maintenance.enabled:
         result.append(maintenance_cronjob(spec, owner))
     if spec.ingress.enabled:
-        result.append(ingress_deployment(spec, owner, transport))
+        result.append(ingress_deployment(spec, owner, transport, slack_api_url))
         if transport is Transport.HTTP:
             result.append(ingress_service(spec, owner))
     return result

@@ -20,6 +20,7 @@ from . import autoscale
 from .backlog import BacklogUnavailable, QueueDepth, read_depths
 from .kube import ChildKey, Kube, KubeError, Manifest, matches
 from .manifests import Owner, children, ingress_name, ingress_transport, worker_name
+from .policy import Policy, image_refusal
 from .sizing import QueuePlan, plan
 from .spec import PIIQueueSpec, SpecError, parse_spec
 from .status import (
@@ -115,7 +116,7 @@ async def _database_url(kube: Kube, namespace: str, spec: PIIQueueSpec) -> str:
 
 async def _slack_keys(kube: Kube, namespace: str, spec: PIIQueueSpec) -> set[str]:
     """The Slack Secret's keys that have a value, once it has what the spec needs."""
-    name = spec.slack.name
+    name = spec.slack.secret.name
     data = await _read_secret(
         kube,
         namespace,
@@ -222,6 +223,40 @@ async def _each(
     return done, failures[0] if failures else None
 
 
+def _controlled_by(obj: Manifest, uid: str) -> bool:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(r.get("uid") == uid and r.get("controller") for r in refs)
+
+
+async def _refuse_takeover(
+    kube: Kube, owner: Owner, desired: list[Manifest], actual: Mapping[ChildKey, Manifest]
+) -> None:
+    """Blocks when a child to create has the name of an object this PIIQueue does not own.
+
+    A forced server-side apply would take such an object over (a Deployment or Service that
+    happens to be called ``<name>-ingress``) and the garbage collector would delete it with
+    the PIIQueue; the operator leaves it alone and says which object is in the way."""
+    missing = [m for m in desired if (m["kind"], m["metadata"]["name"]) not in actual]
+    found = await asyncio.gather(
+        *(kube.read(m["kind"], owner.namespace, m["metadata"]["name"]) for m in missing)
+    )
+    foreign = [
+        f"{m['kind']} {owner.namespace}/{m['metadata']['name']}"
+        for m, obj in zip(missing, found, strict=True)
+        if obj is not None and not _controlled_by(obj, owner.uid)
+    ]
+    if foreign:
+        raise _Blocked(
+            Problem(
+                "NotOwned",
+                f"{', '.join(foreign)} already exist{'s' if len(foreign) == 1 else ''} and "
+                f"{'is' if len(foreign) == 1 else 'are'} not owned by PIIQueue {owner.name!r}: "
+                "the operator does not take over objects it did not create; delete or rename "
+                f"{'it' if len(foreign) == 1 else 'them'}, or rename the PIIQueue",
+            )
+        )
+
+
 def _selector_changed(desired: Manifest, actual: Manifest | None) -> bool:
     if actual is None or desired["kind"] != "Deployment":
         return False
@@ -277,14 +312,18 @@ def _child_events(applied: list[ChildKey], deleted: list[ChildKey]) -> list[Even
     ]
 
 
-async def reconcile(body: Mapping[str, Any], kube: Kube, now: datetime.datetime) -> Outcome:
-    """Never raises: every failure becomes a Degraded status (and a Warning Event when new)."""
+async def reconcile(
+    body: Mapping[str, Any], kube: Kube, now: datetime.datetime, policy: Policy
+) -> Outcome:
+    """Never raises: every failure becomes a Degraded status (and a Warning Event when new).
+
+    ``policy`` is what the operator's installer allows (images, the Slack API URL)."""
     meta = body["metadata"]
     generation = int(meta.get("generation") or 0)
     previous = body.get("status") or {}
     stamp = _iso(now)
     try:
-        return await _reconcile(body, kube, now, generation, previous, stamp)
+        return await _reconcile(body, kube, now, policy, generation, previous, stamp)
     except SpecError as exc:
         return _blocked(generation, Problem("InvalidSpec", f"Fix the spec: {exc}"), previous, stamp)
     except _Blocked as exc:
@@ -309,6 +348,7 @@ async def _reconcile(
     body: Mapping[str, Any],
     kube: Kube,
     now: datetime.datetime,
+    policy: Policy,
     generation: int,
     previous: Mapping[str, Any],
     stamp: str,
@@ -316,6 +356,8 @@ async def _reconcile(
     meta = body["metadata"]
     name, namespace, uid = meta["name"], meta["namespace"], meta["uid"]
     spec = parse_spec(name, body.get("spec"))
+    if refusal := image_refusal(spec.image, policy.allowed_image_repositories):
+        raise _Blocked(Problem("ImageNotAllowed", refusal))
     url = await _database_url(kube, namespace, spec)
     transport = ingress_transport(await _slack_keys(kube, namespace, spec))
     plans = plan(spec)
@@ -325,7 +367,8 @@ async def _reconcile(
     live = live_replicas(actual, owner, plans)
     states = desired_replicas(spec, plans, depths, previous, live, now.timestamp())
     replicas = {q: s.replicas for q, s in states.items()}
-    desired = children(spec, owner, plans, replicas, transport)
+    desired = children(spec, owner, plans, replicas, transport, policy.slack_api_url)
+    await _refuse_takeover(kube, owner, desired, actual)
     applied, deleted = await _sync(kube, namespace, desired, actual)
 
     def observed(deployment: str, want: int) -> Rollout:

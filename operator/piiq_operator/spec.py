@@ -20,6 +20,9 @@ QUEUE_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
 OBJECT_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?[smhdw]?$")
+SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")  # a Secret data key
+CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,31}$")
 SCHEDULE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
 
 MAX_NAME = 40  # "<name>-maintenance" must fit a CronJob name (52 characters)
@@ -37,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "imagePullPolicy": "IfNotPresent",
     "queuePrefix": "public",
     "database.secretRef.key": "url",
+    "argsKeySecretRef.key": "PIIQ_ARGS_KEYS",
     "pruner.maxAge": "7d",
     "lifeline.rescueAfter": "30m",
     "maintenance.enabled": True,
@@ -51,16 +55,49 @@ DEFAULTS: dict[str, Any] = {
     "autoscaling.queues.*.minReplicas": 1,
 }
 
-# Set by the operator from the spec's secret references; extra env may not override them.
+# Set by the operator from the spec, the operator's own settings or the pod.
 RESERVED_ENV = {
     "PIIQ_DATABASE_URL": "spec.database.secretRef",
     "PIIQ_SLACK_BOT_TOKEN": "spec.slack.secretRef",
     "PIIQ_SLACK_ADMIN_TOKEN": "spec.slack.secretRef",
     "PIIQ_SLACK_SIGNING_SECRET": "spec.slack.secretRef",
     "PIIQ_SLACK_APP_TOKEN": "spec.slack.secretRef",
+    "PIIQ_ARGS_KEYS": "spec.argsKeySecretRef",
+    "PIIQ_EXEMPT_CHANNELS": "spec.slack.exemptChannels (validated channel IDs)",
+    "PIIQ_ADMIN_CHANNEL": "spec.slack.adminChannel",
     "PIIQ_QUEUE_PREFIX": "spec.queuePrefix",
     "PIIQ_NODE": "the pod name (set by the operator)",
     "PIIQ_LOG_FORMAT": "json (set by the operator)",
+    "PIIQ_METRICS_PORT": "the container's metrics port (set by the operator)",
+    "PIIQ_INGRESS_PORT": "the ingress container's port (set by the operator)",
+    "PIIQ_SLACK_API_URL": "the operator's installer (chart value operator.slackApiUrl): it "
+    "decides where the Slack tokens are sent",
+}
+
+# Why a setting no PIIQueue may change is refused (beyond RESERVED_ENV): each moves tokens
+# or changes what is enforced, and whoever edits a PIIQueue need not be trusted with either.
+ENFORCEMENT_ENV = {
+    "PIIQ_DRY_RUN": "it switches deletion and notices off",
+    "PIIQ_POLICY_FILE": "it decides what is detected and what is done",
+    "PIIQ_RECOGNIZERS_FILE": "it decides what is detected",
+    "PIIQ_SPACY_MODEL": "it decides what is detected",
+    "PIIQ_PHONE_REGIONS": "it decides what is detected",
+    "PIIQ_MAX_FILE_BYTES": "it decides which files are scanned",
+    "PIIQ_MAX_EVENT_BYTES": "it decides which events the ingress accepts",
+}
+
+# The only extra env a PIIQueue may set (spec.env, and the CRD's enum): logging and tuning
+# that neither sends tokens anywhere nor changes what is enforced. Everything else is
+# refused, non-PIIQ names too (LD_PRELOAD, PYTHONPATH, SSL_CERT_FILE, proxies ... would
+# change what the container runs or whom it trusts).
+ALLOWED_ENV = {
+    "PIIQ_LOG_LEVEL": "lowest level logged: debug, info, warning or error",
+    "PIIQ_NOTIFY": "false behind PgBouncer transaction pooling (workers poll instead)",
+    "TZ": "time zone of the container",
+    "OMP_NUM_THREADS": "threads of the numeric libraries under spaCy",
+    "OPENBLAS_NUM_THREADS": "threads of OpenBLAS",
+    "MKL_NUM_THREADS": "threads of MKL",
+    "MALLOC_ARENA_MAX": "glibc malloc arenas (lower: less memory per thread)",
 }
 
 
@@ -76,6 +113,13 @@ class SpecError(ValueError):
 class SecretRef:
     name: str
     key: str = ""
+
+
+@dataclass(frozen=True)
+class Slack:
+    secret: SecretRef
+    exempt_channels: tuple[str, ...] = ()  # PIIQ_EXEMPT_CHANNELS: never scanned
+    admin_channel: str = ""  # PIIQ_ADMIN_CHANNEL: hears about PII it could not delete
 
 
 @dataclass(frozen=True)
@@ -118,7 +162,7 @@ class PIIQueueSpec:
     image_pull_policy: str
     queue_prefix: str
     database: SecretRef
-    slack: SecretRef
+    slack: Slack
     maintenance: Maintenance
     ingress: Ingress
     autoscaling: Autoscaling
@@ -126,6 +170,7 @@ class PIIQueueSpec:
     node_selector: dict[str, str] = field(default_factory=dict)
     tolerations: list[dict[str, Any]] = field(default_factory=list)
     env: list[dict[str, str]] = field(default_factory=list)
+    args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
 
 
 def object_suffix(queue: str) -> str:
@@ -252,7 +297,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         "use the schema that holds oban_jobs, e.g. public",
     )
     database = _secret_ref(root.child("database"), DEFAULTS["database.secretRef.key"])
-    slack = _secret_ref(root.child("slack"), None)
+    slack = _slack(root.child("slack"))
     parsed = PIIQueueSpec(
         queues=queues,
         concurrency_per_pod=per_pod,
@@ -268,6 +313,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         node_selector=_string_map(root, "nodeSelector"),
         tolerations=_tolerations(root),
         env=_env(root),
+        args_key=_args_key(root),
     )
     root.done()
     if problems:
@@ -319,10 +365,41 @@ def _queues(root: _Fields, name: str) -> dict[str, int]:
 def _secret_ref(parent: _Fields, default_key: str | None) -> SecretRef:
     ref = parent.child("secretRef")
     hint = "name the Secret in this namespace, e.g. secretRef: {name: piiq-db}"
-    name = ref.string("name", None, re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"), hint)
+    name = ref.string("name", None, SECRET_NAME, hint)
     key = ref.string("key", default_key, hint="name the key in the Secret") if default_key else ""
     ref.done()
     parent.done()
+    return SecretRef(name=name, key=key)
+
+
+def _slack(section: _Fields) -> Slack:
+    exempt = section.sequence("exemptChannels")
+    for i, channel in enumerate(exempt):
+        if not isinstance(channel, str) or not CHANNEL_ID.match(channel):
+            section.problems.append(
+                f"{section.path}.exemptChannels[{i}] {channel!r} is not a channel ID: use the "
+                "ID Slack shows in the channel's details, e.g. C0123ABCD"
+            )
+    admin = section.string("adminChannel", "", required=False)
+    if admin and not CHANNEL_ID.match(admin):
+        section.problems.append(
+            f"{section.path}.adminChannel {admin!r} is not a channel ID: use the ID Slack "
+            "shows in the channel's details, e.g. C0123ABCD"
+        )
+    secret = _secret_ref(section, None)
+    return Slack(secret, tuple(c for c in exempt if isinstance(c, str)), admin)
+
+
+def _args_key(root: _Fields) -> SecretRef | None:
+    """``argsKeySecretRef: {name, key}``: the Secret key holding PIIQ_ARGS_KEYS."""
+    if root.data.get("argsKeySecretRef") is None:
+        root.known.add("argsKeySecretRef")
+        return None
+    ref = root.child("argsKeySecretRef")
+    hint = "name the Secret holding the args encryption keys, e.g. {name: piiq-args-key}"
+    name = ref.string("name", None, SECRET_NAME, hint)
+    key = ref.string("key", DEFAULTS["argsKeySecretRef.key"], SECRET_KEY, "a Secret key")
+    ref.done()
     return SecretRef(name=name, key=key)
 
 
@@ -479,6 +556,25 @@ def _string_map(root: _Fields, key: str) -> dict[str, str]:
     return value
 
 
+def env_refusal(name: str) -> str | None:
+    """Why ``name`` may not be set in spec.env, or None when it may."""
+    if name in ALLOWED_ENV:
+        return None
+    if name in RESERVED_ENV:
+        return f"{name} is set by the operator from {RESERVED_ENV[name]}: remove it from env"
+    allowed = ", ".join(ALLOWED_ENV)
+    why = ENFORCEMENT_ENV.get(name)
+    if why:
+        return (
+            f"{name} may not be set by a PIIQueue ({why}): remove it from env; "
+            f"the extra env a PIIQueue may set: {allowed}"
+        )
+    return (
+        f"{name} is not among the extra env a PIIQueue may set ({allowed}): remove it "
+        "(docs/operator.md says why others are refused)"
+    )
+
+
 def _env(root: _Fields) -> list[dict[str, str]]:
     env: list[dict[str, str]] = []
     for i, item in enumerate(root.sequence("env")):
@@ -486,10 +582,7 @@ def _env(root: _Fields) -> list[dict[str, str]]:
         name = entry.string("name", None, ENV_NAME, "use letters, digits and '_'")
         value = entry.string("value", "", required=False)
         entry.done()
-        if name in RESERVED_ENV:
-            root.problems.append(
-                f"{entry.path}: {name} is set by the operator from {RESERVED_ENV[name]}: "
-                "remove it from env"
-            )
+        if name and (refusal := env_refusal(name)):
+            root.problems.append(f"{entry.path}: {refusal}")
         env.append({"name": name, "value": value})
     return env

@@ -51,6 +51,7 @@ PREFIX = "piiq_dashboard"
 SCRAPE_S = 2
 RATE_INTERVAL = "20s"  # what Grafana would pick for $__rate_interval, smoothed for a short run
 CHANNEL = "C0GENERAL"
+PIIQUEUE_IMAGE = "ghcr.io/example/piiq"  # what the tests' piiqueue() runs: never pulled here
 MESSAGES = [  # (author, text): mostly chat, some personal data, as a channel has it
     ("U0ALICE", "morning all! standup moved to 10:30"),
     ("U0BOB", "my card is 4556 7375 8689 9855, exp 04/28 - can you book the offsite?"),
@@ -288,6 +289,7 @@ async def run(binary: Path, seconds: float, tmp: Path) -> tuple[list[dict[str, A
                 [
                     *("operator", "--standalone", "--liveness", "off", "--interval", "2"),
                     *("--metrics-port", str(ports.operator_metrics)),
+                    *("--allowed-image-repository", PIIQUEUE_IMAGE),
                 ],
             )
             try:

@@ -380,7 +380,7 @@ def test_pod_monitor_selects_workers_and_ingress_not_maintenance() -> None:
     )
     relabel = {r["targetLabel"]: r["sourceLabels"] for r in endpoint["relabelings"]}
     assert relabel["piiqueue"] == ["__meta_kubernetes_pod_label_app_kubernetes_io_instance"]
-    assert monitor["spec"]["namespaceSelector"] == {"any": True}
+    assert monitor["spec"]["namespaceSelector"] == {"matchNames": ["piiq"]}  # as the operator
     operator = named(objs, "PodMonitor", "-operator")
     (deployment,) = by_kind(objs, "Deployment")
     assert matches(
@@ -393,15 +393,17 @@ def test_pod_monitor_selects_workers_and_ingress_not_maintenance() -> None:
     ("monitoring", "operator", "names"),
     [
         ({}, {"watchNamespaces": ["team-a", "team-b"]}, ["team-a", "team-b"]),
+        ({}, {"clusterWide": True}, None),
         ({"namespaces": ["team-c"]}, {"watchNamespaces": ["team-a"]}, ["team-c"]),
     ],
 )
 def test_pod_monitor_namespaces(
-    monitoring: dict[str, Any], operator: dict[str, Any], names: list[str]
+    monitoring: dict[str, Any], operator: dict[str, Any], names: list[str] | None
 ) -> None:
     values = {"operator": operator, "monitoring": {"podMonitor": {"enabled": True, **monitoring}}}
     monitor = named(render(values), "PodMonitor", "-piiqueues")
-    assert monitor["spec"]["namespaceSelector"] == {"matchNames": names}
+    expected = {"matchNames": names} if names else {"any": True}
+    assert monitor["spec"]["namespaceSelector"] == expected
 
 
 # --- the dashboard ConfigMap ----------------------------------------------------------------

@@ -13,12 +13,17 @@ from helm_chart import (
     by_kind,
     containers,
     crd_schema,
+    flag_values,
     is_hook,
     lint,
     pod_spec,
     render,
     render_files,
 )
+from helm_chart import (
+    operator_args as chart_operator_args,
+)
+from helm_python import HelmRenderError
 
 from .values_sets import EVERYTHING, QUICK_START, VALUE_SETS
 
@@ -55,13 +60,9 @@ def test_defaults_install_the_operator_and_its_rbac_only() -> None:
     kinds = sorted(obj["kind"] for obj in objs if not is_hook(obj))
     # The two metrics Services (monitoring.service) are on by default too.
     assert kinds == [
-        "ClusterRole",
-        "ClusterRoleBinding",
-        "Deployment",
-        "Service",
-        "Service",
-        "ServiceAccount",
-    ]
+        "ClusterRole", "ClusterRoleBinding", "Deployment", "Role", "RoleBinding",
+        "Service", "Service", "ServiceAccount",
+    ]  # fmt: skip
     assert not by_kind(objs, "Secret") and not by_kind(objs, "PIIQueue")
 
 
@@ -74,7 +75,7 @@ def test_operator_deployment() -> None:
     assert pod["securityContext"]["runAsUser"] == 10001 and pod["securityContext"]["runAsNonRoot"]
     (container,) = pod["containers"]
     assert container["image"] == "localhost/piiq:0.1.0"
-    assert container["args"][0] == "operator" and "--namespace" not in container["args"]
+    assert container["args"][:3] == ["operator", "--namespace", "piiq"]  # its own namespace
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["allowPrivilegeEscalation"] is False
     assert container["volumeMounts"] == [{"name": "tmp", "mountPath": "/tmp"}]
@@ -112,13 +113,32 @@ def grants(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
     return result
 
 
-def test_rbac_all_namespaces_is_exactly_what_the_operator_uses() -> None:
+def test_rbac_default_reads_secrets_in_the_release_namespace_only() -> None:
     objs = render()
+    (cluster_role,) = by_kind(objs, "ClusterRole")
+    assert grants(cluster_role) == CRDS | NAMESPACES  # no Secret outside its namespace
+    (role,) = by_kind(objs, "Role")
+    assert role["metadata"]["namespace"] == "piiq" and grants(role) == NAMESPACED_RULES
+    (binding,) = by_kind(objs, "RoleBinding")
+    assert binding["metadata"]["namespace"] == "piiq"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "piiq", "namespace": "piiq"}]
+
+
+def test_rbac_cluster_wide_is_an_opt_in() -> None:
+    objs = render({"operator": {"clusterWide": True}})
     (role,) = by_kind(objs, "ClusterRole")
     assert grants(role) == NAMESPACED_RULES | CRDS
+    assert not by_kind(objs, "Role") and not by_kind(objs, "RoleBinding")
     (binding,) = by_kind(objs, "ClusterRoleBinding")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "piiq", "namespace": "piiq"}]
+    (deployment,) = by_kind(objs, "Deployment")
+    args = pod_spec(deployment)["containers"][0]["args"]
+    assert args[:2] == ["operator", "--all-namespaces"] and "--namespace" not in args
+    notes = render_files({"operator": {"clusterWide": True}})["piiq/templates/NOTES.txt"]
+    assert "reads every Secret of the cluster" in notes
+    with pytest.raises(HelmRenderError, match=r"leave operator\.watchNamespaces empty"):
+        render({"operator": {"clusterWide": True, "watchNamespaces": ["a"]}})
 
 
 def test_rbac_namespaced_mode_keeps_namespaced_rights_in_the_watched_namespaces() -> None:
@@ -231,9 +251,62 @@ def test_notes_tell_the_next_commands() -> None:
         "kubectl -n piiq run piiq-migrate",
         "helm test piiq -n piiq",
         '"args":["migrate"]',
-        "kubectl delete piiqueues --all --all-namespaces --wait",
+        "kubectl -n piiq delete piiqueues --all --wait",
         "helm uninstall piiq -n piiq",
+        "reads Secrets only in: piiq",
+        "runs only images from: localhost/piiq",
     ):
         assert command in notes, command
     quick = render_files(QUICK_START)["piiq/templates/NOTES.txt"]
     assert "kubectl create secret" not in quick and "pii-detector is installed" in quick
+
+
+def operator_args(values: dict[str, Any]) -> list[str]:
+    return chart_operator_args(render(values))
+
+
+def test_image_allow_list_defaults_to_the_charts_own_repository() -> None:
+    assert flag_values(operator_args({}), "--allowed-image-repository") == ["localhost/piiq"]
+    custom = {"image": {"repository": "registry.example.com/piiq"}}
+    assert flag_values(operator_args(custom), "--allowed-image-repository") == [
+        "registry.example.com/piiq"
+    ]
+    listed = {"operator": {"allowedImageRepositories": ["ghcr.io/a/piiq", "registry.b/piiq/*"]}}
+    assert flag_values(operator_args(listed), "--allowed-image-repository") == [
+        "ghcr.io/a/piiq",
+        "registry.b/piiq/*",
+    ]
+
+
+def test_the_slack_api_url_is_an_operator_value() -> None:
+    assert flag_values(operator_args({}), "--slack-api-url") == []
+    url = {"operator": {"slackApiUrl": "http://slack-sandbox.test:8080/api/"}}
+    assert flag_values(operator_args(url), "--slack-api-url") == [
+        "http://slack-sandbox.test:8080/api/"
+    ]
+
+
+def test_args_key_secret_is_generated_once_and_wired_into_the_example() -> None:
+    values = {**QUICK_START, "argsEncryption": {"generate": True}}
+    objs = render(values)
+    (secret,) = [s for s in by_kind(objs, "Secret") if s["metadata"]["name"] == "piiq-args-key"]
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    (value,) = decoded(secret).values()
+    key_id, key = value.split(":")
+    assert key_id.startswith("k") and len(base64.b64decode(key)) == 32
+    assert decoded(secret) != decoded(
+        next(
+            s for s in by_kind(render(values), "Secret") if s["metadata"]["name"] == "piiq-args-key"
+        )
+    )  # random per render: only lookup (an install into a cluster) keeps it
+    (queue,) = by_kind(objs, "PIIQueue")
+    assert queue["spec"]["argsKeySecretRef"] == {"name": "piiq-args-key", "key": "PIIQ_ARGS_KEYS"}
+    assert "argsKeySecretRef" not in by_kind(render(QUICK_START), "PIIQueue")[0]["spec"]
+
+
+def test_an_existing_args_key_secret_is_referenced_not_created() -> None:
+    values = {**QUICK_START, "argsEncryption": {"existingSecret": "my-keys", "secretKey": "k"}}
+    objs = render(values)
+    assert "piiq-args-key" not in {s["metadata"]["name"] for s in by_kind(objs, "Secret")}
+    (queue,) = by_kind(objs, "PIIQueue")
+    assert queue["spec"]["argsKeySecretRef"] == {"name": "my-keys", "key": "k"}

@@ -31,7 +31,10 @@ EVERYTHING: dict[str, Any] = {
         "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
         "podAnnotations": {"example.com/scrape": "false"},
         "priorityClassName": "system-cluster-critical",
+        "allowedImageRepositories": ["registry.example.com/piiq", "registry.example.com/team/*"],
+        "slackApiUrl": "https://slack-gateway.example.com/api/",
     },
+    "argsEncryption": {"generate": True},
     "serviceAccount": {"annotations": {"example.com/role": "piiq"}},
     "tests": {"canaryQueue": "events", "timeout": "90s"},
 }
@@ -41,4 +44,5 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "quick-start": QUICK_START,
     "everything": EVERYTHING,
     "no-tests-no-rbac": {"tests": {"enabled": False}, "rbac": {"create": False}},
+    "cluster-wide": {"operator": {"clusterWide": True}, "argsEncryption": {"existingSecret": "k"}},
 }

@@ -5,9 +5,11 @@ and a cluster would do, in order:
 
 1. ``helm install`` the chart (real Helm engine) into the Kubernetes API emulator, with the
    quick-start Secret (a fresh database; a password the logs must never show; the Slack
-   sandbox's tokens) and the example PIIQueue (small queues; ``PIIQ_SLACK_API_URL`` pointing
-   at the sandbox through the PIIQueue's ``env``, its documented escape hatch);
-2. runs the real operator in-process until it has created the worker Deployments, the
+   sandbox's tokens), a generated args encryption key and the example PIIQueue (small
+   queues), with ``operator.slackApiUrl`` pointing at the sandbox (an operator setting: a
+   PIIQueue cannot choose where the tokens go);
+2. runs the real operator in-process, with the image and Slack API flags the chart's
+   operator Deployment passes, until it has created the worker Deployments, the
    maintenance CronJob and the ingress Deployment, then stops it (the pods do not need it);
 3. ``piiq migrate`` as a one-off pod with the CronJob's env (what NOTES.txt tells users to
    run once; an init step, not something the operator does);

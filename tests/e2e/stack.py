@@ -15,12 +15,13 @@ from typing import Any
 import psycopg
 import pytest
 from gated_slack import GatedSlackSandbox
-from helm_chart import NAMESPACE, install, pod_spec, render
+from helm_chart import NAMESPACE, flag_values, install, operator_args, pod_spec, render
 from kubelet import Kubelet, Manifest, Pod, secret_reader
 from operator_helpers import emulated_cluster, eventually, running_operator
 
 from piiq.queue import devdb
 from piiq.slack import sandbox as sb
+from piiq_operator.policy import Policy
 
 PIIQUEUE = "pii-detector"
 PREFIX = "piiq_e2e"
@@ -76,11 +77,20 @@ def chart_values(database_url: str, slack: sb.SlackSandbox) -> dict[str, Any]:
                 "queues": QUEUES,
                 "concurrencyPerPod": 2,
                 "ingress": {"enabled": True, "replicas": 1},
-                "env": [{"name": "PIIQ_SLACK_API_URL", "value": slack.base_url}],
             },
         },
+        "operator": {"slackApiUrl": slack.base_url},
+        "argsEncryption": {"generate": True},
         "tests": {"canaryQueue": "default", "timeout": "30s"},
     }
+
+
+def chart_policy(objs: list[Manifest]) -> Policy:
+    """The policy the chart's operator Deployment passes (its image and Slack API flags)."""
+    args = operator_args(objs)
+    (url,) = flag_values(args, "--slack-api-url")
+    images = tuple(flag_values(args, "--allowed-image-repository"))
+    return Policy(allowed_image_repositories=images, slack_api_url=url)
 
 
 def operator_children(emulator: Any) -> dict[str, Manifest]:
@@ -148,7 +158,7 @@ async def running_stack(server_url: str, tmp: Path) -> AsyncIterator[Stack]:
             async with emulated_cluster(tmp, mp) as cluster:
                 values = chart_values(url_with_password(database, PASSWORD), slack)
                 await asyncio.to_thread(install, cluster.kubeconfig, values)
-                async with running_operator():
+                async with running_operator(policy=chart_policy(render(values))):
                     children = await eventually(lambda: operator_children(cluster.emulator), 30)
                 (hook,) = [o for o in render(values) if o["kind"] == "Pod"]
                 kubelet = Kubelet(secret_reader(cluster.emulator.objects), tmp / "pods")

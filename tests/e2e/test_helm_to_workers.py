@@ -7,6 +7,7 @@ The tests share one stack (tests/e2e/conftest.py) and run in file order."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime
 import urllib.request
 from typing import Any
@@ -83,6 +84,25 @@ def test_probes_answer_on_each_pods_own_port(stack: Stack) -> None:
             for path in ("/healthz", "/readyz"):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
                     assert r.status == 200, (pod.name, path)
+
+
+def test_each_pod_holds_only_its_own_secrets(stack: Stack) -> None:
+    """The internet-facing ingress holds no token that acts in Slack; workers no ingress
+    secret; both the chart-generated args key; maintenance only the database URL."""
+    slack = {"PIIQ_SLACK_BOT_TOKEN", "PIIQ_SLACK_ADMIN_TOKEN", "PIIQ_SLACK_SIGNING_SECRET"}
+    (ingress,) = stack.pods[INGRESS]
+    assert slack & set(ingress.env) == {"PIIQ_SLACK_SIGNING_SECRET"}
+    for name in WORKERS.values():
+        for pod in stack.pods[name]:
+            assert slack & set(pod.env) == {"PIIQ_SLACK_BOT_TOKEN", "PIIQ_SLACK_ADMIN_TOKEN"}
+            assert pod.env["PIIQ_ARGS_KEYS"] == ingress.env["PIIQ_ARGS_KEYS"]
+    key_id, key = ingress.env["PIIQ_ARGS_KEYS"].split(":")
+    assert key_id.startswith("k") and len(base64.b64decode(key)) == 32
+    container = stack.children[MAINTENANCE]["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    secrets = [e["name"] for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})]
+    assert secrets == ["PIIQ_DATABASE_URL"]
 
 
 async def test_killing_a_worker_mid_job_loses_nothing(stack: Stack) -> None:

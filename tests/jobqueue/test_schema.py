@@ -10,40 +10,55 @@ from piiq.cli import main
 from piiq.queue import OBAN_VERSION, MigrationError, migrate_down, migrate_up, sqlfiles
 from piiq.queue.migrations import current_version
 
-# What Elixir Oban's Oban.Migration.up(version: 12) creates (research/queue-anchors.md, 2.2).
+# What Elixir Oban's Oban.Migration.up(version: 12) creates, as PostgreSQL reports it:
+# (type, NOT NULL, default). From Oban's lib/oban/migrations/postgres/v01..v12.ex: Ecto's
+# :map is jsonb, {:array, :map} jsonb[], :utc_datetime_usec timestamp, {:array, :text}
+# text[] (V03 attempted_by, V08 tags).
 OBAN_V12_COLUMNS = {
-    "id": ("bigint", "NO", "nextval"),
-    "state": ("USER-DEFINED", "NO", "'available'"),
-    "queue": ("text", "NO", "'default'"),
-    "worker": ("text", "NO", None),
-    "args": ("jsonb", "NO", "'{}'"),
-    "errors": ("ARRAY", "NO", "ARRAY[]"),
-    "attempt": ("integer", "NO", "0"),
-    "max_attempts": ("integer", "NO", "20"),
-    "inserted_at": ("timestamp without time zone", "NO", "timezone('UTC'"),
-    "scheduled_at": ("timestamp without time zone", "NO", "timezone('UTC'"),
-    "attempted_at": ("timestamp without time zone", "YES", None),
-    "completed_at": ("timestamp without time zone", "YES", None),
-    "attempted_by": ("ARRAY", "YES", None),
-    "discarded_at": ("timestamp without time zone", "YES", None),
-    "priority": ("integer", "NO", "0"),
-    "tags": ("ARRAY", "YES", "ARRAY[]"),
-    "meta": ("jsonb", "YES", "'{}'"),
-    "cancelled_at": ("timestamp without time zone", "YES", None),
+    "id": ("bigint", True, "nextval('oban_jobs_id_seq'::regclass)"),
+    "state": ("oban_job_state", True, "'available'::oban_job_state"),
+    "queue": ("text", True, "'default'::text"),
+    "worker": ("text", True, None),
+    "args": ("jsonb", True, "'{}'::jsonb"),
+    "errors": ("jsonb[]", True, "ARRAY[]::jsonb[]"),
+    "attempt": ("integer", True, "0"),
+    "max_attempts": ("integer", True, "20"),
+    "inserted_at": ("timestamp without time zone", True, "timezone('UTC'::text, now())"),
+    "scheduled_at": ("timestamp without time zone", True, "timezone('UTC'::text, now())"),
+    "attempted_at": ("timestamp without time zone", False, None),
+    "completed_at": ("timestamp without time zone", False, None),
+    "attempted_by": ("text[]", False, None),
+    "discarded_at": ("timestamp without time zone", False, None),
+    "priority": ("integer", True, "0"),
+    "tags": ("text[]", False, "ARRAY[]::text[]"),
+    "meta": ("jsonb", False, "'{}'::jsonb"),
+    "cancelled_at": ("timestamp without time zone", False, None),
 }
-OBAN_V12_CHECKS = {
-    "attempt_range",
-    "non_negative_priority",
-    "positive_max_attempts",
-    "queue_length",
-    "worker_length",
+# name -> (definition, validated); V12 adds non_negative_priority NOT VALID.
+OBAN_V12_CONSTRAINTS = {
+    "attempt_range": ("CHECK (((attempt >= 0) AND (attempt <= max_attempts)))", True),
+    "non_negative_priority": ("CHECK ((priority >= 0)) NOT VALID", False),
+    "oban_jobs_pkey": ("PRIMARY KEY (id)", True),
+    "positive_max_attempts": ("CHECK ((max_attempts > 0))", True),
+    "queue_length": ("CHECK (((char_length(queue) > 0) AND (char_length(queue) < 128)))", True),
+    "worker_length": ("CHECK (((char_length(worker) > 0) AND (char_length(worker) < 128)))", True),
 }
-OBAN_V12_INDEXES = {
-    "oban_jobs_pkey",
-    "oban_jobs_args_index",
-    "oban_jobs_meta_index",
-    "oban_jobs_state_queue_priority_scheduled_at_id_index",
+# name -> definition after "ON <schema>.oban_jobs USING "
+OBAN_V12_INDEX_DEFS = {
+    "oban_jobs_pkey": "btree (id)",
+    "oban_jobs_args_index": "gin (args)",
+    "oban_jobs_meta_index": "gin (meta)",
+    "oban_jobs_state_queue_priority_scheduled_at_id_index": (
+        "btree (state, queue, priority, scheduled_at, id)"
+    ),
 }
+OBAN_V12_INDEXES = set(OBAN_V12_INDEX_DEFS)
+OBAN_PEERS_COLUMNS = [
+    ("name", "text", True),
+    ("node", "text", True),
+    ("started_at", "timestamp without time zone", True),
+    ("expires_at", "timestamp without time zone", True),
+]
 PIIQ_INDEXES = {
     "piiq_oban_jobs_unique_index",
     "piiq_oban_jobs_staging_index",
@@ -55,12 +70,15 @@ STATES = ["available", "scheduled", "executing", "retryable", "completed", "disc
 
 
 def columns(conn: psycopg.Connection, schema: str) -> dict:
+    """Each column of oban_jobs: (type as format_type names it, NOT NULL, default)."""
     rows = conn.execute(
-        "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
-        "WHERE table_schema = %s AND table_name = 'oban_jobs'",
-        (schema,),
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+        "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+        "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        (f'"{schema}".oban_jobs',),
     ).fetchall()
-    return {name: (dtype, nullable, default) for name, dtype, nullable, default in rows}
+    return {name: (dtype, notnull, default) for name, dtype, notnull, default in rows}
 
 
 def index_names(conn: psycopg.Connection, schema: str) -> set[str]:
@@ -83,35 +101,64 @@ def test_fresh_database_gets_oban_v12_schema(fresh_database: str) -> None:
     with psycopg.connect(fresh_database, autocommit=True) as conn:
         report = migrate_up(conn)
         assert (report.before, report.after) == (0, OBAN_VERSION)
-        found = columns(conn, "public")
-        assert set(found) == set(OBAN_V12_COLUMNS)
-        for name, (dtype, nullable, default) in OBAN_V12_COLUMNS.items():
-            assert found[name][0] == dtype, name
-            assert found[name][1] == nullable, name
-            if default is None:
-                assert found[name][2] is None, name
-            else:
-                assert found[name][2] is not None and found[name][2].startswith(default), name
+        assert columns(conn, "public") == OBAN_V12_COLUMNS
         labels = conn.execute(
             "SELECT enumlabel FROM pg_enum WHERE enumtypid = 'public.oban_job_state'::regtype "
             "ORDER BY enumsortorder"
         ).fetchall()
         assert [r[0] for r in labels] == STATES
-        checks = conn.execute(
-            "SELECT conname FROM pg_constraint WHERE conrelid = 'public.oban_jobs'::regclass "
-            "AND contype = 'c'"
+        constraints = conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid), convalidated FROM pg_constraint "
+            "WHERE conrelid = 'public.oban_jobs'::regclass"
         ).fetchall()
-        assert {r[0] for r in checks} == OBAN_V12_CHECKS
-        indexes = index_names(conn, "public")
-        assert indexes >= OBAN_V12_INDEXES
-        assert indexes - OBAN_V12_INDEXES == PIIQ_INDEXES
-        assert conn.execute("SELECT to_regclass('public.oban_peers')").fetchone()[0] is not None
+        assert {name: (d, valid) for name, d, valid in constraints} == OBAN_V12_CONSTRAINTS
+        defs = dict(
+            conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+                "AND tablename = 'oban_jobs'"
+            ).fetchall()
+        )
+        for name, definition in OBAN_V12_INDEX_DEFS.items():
+            assert defs[name].endswith(f"ON public.oban_jobs USING {definition}"), defs[name]
+        assert set(defs) - OBAN_V12_INDEXES == PIIQ_INDEXES
+        peers = conn.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull "
+            "FROM pg_attribute a WHERE a.attrelid = 'public.oban_peers'::regclass "
+            "AND a.attnum > 0 ORDER BY a.attnum"
+        ).fetchall()
+        assert [tuple(r) for r in peers] == OBAN_PEERS_COLUMNS
+        persistence = conn.execute(
+            "SELECT relpersistence FROM pg_class WHERE oid = 'public.oban_peers'::regclass"
+        ).fetchone()
+        assert persistence == ("u",)  # UNLOGGED, as V11 makes it
         assert current_version(conn) == 12
         triggers = conn.execute(
-            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.oban_jobs'::regclass "
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.oban_jobs'::regclass "
             "AND NOT tgisinternal"
-        ).fetchone()
-        assert triggers[0] == 0  # V12 moved insert notifications to the application
+        ).fetchall()
+        # V12 moved insert notifications to the application; piiq's scrub trigger is ours
+        assert [r[0] for r in triggers] == ["piiq_scrub_final"]
+
+
+def test_tags_of_earlier_piiq_databases_become_text(
+    fresh_database: str,
+) -> None:
+    """Earlier piiq releases created tags as character varying(255)[]; piiq migrate turns
+    it into Oban's text[], keeps the values, and does it once."""
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        migrate_up(conn)
+        conn.execute(
+            "ALTER TABLE oban_jobs ALTER COLUMN tags TYPE character varying(255)[], "
+            "ALTER COLUMN tags SET DEFAULT ARRAY[]::character varying[]"
+        )
+        conn.execute("INSERT INTO oban_jobs (worker, tags) VALUES ('w', '{slack,pii}')")
+        conn.execute("INSERT INTO oban_jobs (worker) VALUES ('w')")
+        report = migrate_up(conn)
+        assert report.applied == ("tags text[]",)
+        assert columns(conn, "public")["tags"] == ("text[]", False, "ARRAY[]::text[]")
+        tags = conn.execute("SELECT tags FROM oban_jobs ORDER BY id").fetchall()
+        assert [r[0] for r in tags] == [["slack", "pii"], []]
+        assert migrate_up(conn).applied == ()
 
 
 def test_migrate_is_idempotent_and_the_seed_query_works(fresh_database: str) -> None:

@@ -19,6 +19,7 @@ import pytest
 from piiq_operator import GROUP, PLURAL, VERSION
 from piiq_operator.cli import run_operator
 from piiq_operator.handlers import Options
+from piiq_operator.policy import Policy
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
 from k8s_emulator import RealisticEmulator, write_kubeconfig
@@ -32,6 +33,8 @@ CRONJOBS = "batch/v1/cronjobs"
 SERVICES = "v1/services"
 NS = "default"
 T = TypeVar("T")
+# What the tests' operator allows: the images of piiqueue() and the example, the chart's.
+TEST_POLICY = Policy(allowed_image_repositories=("ghcr.io/example/piiq", "localhost/piiq"))
 
 
 def piiqueue(name: str, queues: dict[str, int] | None = None, **spec: Any) -> dict[str, Any]:
@@ -139,7 +142,9 @@ async def emulated_cluster(
 
 
 @contextlib.asynccontextmanager
-async def running_operator(interval: float = 0.3) -> AsyncIterator[None]:
+async def running_operator(
+    interval: float = 0.3, policy: Policy = TEST_POLICY
+) -> AsyncIterator[None]:
     """The operator in a thread with its own event loop, as in production.
 
     Not in the test's loop: at shutdown kopf cancels every task created after it started,
@@ -149,7 +154,7 @@ async def running_operator(interval: float = 0.3) -> AsyncIterator[None]:
     failure: list[BaseException] = []
 
     def main() -> None:
-        options = Options(interval=interval)
+        options = Options(interval=interval, policy=policy)
         try:
             asyncio.run(
                 run_operator(liveness=None, options=options, stop_flag=stop, ready_flag=ready)

@@ -42,6 +42,7 @@ async def operator_process(
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "piiq_operator", "--all-namespaces", "--interval", "0.3",
         "--liveness", f"http://127.0.0.1:{port}/healthz", "--metrics-port", str(metrics_port),
+        "--allowed-image-repository", "ghcr.io/example/piiq",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:

@@ -10,16 +10,24 @@ from operator_helpers import piiqueue
 
 from piiq_operator.manifests import Owner, Transport, children, ingress_transport
 from piiq_operator.sizing import plan
-from piiq_operator.spec import parse_spec
+from piiq_operator.spec import PIIQueueSpec, parse_spec
 
 OWNER = Owner("pii", "prod", "0b5e8a4e-0000-4000-8000-000000000001")
 
 
-def build(**changes: Any) -> dict[tuple[str, str], dict[str, Any]]:
-    spec = parse_spec("pii", piiqueue("pii", **changes)["spec"])
+def build(
+    transport: Transport = Transport.HTTP, slack_api_url: str | None = None, **changes: Any
+) -> dict[tuple[str, str], dict[str, Any]]:
+    spec: PIIQueueSpec = parse_spec("pii", piiqueue("pii", **changes)["spec"])
     plans = plan(spec)
-    objs = children(spec, OWNER, plans, {q: p.replicas for q, p in plans.items()})
+    replicas = {q: p.replicas for q, p in plans.items()}
+    objs = children(spec, OWNER, plans, replicas, transport, slack_api_url)
     return {(o["kind"], o["metadata"]["name"]): o for o in objs}
+
+
+def env_names(obj: dict[str, Any]) -> set[str]:
+    """The env names of a workload's container; none for a Service."""
+    return set() if obj["kind"] == "Service" else {e["name"] for e in container(obj)["env"]}
 
 
 def container(obj: dict[str, Any]) -> dict[str, Any]:
@@ -113,7 +121,8 @@ def test_children_pass_strict_kubernetes_schemas(version: str) -> None:
         tolerations=[
             {"key": "dedicated", "operator": "Equal", "value": "piiq", "effect": "NoSchedule"}
         ],
-        env=[{"name": "PIIQ_DRY_RUN", "value": "true"}],
+        env=[{"name": "PIIQ_LOG_LEVEL", "value": "debug"}],
+        argsKeySecretRef={"name": "piiq-args-key"},
     )
     for obj in objs.values():
         kubernetes_validate.validate(obj, version, strict=True)
@@ -171,3 +180,83 @@ def test_deployment_selectors_hold_no_queue_name() -> None:
     )
     template = underscore["spec"]["template"]["metadata"]["labels"]
     assert template.items() >= selector.items() and template["piiq.dev/queue"] == "pii_detection"
+
+
+SLACK_SECRETS = {
+    "PIIQ_SLACK_BOT_TOKEN",
+    "PIIQ_SLACK_ADMIN_TOKEN",
+    "PIIQ_SLACK_SIGNING_SECRET",
+    "PIIQ_SLACK_APP_TOKEN",
+}
+
+
+@pytest.mark.parametrize(
+    ("transport", "ingress_secret"),
+    [
+        (Transport.HTTP, "PIIQ_SLACK_SIGNING_SECRET"),
+        (Transport.SOCKET_MODE, "PIIQ_SLACK_APP_TOKEN"),
+    ],
+)
+def test_each_component_gets_only_its_own_secrets(
+    transport: Transport, ingress_secret: str
+) -> None:
+    objs = build(transport, ingress={"enabled": True}, argsKeySecretRef={"name": "piiq-args"})
+    ingress = env_names(objs["Deployment", "pii-ingress"])
+    worker = env_names(objs["Deployment", "pii-events"])
+    maintenance = env_names(objs["CronJob", "pii-maintenance"])
+    # The internet-facing ingress: the one Slack secret its transport needs, never a token
+    # that acts in Slack.
+    assert ingress & SLACK_SECRETS == {ingress_secret}
+    assert worker & SLACK_SECRETS == {"PIIQ_SLACK_BOT_TOKEN", "PIIQ_SLACK_ADMIN_TOKEN"}
+    # Maintenance runs SQL: the database URL is its only Secret.
+    secrets = [
+        e["name"]
+        for e in container(objs["CronJob", "pii-maintenance"])["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    ]
+    assert secrets == ["PIIQ_DATABASE_URL"] and not maintenance & SLACK_SECRETS
+    # The args key: the ingress encrypts at intake, the workers decrypt; maintenance never.
+    assert "PIIQ_ARGS_KEYS" in ingress and "PIIQ_ARGS_KEYS" in worker
+    assert "PIIQ_ARGS_KEYS" not in maintenance
+    ref = next(
+        e
+        for e in container(objs["Deployment", "pii-events"])["env"]
+        if e["name"] == "PIIQ_ARGS_KEYS"
+    )
+    assert ref["valueFrom"]["secretKeyRef"] == {"name": "piiq-args", "key": "PIIQ_ARGS_KEYS"}
+
+
+def test_an_ingress_secret_is_required_not_optional() -> None:
+    """The operator checked the key exists; a pod must not start without it."""
+    ingress = container(build(ingress={"enabled": True})["Deployment", "pii-ingress"])
+    (secret,) = [e for e in ingress["env"] if e["name"] == "PIIQ_SLACK_SIGNING_SECRET"]
+    assert "optional" not in secret["valueFrom"]["secretKeyRef"]
+
+
+def test_without_an_args_key_no_component_gets_one() -> None:
+    assert all(
+        "PIIQ_ARGS_KEYS" not in env_names(o) for o in build(ingress={"enabled": True}).values()
+    )
+
+
+def test_the_slack_api_url_is_the_operators_setting() -> None:
+    objs = build(Transport.SOCKET_MODE, "http://127.0.0.1:9/api/", ingress={"enabled": True})
+    for key in (("Deployment", "pii-events"), ("Deployment", "pii-ingress")):
+        values = {e["name"]: e.get("value") for e in container(objs[key])["env"]}
+        assert values["PIIQ_SLACK_API_URL"] == "http://127.0.0.1:9/api/"
+    assert "PIIQ_SLACK_API_URL" not in env_names(objs["CronJob", "pii-maintenance"])
+    assert all("PIIQ_SLACK_API_URL" not in env_names(o) for o in build().values())
+
+
+def test_slack_channels_reach_the_components_that_use_them() -> None:
+    slack = {"secretRef": {"name": "s"}, "exemptChannels": ["C1", "C2"], "adminChannel": "C0ADM"}
+    objs = build(ingress={"enabled": True}, slack=slack)
+
+    def values(key: tuple[str, str]) -> dict[str, Any]:
+        return {e["name"]: e.get("value") for e in container(objs[key])["env"]}
+
+    worker, ingress = values(("Deployment", "pii-events")), values(("Deployment", "pii-ingress"))
+    assert worker["PIIQ_EXEMPT_CHANNELS"] == ingress["PIIQ_EXEMPT_CHANNELS"] == "C1,C2"
+    assert worker["PIIQ_ADMIN_CHANNEL"] == "C0ADM" and "PIIQ_ADMIN_CHANNEL" not in ingress
+    maintenance = values(("CronJob", "pii-maintenance"))
+    assert not {"PIIQ_EXEMPT_CHANNELS", "PIIQ_ADMIN_CHANNEL"} & set(maintenance)

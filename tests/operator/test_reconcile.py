@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import pytest
-from operator_helpers import piiqueue
+from operator_helpers import TEST_POLICY, piiqueue
 
 from piiq_operator.kube import ChildKey, KubeError, Manifest
 from piiq_operator.reconcile import Outcome, reconcile
@@ -31,6 +31,9 @@ class FakeKube:
 
     async def list_children(self, *_: Any) -> dict[ChildKey, Manifest]:
         return {}
+
+    async def read(self, *_: Any) -> Manifest | None:
+        return None
 
     async def apply(self, manifest: Manifest) -> None:
         name = manifest["metadata"]["name"]
@@ -62,7 +65,7 @@ async def test_an_unexpected_exception_is_an_internal_error(
             raise RuntimeError("a bug")
 
     with caplog.at_level(logging.ERROR, logger="piiq_operator.reconcile"):
-        outcome = await reconcile(body(), Broken(), NOW)  # type: ignore[arg-type]
+        outcome = await reconcile(body(), Broken(), NOW, TEST_POLICY)  # type: ignore[arg-type]
     condition = degraded(outcome)
     assert condition["reason"] == "InternalError"
     assert "RuntimeError" in condition["message"] and "operator logs" in condition["message"]
@@ -78,7 +81,7 @@ async def test_a_refused_apply_reports_the_server_message_and_what_was_applied()
         422,
     )
     kube = FakeKube({"pii-events": refusal})
-    outcome = await reconcile(body(), kube, NOW)  # type: ignore[arg-type]
+    outcome = await reconcile(body(), kube, NOW, TEST_POLICY)  # type: ignore[arg-type]
     condition = degraded(outcome)
     assert condition["reason"] == "ApiError"
     assert "resources.limits: Invalid value" in condition["message"]
@@ -90,7 +93,7 @@ async def test_a_refused_apply_reports_the_server_message_and_what_was_applied()
 
 async def test_only_a_forbidden_call_suggests_rbac() -> None:
     kube = FakeKube({"pii-events": KubeError("applying ... failed: HTTP 403 Forbidden", 403)})
-    outcome = await reconcile(body(), kube, NOW)  # type: ignore[arg-type]
+    outcome = await reconcile(body(), kube, NOW, TEST_POLICY)  # type: ignore[arg-type]
     assert "check the operator's RBAC" in degraded(outcome)["message"]
 
 
@@ -99,13 +102,13 @@ async def test_a_binary_database_url_is_named_not_crashed_on() -> None:
         async def read_secret(self, namespace: str, name: str) -> dict[str, bytes] | None:
             return {"url": b"\xff\xfe"} if name == "piiq-db" else SECRETS[name]
 
-    condition = degraded(await reconcile(body(), Binary(), NOW))  # type: ignore[arg-type]
+    condition = degraded(await reconcile(body(), Binary(), NOW, TEST_POLICY))  # type: ignore[arg-type]
     assert condition["reason"] == "SecretKeyInvalid"
     assert "Secret 'piiq-db' key 'url' is not UTF-8 text" in condition["message"]
 
 
 async def test_a_toleration_that_is_no_object_is_an_invalid_spec() -> None:
-    outcome = await reconcile(body(tolerations=["dedicated"]), FakeKube(), NOW)  # type: ignore[arg-type]
+    outcome = await reconcile(body(tolerations=["dedicated"]), FakeKube(), NOW, TEST_POLICY)  # type: ignore[arg-type]
     condition = degraded(outcome)
     assert condition["reason"] == "InvalidSpec"
     assert "spec.tolerations[0] must be an object, not 'dedicated'" in condition["message"]

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from operator_helpers import EXAMPLE_PATH, piiqueue
 
-from piiq_operator.spec import DEFAULTS, SpecError, parse_spec
+from piiq_operator.spec import ALLOWED_ENV, DEFAULTS, SpecError, parse_spec
 
 
 def spec(**changes: Any) -> dict[str, Any]:
@@ -184,3 +184,61 @@ def test_crd_bounds_autoscaling_by_the_queue_concurrency(crd_schema: dict[str, A
     assert any("minReplicas <= self.queues[q]" in r for r in rules), rules
     # CEL cost estimation needs a bound on what the rule iterates.
     assert spec_schema["properties"]["autoscaling"]["properties"]["queues"]["maxProperties"] == 20
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # Where the bot and admin tokens are sent: an operator setting, never a PIIQueue's.
+        ("PIIQ_SLACK_API_URL", "PIIQ_SLACK_API_URL is set by the operator from the operator's "
+         "installer (chart value operator.slackApiUrl)"),
+        ("PIIQ_DRY_RUN", "PIIQ_DRY_RUN may not be set by a PIIQueue (it switches deletion and "
+         "notices off): remove it from env"),
+        ("PIIQ_EXEMPT_CHANNELS", "PIIQ_EXEMPT_CHANNELS is set by the operator from "
+         "spec.slack.exemptChannels"),
+        ("PIIQ_POLICY_FILE", "PIIQ_POLICY_FILE may not be set by a PIIQueue"),
+        ("PIIQ_ARGS_KEYS", "PIIQ_ARGS_KEYS is set by the operator from spec.argsKeySecretRef"),
+        ("PIIQ_SOMETHING_NEW", "PIIQ_SOMETHING_NEW is not among the extra env a PIIQueue may "
+         "set (PIIQ_LOG_LEVEL, PIIQ_NOTIFY"),
+        ("LD_PRELOAD", "LD_PRELOAD is not among the extra env a PIIQueue may set"),
+        ("HTTPS_PROXY", "HTTPS_PROXY is not among the extra env a PIIQueue may set"),
+    ],
+)  # fmt: skip
+def test_env_outside_the_allow_list_is_refused_naming_it(name: str, expected: str) -> None:
+    (found,) = problems("pii", spec(env=[{"name": name, "value": "x"}]))
+    assert found.startswith("spec.env[0]: ") and expected in found, found
+
+
+def test_allowed_env_passes_and_the_crd_enum_is_the_allow_list(
+    crd_schema: dict[str, Any],
+) -> None:
+    env = [{"name": name, "value": "1"} for name in ALLOWED_ENV]
+    assert parse_spec("pii", spec(env=env)).env == env
+    name = crd_schema["properties"]["spec"]["properties"]["env"]["items"]["properties"]["name"]
+    assert name["enum"] == list(ALLOWED_ENV)
+    with pytest.raises(jsonschema.ValidationError):
+        body = piiqueue("pii", env=[{"name": "PIIQ_SLACK_API_URL", "value": "https://evil/"}])
+        jsonschema.validate(body, crd_schema)
+
+
+def test_args_key_secret_ref_defaults_its_key() -> None:
+    parsed = parse_spec("pii", spec(argsKeySecretRef={"name": "piiq-args-key"}))
+    assert parsed.args_key is not None
+    assert (parsed.args_key.name, parsed.args_key.key) == ("piiq-args-key", "PIIQ_ARGS_KEYS")
+    assert parse_spec("pii", spec()).args_key is None
+    (found,) = problems("pii", spec(argsKeySecretRef={"name": "Bad Name"}))
+    assert "spec.argsKeySecretRef.name 'Bad Name' is not valid" in found
+
+
+def test_slack_channels_are_fields_with_channel_ids() -> None:
+    slack = {"secretRef": {"name": "s"}, "exemptChannels": ["C0RANDOM"], "adminChannel": "C0ADM"}
+    parsed = parse_spec("pii", spec(slack=slack))
+    assert parsed.slack.exempt_channels == ("C0RANDOM",) and parsed.slack.admin_channel == "C0ADM"
+    bad = {"secretRef": {"name": "s"}, "exemptChannels": ["#random"], "adminChannel": "x"}
+    found = problems("pii", spec(slack=bad))
+    assert found == [
+        "spec.slack.exemptChannels[0] '#random' is not a channel ID: use the ID Slack shows in "
+        "the channel's details, e.g. C0123ABCD",
+        "spec.slack.adminChannel 'x' is not a channel ID: use the ID Slack shows in the "
+        "channel's details, e.g. C0123ABCD",
+    ]

@@ -8,6 +8,7 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from piiq.argscrypt import ArgsKeys
 from piiq.queue import Client
 from piiq.settings import Settings
 from piiq.slack import sandbox as sb
@@ -61,14 +62,18 @@ async def second_ingress_url(slack_client: Client, slack_settings: Settings) -> 
 
 
 async def serve_ingress(slack_client: Client, settings: Settings) -> AsyncIterator[str]:
+    """An ingress as `piiq ingress` makes it from ``settings`` (PIIQ_ARGS_KEYS included)."""
     client = Client(slack_client.database_url, prefix=slack_client.prefix)
-    async for url in serve_ingress_on(client, settings.max_event_bytes):
+    keys = ArgsKeys.from_setting(settings.args_keys)
+    async for url in serve_ingress_on(client, settings.max_event_bytes, keys):
         yield url
 
 
-async def serve_ingress_on(client: Client, max_body: int = 1024 * 1024) -> AsyncIterator[str]:
+async def serve_ingress_on(
+    client: Client, max_body: int = 1024 * 1024, keys: ArgsKeys | None = None
+) -> AsyncIterator[str]:
     app = make_app(
-        EventIntake(client),
+        EventIntake(client, keys=keys),
         SignatureVerifier(sb.SIGNING_SECRET),
         max_body=max_body,
         ready=database_check(client, timeout=1.5),

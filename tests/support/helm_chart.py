@@ -112,3 +112,14 @@ def by_kind(objs: Iterable[Manifest], kind: str) -> list[Manifest]:
 def crd_schema() -> Manifest:
     crd = yaml.safe_load(CRD_PATH.read_text())
     return crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+
+
+def operator_args(objs: Iterable[Manifest]) -> list[str]:
+    """The args of the chart's operator container (its one Deployment)."""
+    (deployment,) = by_kind(objs, "Deployment")
+    return list(pod_spec(deployment)["containers"][0]["args"])
+
+
+def flag_values(args: list[str], flag: str) -> list[str]:
+    """Every value given to ``flag`` in ``args`` (``--flag value`` pairs)."""
+    return [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == flag]

@@ -193,9 +193,10 @@ def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> N
 @click.option(
     "--heartbeat-interval",
     type=DURATION,
-    default="5s",
+    default="1s",
     show_default=True,
-    help="How often this worker says it is alive.",
+    help="How often this worker says it is alive (its jobs are rescued about two "
+    "intervals after its database session ends).",
 )
 @heartbeat_timeout_option
 @click.option(
@@ -250,9 +251,15 @@ def worker(
         shutdown_grace=shutdown_grace,
         heartbeat_interval=heartbeat_interval,
         maintenance=maintenance,
-        rescue_interval=min(5.0, heartbeat_timeout / 3),
+        rescue_interval=min(1.0, heartbeat_timeout / 3),
     )
     runner = Runner(client, list(queues), node=node or settings.node, options=options)
+    from .slack.preflight import SlackSetupError, check_worker
+
+    try:  # after the Runner has checked the --queue specs
+        check_worker(settings, queues)
+    except SlackSetupError as exc:
+        raise click.ClickException(str(exc)) from None
     from .probes import ProbesUnavailable
     from .worker_process import run_worker
 
@@ -523,10 +530,15 @@ def ingress(
     or with --socket-mode connects to Slack over a WebSocket instead; /healthz and /readyz
     answer either way.
     """
+    from .argscrypt import ArgsKeyError, ArgsKeys
     from .probes import ProbesUnavailable
     from .slack.ingress import run_ingress
 
     logs.configure(settings.log_level, settings.log_format)
+    try:
+        args_keys = ArgsKeys.from_setting(settings.args_keys)
+    except ArgsKeyError as exc:
+        raise click.ClickException(str(exc)) from None
     secret, app_token = settings.slack_signing_secret, settings.slack_app_token
     if socket_mode and app_token is None:
         raise click.UsageError(
@@ -549,11 +561,33 @@ def ingress(
         port=port if port is not None else settings.ingress_port,
         max_body=settings.max_event_bytes,
         metrics_port=settings.metrics_port,
+        args_keys=args_keys,
     )
     try:
         asyncio.run(serving)
     except ProbesUnavailable as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def keys() -> None:
+    """Keys that encrypt message text in job args (PIIQ_ARGS_KEYS)."""
+
+
+@keys.command("generate")
+@click.option("--id", "key_id", default=None, help="Key id [default: k<date>-<random>].")
+def keys_generate(key_id: str | None) -> None:
+    """Print a new KEY_ID:BASE64 entry (a random AES-256 key) for PIIQ_ARGS_KEYS.
+
+    Put it first in PIIQ_ARGS_KEYS to encrypt with it; keep older entries after it while
+    jobs they sealed may still run. The same list goes to the ingress and the workers.
+    """
+    from .argscrypt import ArgsKeyError, generate
+
+    try:
+        click.echo(generate(key_id))
+    except ArgsKeyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--id") from None
 
 
 @main.command()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,9 +23,11 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from rich import box
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from .ports import free_port
 from .queue import devdb, migrate_up
@@ -35,6 +38,7 @@ from .slack.audit import create_audit_table
 DEMO_PREFIX = "piiq_demo"
 TIMEOUT_S = 60.0
 CHANNEL = "C0GENERAL"
+CHANNELS = {CHANNEL: "general"}
 PEOPLE = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol"}
 
 
@@ -208,25 +212,61 @@ def _entities(row: dict[str, Any]) -> str:
     return ", ".join(f"{kind} x{count}" for kind, count in row["entities"].items())
 
 
+DECISION_STYLE = {"delete": "bold red", "warn": "yellow", "allow": "green"}
+
+
 def _table(posts: list[Post]) -> Table:
-    table = Table(title="#general in the Slack sandbox (live)", expand=True)
-    for column, width in [
-        ("who", 6),
-        ("message", 46),
-        ("http", 4),
-        ("decision", 26),
-        ("action", 30),
-    ]:
-        table.add_column(column, max_width=width, overflow="fold")
+    """One line per message, so the live table fits an 80 x 24 terminal."""
+    table = Table(title="#general in the Slack sandbox (live)", expand=True, box=box.SIMPLE_HEAD)
+    table.add_column("who", width=5, no_wrap=True)
+    table.add_column("message", ratio=1, no_wrap=True, overflow="ellipsis")
+    table.add_column("ack", width=3, no_wrap=True)
+    table.add_column("decision", width=21, no_wrap=True, overflow="ellipsis")
+    table.add_column("action", width=16, no_wrap=True, overflow="ellipsis")
     for post in posts:
         table.add_row(
             PEOPLE.get(post.user, post.user),
-            f"[dim]{post.label}[/]\n{post.text}",
+            Text.assemble((_aside(post), "dim"), post.text),
             str(post.status or ""),
-            post.decision,
-            post.action,
+            _styled_decision(post.decision),
+            _short_action(post.action) or "[dim]scanning...[/]",
         )
     return table
+
+
+def _short_action(action: str) -> str:
+    """ "deleted; author notified; deleted; author notified" -> "2x deleted, DMed"."""
+    steps = action.replace("author notified", "DMed").replace("; DMed", ", DMed").split("; ")
+    if len(steps) > 1 and len(set(steps)) == 1:
+        return f"{len(steps)}x {steps[0]}"
+    return "; ".join(steps)
+
+
+def _aside(post: Post) -> str:
+    """What the text alone does not show: an edit, a retried delivery, shared files."""
+    if post.edited or post.files or post.expect == "duplicate":
+        return f"{post.label}: "
+    return ""
+
+
+def _styled_decision(decision: str) -> Text:
+    word, sep, rest = decision.partition(":")
+    rest = rest.replace(" x1", "")
+    style = DECISION_STYLE.get(word, "dim")
+    if word.endswith("files"):  # "2 of 3 files: TYPE x1, ..."
+        style = "bold red" if rest.strip() and rest.strip() != "allow" else "green"
+        return Text.assemble((word + ":", style), (rest, ""))
+    return Text.assemble((word, style), (rest if sep else "", ""))
+
+
+def slack_markup_for_terminal(text: str, channels: dict[str, str], people: dict[str, str]) -> str:
+    """What Slack shows for ``<#C...>`` and ``<@U...>``: the channel's and person's names."""
+    text = re.sub(
+        r"<#(C[A-Z0-9]+)(?:\|([^>]*))?>",
+        lambda m: "#" + (m.group(2) or channels.get(m.group(1), m.group(1))),
+        text,
+    )
+    return re.sub(r"<@(U[A-Z0-9]+)>", lambda m: "@" + people.get(m.group(1), m.group(1)), text)
 
 
 def run_demo(console: Console) -> int:
@@ -273,7 +313,11 @@ def _print_dms(console: Console, slack: sb.SlackSandbox) -> None:
     console.print("\n[bold]DMs piiq sent[/] (the values are gone; the rest can be reposted):")
     for user, name in PEOPLE.items():
         for message in slack.direct_messages(user):
-            console.print(f"  [cyan]to {name}[/]: {message['text']}")
+            text = slack_markup_for_terminal(message["text"], CHANNELS, PEOPLE)
+            console.print(f"[cyan]to {name}[/]:")
+            for line in text.splitlines():
+                quoted = line.startswith(">>>")
+                console.print(Text("  " + line, style="italic" if quoted else ""), overflow="fold")
 
 
 def _print_log_excerpt(console: Console, lines: list[str]) -> None:

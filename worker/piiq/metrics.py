@@ -23,7 +23,7 @@ log = structlog.get_logger("piiq.metrics")
 JOBS = Counter(
     "piiq_jobs_total",
     "Jobs executed, by queue, worker and outcome (completed, retryable, snoozed, "
-    "cancelled, discarded).",
+    "cancelled, discarded, unknown_worker: kept until a process can load its worker).",
     ["queue", "worker", "outcome"],
 )
 JOB_DURATION = Histogram(

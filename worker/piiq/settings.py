@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         default="https://slack.com/api/",
         description="Slack Web API base URL (the local sandbox in the demo and tests).",
     )
+    args_keys: SecretStr | None = Field(
+        default=None,
+        description="Keys that encrypt message text in job args (AES-256-GCM): "
+        "comma-separated `KEY_ID:BASE64` entries, the first encrypts, all decrypt (rotation). "
+        "The ingress and the workers need the same list; `piiq keys generate` makes one. "
+        "Unset: args are stored in plain text until the job finishes.",
+    )
     exempt_channels: Annotated[list[str], NoDecode] = Field(
         default=[], description="Channel IDs never scanned (comma-separated)."
     )
@@ -130,7 +137,36 @@ def configuration_markdown() -> str:
         else:
             shown = str(default).lower() if isinstance(default, bool) else str(default)
         lines.append(f"| `PIIQ_{name.upper()}` | `{shown}` | {field.description or ''} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *ARGS_KEYS_SECTION]) + "\n"
+
+
+ARGS_KEYS_SECTION = [
+    "",
+    "## Encrypting message text in job args: `PIIQ_ARGS_KEYS`",
+    "",
+    "A message job carries what the message says (text, attachments, blocks, file names)",
+    "from the ingress to the worker. With `PIIQ_ARGS_KEYS` set, the ingress encrypts those",
+    "fields with AES-256-GCM before the insert and the workers decrypt them: the row holds",
+    '`"sealed": {"v": 1, "kid": KEY_ID, "nonce": ..., "ct": ...}` instead, so the database,',
+    "its WAL and its backups see ciphertext only. The ciphertext is bound to the job's team,",
+    "channel, user, ts and event id: copied into another job it does not decrypt. The scrub",
+    "still replaces it once the job is finished.",
+    "",
+    "- Format: comma-separated `KEY_ID:BASE64` entries, each key 32 random bytes;",
+    "  `piiq keys generate` prints one (`--id` names it). The ingress and every Slack worker",
+    "  need the same list; in Kubernetes keep it in a Secret.",
+    "- Rotation: put the new entry first (it encrypts from then on) and keep the old ones after",
+    "  it while jobs they sealed may still run (retries, and rate-limit snoozes of up to an",
+    "  hour), then drop them. Nonces are random: rotate well before a key seals 2^32 messages.",
+    "- A job sealed with a key id the worker does not hold is not failed: the worker logs an",
+    "  error naming the key id and `PIIQ_ARGS_KEYS` and snoozes the job for 5 minutes, until",
+    "  the key is back.",
+    "- Unset: args are stored in plain text until the job finishes, as before; the ingress and",
+    "  the workers say so once at start-up (`job args` log line, `args_encryption: off`).",
+    "- A value that cannot be read (not `KEY_ID:BASE64`, a key that is not 32 bytes, a",
+    "  repeated id) stops `piiq ingress` and `piiq worker` at start with one line naming the",
+    "  entry, never the key.",
+]
 
 
 if __name__ == "__main__":

@@ -86,3 +86,32 @@ capabilities:
   resources: [events]
   verbs: [create, patch]
 {{- end }}
+
+{{/* The namespaces the operator watches, as a JSON list; empty when cluster-wide. */}}
+{{- define "piiq.watchNamespaces" -}}
+{{- if .Values.operator.clusterWide }}
+{{- if .Values.operator.watchNamespaces }}
+{{- fail "operator.clusterWide watches every namespace: leave operator.watchNamespaces empty (or set clusterWide: false)" }}
+{{- end }}
+{{- list | toJson }}
+{{- else }}
+{{- default (list .Release.Namespace) .Values.operator.watchNamespaces | toJson }}
+{{- end }}
+{{- end }}
+
+{{/* The image repositories PIIQueues may run: the chart's own by default. */}}
+{{- define "piiq.allowedImageRepositories" -}}
+{{- default (list .Values.image.repository) .Values.operator.allowedImageRepositories | toJson }}
+{{- end }}
+
+{{/* The Secret holding PIIQ_ARGS_KEYS, or "" when args are not encrypted. */}}
+{{- define "piiq.argsKeySecret" -}}
+{{- if and .Values.argsEncryption.generate .Values.argsEncryption.existingSecret }}
+{{- fail "argsEncryption: set generate or existingSecret, not both" }}
+{{- end }}
+{{- if .Values.argsEncryption.generate }}
+{{- printf "%s-args-key" (include "piiq.fullname" .) }}
+{{- else }}
+{{- .Values.argsEncryption.existingSecret }}
+{{- end }}
+{{- end }}

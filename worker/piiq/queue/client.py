@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
@@ -15,7 +16,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from . import sqlfiles
 from .insert import insert_steps, uses_copy
-from .job import Job, utcnow
+from .job import Job, LeaseLost, utcnow
 from .outcome import Ack, apply_ack, outcome_of
 from .steps import run_async, run_sync
 from .worker import UnknownWorker, Worker, resolve_worker
@@ -30,6 +31,7 @@ INSERT_CONNECTION: dict[str, Any] = {
     "options": "-c plan_cache_mode=force_generic_plan",
 }
 TESTING_MODES = ("disabled", "manual", "inline")
+RECORD_RETRY_S = 10.0  # how long Job.record retries a lost connection
 
 
 class ConfigError(ValueError):
@@ -195,14 +197,42 @@ class Client:
             with c.transaction():  # several statements on an autocommit connection
                 return run_sync(c, steps)
 
-    def record_meta(self, job_id: int, fields: dict[str, Any]) -> None:
-        """Merge ``fields`` into an executing job's meta (see ``Job.record``)."""
+    def record_meta(
+        self,
+        job_id: int,
+        fields: dict[str, Any],
+        *,
+        attempt: int,
+        producer: str | None,
+        retry_for: float = RECORD_RETRY_S,
+    ) -> None:
+        """Merge ``fields`` into the meta of a job executing under this lease (``Job.record``).
+
+        The write is idempotent, so a connection error (the database restarting, a
+        connection terminated) is retried with backoff for ``retry_for`` seconds before
+        it is raised. Raises ``LeaseLost`` when the job is no longer executing under
+        ``attempt`` and ``producer``.
+        """
         if self.testing == "inline":
             return
-        with self.connection() as conn:
-            conn.execute(
-                sqlfiles.load("record_meta.sql", self.prefix),
-                {"id": job_id, "fields": Jsonb(fields)},
+        params = {"id": job_id, "fields": Jsonb(fields), "attempt": attempt, "producer": producer}
+        query = sqlfiles.load("record_meta.sql", self.prefix)
+        deadline = time.monotonic() + retry_for
+        pause = 0.05
+        while True:
+            try:
+                with self.connection() as conn:
+                    found = conn.execute(query, params).fetchall()
+                break
+            except (psycopg.OperationalError, psycopg.InterfaceError):
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+        if not found:
+            raise LeaseLost(
+                f"job {job_id} is no longer executing under attempt {attempt} of this worker "
+                f"(rescued, cancelled or handed back): {', '.join(sorted(fields))} not recorded"
             )
 
     async def ainsert(self, job: Job, *, conn: psycopg.AsyncConnection[Any] | None = None) -> Job:

@@ -49,6 +49,10 @@ class JobError(ValueError):
     """A job that cannot be inserted as given; the message says which value and what to do."""
 
 
+class LeaseLost(RuntimeError):
+    """This attempt no longer owns its job: nothing it records is saved."""
+
+
 def utcnow() -> datetime:
     """Now as Oban stores it: a naive timestamp in UTC."""
     return datetime.now(UTC).replace(tzinfo=None)
@@ -81,17 +85,25 @@ class Job:
     # The Client that leased the job (None in unit tests): perform uses it to insert
     # follow-up jobs and to record progress.
     client: Any = field(default=None, repr=False, compare=False)
+    # Set by the runner when this attempt was given up (timed out, cut off at shutdown):
+    # perform may still be running on its thread, but must not record more steps.
+    given_up: str | None = field(default=None, repr=False, compare=False)
 
     def record(self, **fields: Any) -> None:
         """Merge ``fields`` into ``meta`` and save them at once, not at the ack.
 
         A worker whose side effects cannot be repeated (a message sent, a file deleted)
         records each step as it completes; a retry after a crash reads ``meta`` and skips
-        what is done.
+        what is done. Transient connection errors are retried. Raises ``LeaseLost`` when
+        this attempt no longer owns the job (timed out, rescued, cancelled, handed back):
+        the step is then not recorded, and perform should stop.
         """
+        if self.given_up is not None:
+            raise LeaseLost(f"job {self.id} was given up ({self.given_up}): step not recorded")
         self.meta.update(fields)
         if self.client is not None and self.id:
-            self.client.record_meta(self.id, fields)
+            producer = self.attempted_by[1] if self.attempted_by else None
+            self.client.record_meta(self.id, fields, attempt=self.attempt, producer=producer)
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Job:

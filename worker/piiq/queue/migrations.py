@@ -79,6 +79,16 @@ def _piiq_objects_present(conn: psycopg.Connection[Any], prefix: str, *, all_: b
     return bool(row[0] if all_ else row[1])
 
 
+def _tags_type(conn: psycopg.Connection[Any], prefix: str) -> str | None:
+    """The type of ``oban_jobs.tags`` as PostgreSQL names it (None before Oban v08)."""
+    row = conn.execute(
+        "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+        "WHERE a.attrelid = %s::regclass AND a.attname = 'tags' AND NOT a.attisdropped",
+        (f'"{prefix}".oban_jobs',),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def _run_file(conn: psycopg.Connection[Any], name: str, prefix: str) -> None:
     conn.execute(sqlfiles.load(name, prefix).encode(), prepare=False)  # several statements
 
@@ -97,6 +107,9 @@ def _locked(conn: psycopg.Connection[Any]) -> None:
 
 def migrate_up(conn: psycopg.Connection[Any], prefix: str = "public") -> MigrationReport:
     """Migrate to Oban v12 and add piiq's objects. Idempotent.
+
+    Also brings ``tags`` from the ``character varying(255)[]`` of earlier piiq (and Oban)
+    releases to Oban's ``text[]`` (once; PostgreSQL rewrites the table for it).
 
     ``conn`` must be in autocommit mode: every step commits on its own.
     """
@@ -119,6 +132,11 @@ def migrate_up(conn: psycopg.Connection[Any], prefix: str = "public") -> Migrati
             _set_version(conn, prefix, step)
         applied.append(f"oban v{step:02d}")
         version = step
+    with conn.transaction():
+        _locked(conn)
+        if version >= 8 and _tags_type(conn, prefix) == "character varying(255)[]":
+            _run_file(conn, "upgrade_tags.sql", prefix)
+            applied.append("tags text[]")
     with conn.transaction():
         _locked(conn)
         missing = not _piiq_objects_present(conn, prefix)

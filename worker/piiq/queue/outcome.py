@@ -30,6 +30,8 @@ class Ack:
     error: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
     attempt_delta: int = 0
+    kind: str | None = None  # an outcome word of its own (unknown_worker), else from state
+    reason: str | None = None  # why, for the log line (never args or exception text of perform)
 
     def record(self) -> dict[str, Any]:
         return {
@@ -45,12 +47,40 @@ class Ack:
     @property
     def outcome(self) -> str:
         """A word for logs and counts: completed, retryable, discarded, cancelled, snoozed."""
+        if self.kind is not None:
+            return self.kind
         return "snoozed" if self.state == "scheduled" else self.state
 
 
-def ack_params(acks: list[Ack]) -> dict[str, Any]:
-    """Parameters for ``ack_jobs.sql``."""
-    return {"acks": json.dumps([a.record() for a in acks]), "ids": [a.id for a in acks]}
+def ack_params(acks: list[Ack], producer: str) -> dict[str, Any]:
+    """Parameters for ``ack_jobs.sql``: the outcomes of jobs leased by ``producer``."""
+    return {
+        "acks": json.dumps([a.record() for a in acks]),
+        "ids": [a.id for a in acks],
+        "producer": producer,
+    }
+
+
+class JobTimedOut(Exception):
+    """perform ran longer than its worker's timeout; the message is the error entry."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"timed out after {seconds:g} s")
+
+
+class JobCutOff(Exception):
+    """perform was still running when the shutdown grace ran out."""
+
+    def __init__(self, grace: float) -> None:
+        super().__init__(f"cut off at shutdown: still running after the {grace:g} s grace")
+
+
+def cut_off_ack(job: Job, grace: float) -> Ack:
+    """The ack of a job stopped at the shutdown grace: the attempt counts (no refund, or a
+    job that always outlives the grace would loop forever); retried at once elsewhere."""
+    error = error_entry(job, str(JobCutOff(grace)))
+    state = "discarded" if job.attempt >= job.max_attempts else "retryable"
+    return Ack(job.id or 0, job.attempt, state, delay=0.0, error=error)
 
 
 def error_entry(job: Job, message: str) -> dict[str, Any]:
@@ -60,9 +90,9 @@ def error_entry(job: Job, message: str) -> dict[str, Any]:
 
 def describe_exception(exc: BaseException, job: Job, worker: Worker | None) -> str:
     """The error text stored in ``errors``: type, message and traceback, sensitive args removed."""
-    if isinstance(exc, TimeoutError) and not str(exc):
-        text = f"TimeoutError: job exceeded its timeout of {getattr(worker, 'timeout', None)} s"
-    elif worker is not None:
+    if isinstance(exc, JobTimedOut | JobCutOff):
+        return str(exc)  # the queue's own words: no traceback, nothing of the job's data
+    if worker is not None:
         text = worker.describe_error(exc)
     else:
         text = "".join(traceback.format_exception(exc)).rstrip()
@@ -93,7 +123,7 @@ def _strings(value: Any) -> list[str]:
 def outcome_of(job: Job, worker: Worker | None, result: Any) -> Ack:
     """The ack for a job whose perform returned ``result`` or raised it (an exception)."""
     if isinstance(result, UnknownWorker):
-        return Ack(job.id or 0, job.attempt, "discarded", error=error_entry(job, str(result)))
+        return unknown_worker_ack(job, result)
     if isinstance(result, BaseException):
         error = error_entry(job, describe_exception(result, job, worker))
         if job.attempt >= job.max_attempts:
@@ -115,6 +145,30 @@ def outcome_of(job: Job, worker: Worker | None, result: Any) -> Ack:
         reason = scrub_text(str(result.reason), job, worker)
         return Ack(job.id or 0, job.attempt, state, error=error_entry(job, f"{state}: {reason}"))
     return Ack(job.id or 0, job.attempt, "completed")
+
+
+UNKNOWN_WORKER_MAX_DELAY_S = 3600.0
+
+
+def unknown_worker_ack(job: Job, exc: UnknownWorker) -> Ack:
+    """A job whose worker this process cannot load is kept, never discarded: snoozed with
+    backoff (30 s, 1 min, 2 min ... at most an hour), its attempt given back, the reason
+    in ``errors`` and the count in ``meta.unknown_worker``. A deploy in the wrong order,
+    or a worker pod that lacks an ``--import``, loses nothing: the job runs once a process
+    that knows the worker leases it."""
+    held = int(job.meta.get("unknown_worker", 0)) + 1
+    delay = min(UNKNOWN_WORKER_MAX_DELAY_S, 15.0 * 2 ** min(held, 12))
+    return Ack(
+        job.id or 0,
+        job.attempt,
+        "scheduled",
+        delay=delay,
+        error=error_entry(job, f"{exc}; kept, trying again in {delay:g} s"),
+        meta={"unknown_worker": held},
+        attempt_delta=-1,
+        kind="unknown_worker",
+        reason=str(exc),
+    )
 
 
 def apply_ack(job: Job, ack: Ack, now: datetime) -> Job:

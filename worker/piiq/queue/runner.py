@@ -10,6 +10,7 @@ connection is retried with backoff; no job is lost (see ``hand_back``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -31,7 +32,7 @@ from .client import Client, ConfigError
 from .execution import WorkerInstances, execute
 from .job import Job
 from .maintenance import MaintenanceOptions, PassSummary, prune_steps, rescue_steps
-from .outcome import Ack, ack_params
+from .outcome import Ack, ack_params, cut_off_ack
 from .steps import Steps, run_async
 from .threads import JobThreads
 
@@ -53,13 +54,18 @@ class RunnerOptions:
     dispatch_cooldown: float = 0.0  # wait this long after a wake-up, to fetch for more slots
     parallel_fetches: int = 2  # fetches of one queue in flight at once (slots freed meanwhile)
     reconnect_max: float = 5.0  # longest pause between reconnection attempts
-    heartbeat_interval: float = 5.0  # how often this process says it is alive
+    # How often this process says it is alive, on its own connection, which also holds
+    # the session lock that tells rescuers the process lives (see rescue_jobs.sql).
+    heartbeat_interval: float = 1.0
+    # How often each producer checks that every job executing under its name is one it
+    # holds (an ack rolled back by a database crash leaves one it does not).
+    reconcile_interval: float = 10.0
     # In-process maintenance: by default only fast rescue of dead workers' jobs; pruning
     # and the time-based Lifeline usually run in the maintenance CronJob.
     maintenance: MaintenanceOptions | None = field(
         default_factory=lambda: MaintenanceOptions(prune_max_age=None, rescue_after=None)
     )
-    rescue_interval: float = 5.0
+    rescue_interval: float = 1.0
     prune_interval: float = 60.0
 
 
@@ -97,7 +103,9 @@ class Producer:
         self.wakeup = asyncio.Event()
         self._maybe_more = True
         self._notices = 0
-        self.needs_reconcile = False
+        # "hand_back" after a failed fetch (its jobs may be leased, never started: the
+        # attempt is given back); "rescue" for the periodic check (see reconcile_jobs.sql).
+        self.needs_reconcile: str | None = None
         self._reserved = 0  # slots promised to fetches in flight
         self._fetching = 0
         self._fetches: set[asyncio.Task[None]] = set()
@@ -145,7 +153,7 @@ class Producer:
         except DB_ERRORS as exc:
             # The fetch may have committed before the connection died: its jobs would sit
             # in executing under our name. Reconcile once the database is back.
-            self.needs_reconcile = True
+            self.needs_reconcile = "hand_back"
             await self.runner.database_trouble("fetch", exc)
             self._maybe_more = True
             jobs = []
@@ -159,18 +167,31 @@ class Producer:
             assert job.id is not None
             self.running[job.id] = asyncio.create_task(self._run(job))
 
-    async def _reconcile(self) -> None:
-        """Hand back jobs leased under our name that we do not hold (a lost fetch reply).
+    def check_leases(self) -> None:
+        """Ask for the periodic check of this queue's executing jobs (see ``_reconcile``)."""
+        if self.needs_reconcile is None:
+            self.needs_reconcile = "rescue"
+            self.wakeup.set()
 
+    async def _reconcile(self) -> None:
+        """Release jobs executing under our name that we do not hold.
+
+        After a failed fetch (its reply lost) they are handed back with the attempt given
+        back; in the periodic check (an ack lost in a database crash) they are rescued.
         Runs with no fetch of this queue in flight, so every job this process leased for
         the queue is in ``held_ids``: running, or finished with its outcome unwritten.
         """
+        mode = self.needs_reconcile
         try:
-            await self.runner.hand_back([self.queue], keep=self.runner.held_ids())
+            if mode == "hand_back":
+                await self.runner.hand_back([self.queue], keep=self.runner.held_ids())
+            else:
+                await self.runner.reconcile(self.queue, keep=self.runner.held_ids())
         except DB_ERRORS as exc:
             await self.runner.database_trouble("reconcile", exc)
         else:
-            self.needs_reconcile = False
+            if self.needs_reconcile == mode:
+                self.needs_reconcile = None
         self._maybe_more = True
         self.wakeup.set()
 
@@ -185,6 +206,15 @@ class Producer:
         )
         try:
             ack = await execute(job, runner.instances, runner.threads)
+        except asyncio.CancelledError:
+            if runner.stopping:  # cut off at the shutdown grace: the attempt counts
+                grace = runner.options.shutdown_grace
+                job.given_up = f"cut off at shutdown after the {grace:g} s grace"
+                ack = cut_off_ack(job, grace)
+                runner.acker.add(ack)
+                runner.record(job, ack, time.perf_counter() - started)
+            raise
+        else:
             runner.acker.add(ack)
             runner.record(job, ack, time.perf_counter() - started)
         finally:
@@ -293,6 +323,7 @@ class Runner:
         self.outcomes: Counter[str] = Counter()
         self._stop = asyncio.Event()
         self._pool: AsyncConnectionPool | None = None
+        self._beat_conn: psycopg.AsyncConnection[Any] | None = None
         self.producers: dict[str, Producer] = {}
         self.acker: Acker
         self._trouble_since: float | None = None
@@ -303,6 +334,8 @@ class Runner:
         self._ack_sql = sqlfiles.load("ack_jobs.sql", prefix)
         self._stage_sql = sqlfiles.load("stage_jobs.sql", prefix)
         self._hand_back_sql = sqlfiles.load("hand_back_jobs.sql", prefix)
+        self._reconcile_sql = sqlfiles.load("reconcile_jobs.sql", prefix)
+        self._lock_session_sql = sqlfiles.load("lock_session.sql", prefix)
         self._register_sql = sqlfiles.load("register_producer.sql", prefix)
         self._heartbeat_sql = sqlfiles.load("heartbeat.sql", prefix)
         self._stop_producer_sql = sqlfiles.load("stop_producer.sql", prefix)
@@ -338,7 +371,7 @@ class Runner:
     async def fetch(self, queue: str, demand: int) -> list[Job]:
         """Lease up to ``demand`` jobs, writing pending outcomes in the same statement."""
         acks = self.acker.take()
-        params = ack_params(acks) | {
+        params = ack_params(acks, self.producer_id) | {
             "queue": queue,
             "demand": demand,
             "attempted_by": self.attempted_by,
@@ -361,7 +394,7 @@ class Runner:
         return jobs
 
     async def ack(self, acks: list[Ack]) -> int:
-        rows = await self._execute(self._ack_sql, ack_params(acks))
+        rows = await self._execute(self._ack_sql, ack_params(acks, self.producer_id))
         return len(rows)
 
     async def stage(self) -> dict[str, int]:
@@ -378,6 +411,21 @@ class Runner:
         )
         if rows:
             log.info("jobs.handed_back", count=len(rows), queues=queues)
+        return len(rows)
+
+    async def reconcile(self, queue: str, keep: set[int]) -> int:
+        params = {"producer": self.producer_id, "queues": [queue], "keep": sorted(keep)}
+        rows = await self._execute(self._reconcile_sql, params)
+        if rows:
+            discarded = sum(1 for _, state, _ in rows if state == "discarded")
+            log.warning(
+                "jobs.reconciled",
+                queue=queue,
+                rescued=len(rows) - discarded,
+                discarded=discarded,
+                reason="executing under this worker but not held: a lost acknowledgement",
+            )
+            self.producers[queue].notify()
         return len(rows)
 
     def held_ids(self) -> set[int]:
@@ -411,13 +459,14 @@ class Runner:
 
     def record(self, job: Job, ack: Ack, seconds: float) -> None:
         self.outcomes[ack.outcome] += 1
-        log.info(
+        (log.warning if ack.reason else log.info)(
             f"job.{ack.outcome}",
             queue=job.queue,
             worker=job.worker,
             job_id=job.id,
             attempt=job.attempt,
             duration_ms=round(seconds * 1000, 2),
+            **({"reason": ack.reason} if ack.reason else {}),
         )
         telemetry.emit(
             "job.stop",
@@ -476,26 +525,80 @@ class Runner:
                     producer.notify()
             await asyncio.sleep(self.options.stage_interval)
 
-    async def register(self) -> None:
-        await self._execute(
+    async def _session(self) -> psycopg.AsyncConnection[Any]:
+        """The heartbeat connection, holding this process's session lock and registered.
+
+        A connection of its own: a busy pool cannot delay a heartbeat, and the lock lives
+        exactly as long as this session (a rescuer that can take it knows we are gone).
+        """
+        conn = self._beat_conn
+        if conn is not None and not conn.closed:
+            return conn
+        kwargs = self._connection_kwargs()
+        kwargs["application_name"] = f"piiq heartbeat {self.node}"[:63]
+        conn = await psycopg.AsyncConnection.connect(self.client.database_url or "", **kwargs)
+        try:
+            await conn.execute(self._lock_session_sql, {"uuid": self.producer_id})
+            await self._register(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        self._beat_conn = conn
+        return conn
+
+    async def _register(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute(
             self._register_sql,
             {
                 "uuid": self.producer_id,
                 "node": self.node,
                 "pid": os.getpid(),
                 "queues": list(self.limits),
+                "heartbeat_interval": self.options.heartbeat_interval,
             },
         )
 
     async def _heartbeat_loop(self) -> None:
-        """Tell the world this process is alive, so its jobs are never rescued from it."""
+        """Tell the world this process is alive, so its jobs are never rescued from it.
+
+        A lost heartbeat connection (and with it the session lock) is replaced at once:
+        rescuers try the lock only after two missed heartbeats.
+        """
+        pause = 0.0
         while not self.stopping:
-            await asyncio.sleep(self.options.heartbeat_interval)
+            await asyncio.sleep(pause or self.options.heartbeat_interval)
             try:
-                if not await self._execute(self._heartbeat_sql, {"uuid": self.producer_id}):
-                    await self.register()  # our row was removed: announce ourselves again
+                conn = await self._session()
+                cur = await conn.execute(self._heartbeat_sql, {"uuid": self.producer_id})
+                if not await cur.fetchall():
+                    await self._register(conn)  # our row was removed: announce ourselves again
+                pause = 0.0
             except DB_ERRORS as exc:
                 log.warning("worker.heartbeat_failed", error=type(exc).__name__)
+                await self._close_session()
+                pause = min(max(pause * 2, 0.05), self.options.heartbeat_interval)
+
+    async def _close_session(self) -> None:
+        conn, self._beat_conn = self._beat_conn, None
+        if conn is not None:
+            with contextlib.suppress(*DB_ERRORS):
+                await conn.close()
+
+    async def _warn_if_not_migrated(self) -> None:
+        rows = await self._execute(sqlfiles.load("schema_check.sql", self.client.prefix), {})
+        if not rows[0][0]:
+            log.error(
+                "schema.needs_migrate",
+                prefix=self.client.prefix,
+                fix="run `piiq migrate`: without its scrub trigger, finished jobs keep "
+                "their sensitive args",
+            )
+
+    async def _reconcile_loop(self) -> None:
+        while not self.stopping:
+            await asyncio.sleep(self.options.reconcile_interval)
+            for producer in self.producers.values():
+                producer.check_leases()
 
     async def run_maintenance(self, steps: Steps[PassSummary]) -> PassSummary:
         async with self.pool.connection() as conn:
@@ -567,7 +670,14 @@ class Runner:
         if not await self._open_pool_unless_stopped(self._pool):
             log.info("worker.stopped", outcomes={}, handed_back=0, before_start=True)
             return
-        await self.register()  # before the first fetch: our jobs are known to be ours
+        # Before the first fetch: our jobs are known to be ours, and the lock is held.
+        try:
+            await self._session()
+            await self._warn_if_not_migrated()
+        except BaseException:
+            await self._close_session()
+            await self._pool.close()
+            raise
         self.acker = Acker(self)
         self.threads = JobThreads(loop, sum(self.limits.values()))
         self.producers = {q: Producer(self, q, n) for q, n in self.limits.items()}
@@ -579,6 +689,7 @@ class Runner:
             acker_task,
             asyncio.create_task(self._stage_loop(), name="stager"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+            asyncio.create_task(self._reconcile_loop(), name="reconcile"),
         ]
         if self.options.maintenance is not None:
             helpers.append(asyncio.create_task(self._maintenance_loop(), name="maintenance"))
@@ -634,6 +745,7 @@ class Runner:
                     "worker.shutdown_db_error", attempt=attempt + 1, error=type(exc).__name__
                 )
                 await asyncio.sleep(0.2)
+        await self._close_session()  # after stopped_at: the lock goes with the session
         await self.pool.close()
         self.threads.shutdown()
         log.info("worker.stopped", outcomes=dict(self.outcomes), handed_back=handed_back)

@@ -133,7 +133,7 @@ class Testing:
                 if with_scheduled:
                     conn.execute(stage_sql, {"queue": queue})
                 demand = _DRAIN_BATCH if with_limit is None else with_limit - ran
-                params = ack_params([]) | {
+                params = ack_params([], _DRAINER[1]) | {
                     "queue": queue,
                     "demand": demand,
                     "attempted_by": _DRAINER,
@@ -148,7 +148,7 @@ class Testing:
                     ran += 1
                     job.client = self.client
                     ack, result = perform_to_outcome(job)
-                    conn.execute(ack_sql, ack_params([ack]))
+                    conn.execute(ack_sql, ack_params([ack], _DRAINER[1]))
                     counts[ack.outcome] += 1
                     if isinstance(result, BaseException) and not with_safety:
                         raise result

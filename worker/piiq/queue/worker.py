@@ -41,9 +41,11 @@ class Worker:
     priority: ClassVar[int] = 0
     tags: ClassVar[tuple[str, ...]] = ()
     unique: ClassVar[Unique | dict[str, Any] | Iterable[str] | bool | None] = None
+    # Seconds one attempt may run (None: no limit); per job, override ``timeout_for``.
     timeout: ClassVar[float | None] = None
-    # Args fields that may hold personal data: kept out of ``errors``, and replaced by a
-    # marker with a short hash once the job is finished (recorded in ``meta.scrub``).
+    # Args fields that may hold personal data: their values are kept out of ``errors``
+    # (and, by default, exception messages are), and the fields are replaced by the word
+    # ``scrubbed`` once the job is finished (recorded in ``meta.scrub``).
     sensitive_args: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -93,12 +95,22 @@ class Worker:
         return job.validate()
 
     def describe_error(self, exc: BaseException) -> str:
-        """The text stored in the job's ``errors`` for ``exc``: by default its traceback.
+        """The text stored in the job's ``errors`` for ``exc``.
 
-        Workers whose exceptions may quote personal data (a parser echoing its input)
-        override it; values of ``sensitive_args`` are removed from it in any case.
+        A worker with ``sensitive_args`` gets where it failed (the traceback's frames) and
+        the exception's type, never its message: a parser or a library may quote its
+        input there, in forms (reprs, upper case, escapes) that removing the exact values
+        misses. Other workers get the whole traceback. Values of ``sensitive_args`` are
+        removed from the text in any case.
         """
+        if self.sensitive_args:
+            where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+            return f"{where}\n{type(exc).__name__} (message withheld: it may quote personal data)"
         return "".join(traceback.format_exception(exc)).rstrip()
+
+    def timeout_for(self, job: Job) -> float | None:
+        """Seconds this attempt of ``job`` may run (Oban's ``timeout/1``): ``timeout``."""
+        return type(self).timeout
 
     def backoff(self, job: Job) -> float:
         """Seconds before the next attempt after a failure (Oban's default curve)."""
@@ -134,18 +146,21 @@ def resolve_worker(name: str) -> type[Worker]:
     if found is not None:
         return found
     module_name, _, attr = name.rpartition(".")
+    why = "no Worker subclass is registered under that name"
     if module_name:
         try:
             module = importlib.import_module(module_name)
-        except ImportError:
+        except Exception as exc:  # a missing module, or one that fails while importing
             module = None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            why = f"importing {module_name!r} failed: {type(exc).__name__}: {first}"
         if module is not None:
             found = _REGISTRY.get(name)
             candidate = found or getattr(module, attr, None)
             if isinstance(candidate, type) and issubclass(candidate, Worker):
                 return candidate
+            why = f"{module_name!r} has no Worker subclass named {attr!r}"
     raise UnknownWorker(
-        f"unknown worker {name!r}: no Worker subclass is registered under that name and "
-        "it is not an importable module path; deploy the code that defines it or fix the "
-        "job's worker name"
+        f"unknown worker {name!r}: {why}; deploy the code that defines it (with --import "
+        "where it is not importable by name) or fix the job's worker name"
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
+from ..argscrypt import ArgsKeys
 from ..settings import Settings
 from .api import SlackApi
 
@@ -17,12 +18,14 @@ if TYPE_CHECKING:
 class SlackContext:
     api: SlackApi
     settings: Settings = field(repr=False)
+    args_keys: ArgsKeys | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> SlackContext:
+        """Raises ArgsKeyError (one line, no key) when PIIQ_ARGS_KEYS cannot be read."""
         s = settings or Settings()
         api = SlackApi(s.slack_api_url, s.slack_bot_token, s.slack_admin_token)
-        return cls(api=api, settings=s)
+        return cls(api=api, settings=s, args_keys=ArgsKeys.from_setting(s.args_keys))
 
     @property
     def detector(self) -> Detector:

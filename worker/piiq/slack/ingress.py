@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
+from collections.abc import Mapping
 
 import structlog
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from .. import metrics
+from ..argscrypt import ArgsKeys, describe
 from ..probes import Check, serve_probes
 from ..queue import Client
 from .intake import EventIntake
@@ -35,7 +38,7 @@ def make_app(
         if (request.content_length or 0) > max_body:
             return _reject(413, "too_large", f"body over {max_body} bytes")
         raw = await request.read()  # aiohttp answers 413 itself past client_max_size
-        if verifier is None or not _signed(verifier, raw, dict(request.headers)):
+        if verifier is None or not _signed(verifier, raw, request.headers):
             return _reject(401, "rejected_signature", "missing, invalid or stale signature")
         try:
             body = json.loads(raw)
@@ -71,12 +74,24 @@ def make_app(
     return app
 
 
-def _signed(verifier: SignatureVerifier, raw: bytes, headers: dict[str, str]) -> bool:
-    """The verifier raises on some garbage (a timestamp that is not a number, a body that
-    is not UTF-8): that is a bad signature too, not a server error."""
+# What Slack sends: a Unix time in seconds, and "v0=" with a hex SHA-256 HMAC.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+def _signed(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str, str]) -> bool:
+    """Only well-formed headers reach the verifier, which raises on some garbage (non-ASCII
+    in the signature, a timestamp that is not a number, a body that is not UTF-8): any of
+    that is a bad signature too, a 401, never a server error."""
+    timestamp = headers.get("X-Slack-Request-Timestamp") or ""
+    signature = headers.get("X-Slack-Signature") or ""
+    if not (_TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
+        return False
     try:
-        return verifier.is_valid_request(raw, headers)
-    except (ValueError, UnicodeDecodeError):
+        return verifier.is_valid_request(
+            raw, {"x-slack-request-timestamp": timestamp, "x-slack-signature": signature}
+        )
+    except (ValueError, TypeError):  # UnicodeDecodeError is a ValueError
         return False
 
 
@@ -159,13 +174,15 @@ async def run_ingress(
     port: int,
     max_body: int,
     metrics_port: int = 0,
+    args_keys: ArgsKeys | None = None,
 ) -> None:
     """Serve until SIGTERM: the Events API with a signing secret, Socket Mode with an app
-    token, and the probes always."""
+    token, and the probes always. With ``args_keys`` message content is sealed in jobs."""
     stop = stop_on_signals()
+    log.info("job args", **describe(args_keys))
     # Slack waits 3 s for the answer: better a quick 503 (Slack retries) than a late 200.
     client = Client(database_url, prefix=prefix, pool_timeout=2.0)
-    intake = EventIntake(client, exempt_channels)
+    intake = EventIntake(client, exempt_channels, keys=args_keys)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
     app = make_app(intake, verifier, max_body=max_body, ready=database_check(client))
     tasks = [serve_http(app, host, port, stop)]

@@ -8,6 +8,9 @@ one statement and one commit for many requests, with no timer and no added wait.
 batch the database refused is retried one event at a time, so one bad event fails alone;
 a batch that could not reach the database fails at once, and no event waits longer than
 ``deadline`` seconds: Slack gets its 503 in time and delivers the event again.
+
+With ``PIIQ_ARGS_KEYS`` set, what the message says (text, attachments, blocks, files) is
+encrypted before it is inserted (``piiq.argscrypt``); the workers decrypt it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Literal
 import psycopg
 import structlog
 
+from ..argscrypt import ArgsKeys
 from ..queue import Client, Job
 from .events import route_event
 from .jobs import message_job
@@ -40,11 +44,13 @@ class EventIntake:
         client: Client,
         exempt_channels: Collection[str] = (),
         *,
+        keys: ArgsKeys | None = None,
         max_batch: int = 500,
         deadline: float = 2.5,
     ) -> None:
         self.client = client
         self.exempt_channels = frozenset(exempt_channels)
+        self.keys = keys  # with keys, the message's content is sealed before the insert
         self.max_batch = max_batch
         self.deadline = deadline
         self._pending: list[tuple[Job, asyncio.Future[Job]]] = []
@@ -56,7 +62,9 @@ class EventIntake:
             return Intake("ignored", routing.reason)
         if not routing.args.get("event_id"):
             return Intake("ignored", "no event_id")
-        job = await asyncio.wait_for(self._insert(message_job(routing.args)), self.deadline)
+        job = await asyncio.wait_for(
+            self._insert(message_job(routing.args, self.keys)), self.deadline
+        )
         outcome: Literal["enqueued", "duplicate"] = "duplicate" if job.conflict else "enqueued"
         log.info(
             "event " + outcome,

@@ -5,24 +5,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..argscrypt import SEALED, ArgsKeys
 from ..queue import Job, Unique
 
 MESSAGE_WORKER = "piiq.slack.workers.SlackMessageWorker"
 MESSAGE_QUEUE = "events"
 FILE_QUEUE = "pii_detection"
 MAX_ATTEMPTS = 3
-# Args that hold what people wrote: scrubbed from the job once it is finished.
-MESSAGE_SENSITIVE_ARGS = ("text", "attachments", "blocks", "files")
-FILE_SENSITIVE_ARGS = ("file",)
+# Args that hold what people wrote: encrypted in the job when PIIQ_ARGS_KEYS is set ...
+MESSAGE_SEALED_ARGS = ("text", "attachments", "blocks", "files")
+FILE_SEALED_ARGS = ("file",)
+# ... and scrubbed from the job once it is finished, in either form.
+MESSAGE_SENSITIVE_ARGS = (*MESSAGE_SEALED_ARGS, SEALED)
+FILE_SENSITIVE_ARGS = (*FILE_SEALED_ARGS, SEALED)
 
 
-def message_job(args: dict[str, Any]) -> Job:
-    """The job for one message event; its unique key is the event's id."""
+def message_job(args: dict[str, Any], keys: ArgsKeys | None = None) -> Job:
+    """The job for one message event; its unique key is the event's id. With ``keys`` the
+    message's content is sealed (see ``piiq.argscrypt``)."""
     return Job(
         worker=MESSAGE_WORKER,
         queue=MESSAGE_QUEUE,
         max_attempts=MAX_ATTEMPTS,
-        args=args,
+        args=keys.seal(args, MESSAGE_SEALED_ARGS) if keys else args,
         meta={"scrub": list(MESSAGE_SENSITIVE_ARGS)},
         unique=Unique(key=f"slack-event:{args['team']}:{args['event_id']}"),
     ).validate()

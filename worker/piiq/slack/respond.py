@@ -2,7 +2,9 @@
 
 Every step records itself in the job's meta (``Job.record``) the moment it is done, so a
 retried attempt (after a crash, a 429 or a network error) skips it: the author never gets
-the same DM twice and nothing is deleted twice.
+the same DM twice and nothing is deleted twice. A step done whose record then failed is
+found again on Slack's side: a second delete gets "already gone", and a retried attempt
+looks for its own DM or alert (message metadata, ``posted``) before it posts.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import structlog
 
 from ..detect import Decision
 from ..queue import Job
-from . import audit, notices
+from . import audit, notices, posted
 from .api import SlackCallFailed
 from .context import SlackContext
 
@@ -114,7 +116,8 @@ def _alert(job: Job, ctx: SlackContext, decision: Decision, target: Target, why:
     )
 
     def post() -> str:
-        ctx.api.call(ctx.api.bot, "chat.postMessage", channel=ctx.admin_channel, text=text)
+        assert ctx.admin_channel is not None
+        _post_once(job, ctx, ctx.admin_channel, text, "alerted")
         return "admins alerted"
 
     return _once(job, "alerted", post, "admin alert failed")
@@ -131,10 +134,22 @@ def _notify(job: Job, ctx: SlackContext, decision: Decision, target: Target, del
 
     def send() -> str:
         opened = ctx.api.call(ctx.api.bot, "conversations.open", users=job.args["user"])
-        ctx.api.call(ctx.api.bot, "chat.postMessage", channel=opened["channel"]["id"], text=text)
+        _post_once(job, ctx, opened["channel"]["id"], text, "notified")
         return "author notified"
 
     return _once(job, "notified", send, "author not notified")
+
+
+def _post_once(job: Job, ctx: SlackContext, channel: str, text: str, step: str) -> None:
+    """Post ``text`` tagged with the job and step, unless a retried attempt finds that an
+    earlier one posted it already (and then could not record it)."""
+    if job.attempt > 1:
+        ts = posted.find(ctx.api, channel, job, step)
+        if ts is not None:
+            log.info("notice already sent by an earlier attempt", job_id=job.id, step=step)
+            return
+    meta = posted.metadata(job, step)
+    ctx.api.call(ctx.api.bot, "chat.postMessage", channel=channel, text=text, metadata=meta)
 
 
 def _once(job: Job, key: str, step: Callable[[], str], failed: str) -> str:

@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,7 @@ class SlackSandbox:
         self.calls: list[Call] = []
         self.verifier = SignatureVerifier(SIGNING_SECRET)
         self._faults: dict[str, list[_Fault]] = {}
+        self._hooks: dict[str, list[Callable[[Call], None]]] = {}
         self._socket_outbox: list[dict[str, Any]] = []
         self.socket_acks: list[str] = []
         self._lock = threading.Lock()
@@ -253,6 +255,13 @@ class SlackSandbox:
         after ``after`` more calls have succeeded."""
         self._add_fault(method, _Fault(error, status, times, after=after))
 
+    def after(self, method: str, hook: Callable[[Call], None]) -> None:
+        """Run ``hook`` once, in the sandbox's thread, right after the next successful call of
+        ``method`` has been answered (and before its caller sees the answer): to break
+        something at exactly that point, e.g. the worker's database after a DM went out."""
+        with self._lock:
+            self._hooks.setdefault(method, []).append(hook)
+
     def revoke(self, token: str) -> None:
         with self._lock:
             self.workspace.revoked.add(token)
@@ -369,15 +378,18 @@ class SlackSandbox:
         with self._lock:
             response = self._answer(method, args, token)
             body = json.loads(response.text or "{}")
-            self.calls.append(
-                Call(
-                    method=method,
-                    args={k: v for k, v in args.items() if k != "token"},
-                    token=_TOKENS.get(token or "", "none" if not token else "unknown"),
-                    status=response.status,
-                    error=None if body.get("ok") else body.get("error", f"http_{response.status}"),
-                )
+            call = Call(
+                method=method,
+                args={k: v for k, v in args.items() if k != "token"},
+                token=_TOKENS.get(token or "", "none" if not token else "unknown"),
+                status=response.status,
+                error=None if body.get("ok") else body.get("error", f"http_{response.status}"),
             )
+            self.calls.append(call)
+            hooks = self._hooks.get(method) if call.error is None else None
+            hook = hooks.pop(0) if hooks else None
+        if hook is not None:
+            await asyncio.to_thread(hook, call)
         return response
 
     def _answer(self, method: str, args: dict[str, Any], token: str | None) -> web.Response:
@@ -437,16 +449,76 @@ class SlackSandbox:
     def _m_chat_postMessage(self, args: dict[str, Any], kind: str) -> web.Response:
         if not args.get("text") and not args.get("blocks"):
             return _error("no_text")
+        metadata = args.get("metadata")
+        if isinstance(metadata, str):  # a form post carries it as a JSON string
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:
+                return _error("invalid_metadata_format")
+        if metadata is not None and not (
+            isinstance(metadata, dict)
+            and isinstance(metadata.get("event_type"), str)
+            and isinstance(metadata.get("event_payload"), dict)
+        ):
+            return _error("invalid_metadata_schema")
         ts = self.new_ts()
         channel = args.get("channel", "")
-        self.workspace.messages[(channel, ts)] = {
+        message = {
             "type": "message",
             "channel": channel,
             "text": args.get("text"),
             "ts": ts,
             "bot_id": BOT_ID if kind == "bot" else None,
+            "user": BOT_USER_ID if kind == "bot" else ADMIN_USER_ID,
+            "app_id": "A0PIIQ",
         }
-        return _ok(channel=channel, ts=ts, message={"text": args.get("text"), "bot_id": BOT_ID})
+        if metadata is not None:
+            message["metadata"] = metadata
+        self.workspace.messages[(channel, ts)] = message
+        shown = {k: v for k, v in message.items() if k != "channel"}
+        return _ok(channel=channel, ts=ts, message=shown)
+
+    def _m_conversations_history(self, args: dict[str, Any], kind: str) -> web.Response:
+        """Newest first, ``oldest``/``latest`` exclusive unless ``inclusive``, pages of
+        ``limit`` (default 100) with a cursor; message metadata only with
+        ``include_all_metadata`` (without it, Slack shows just the event_type)."""
+        channel = args.get("channel", "")
+        if not channel:
+            return _error("channel_not_found")
+        inclusive = _flag(args.get("inclusive"))
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or "inf")
+            limit = min(max(int(args.get("limit") or 100), 1), 999)
+            offset = int(args.get("cursor") or 0)
+        except ValueError:
+            return _error("invalid_arguments")
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        found = sorted(
+            (m for (c, _), m in self.workspace.messages.items() if c == channel),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        found = [m for m in found if within(float(m["ts"]))]
+        page = found[offset : offset + limit]
+        all_metadata = _flag(args.get("include_all_metadata"))
+        messages = []
+        for message in page:
+            shown = {k: v for k, v in message.items() if k != "channel" and v is not None}
+            if "metadata" in shown and not all_metadata:
+                shown["metadata"] = {"event_type": shown["metadata"]["event_type"]}
+            messages.append(shown)
+        more = offset + limit < len(found)
+        return _ok(
+            messages=messages,
+            has_more=more,
+            response_metadata={"next_cursor": str(offset + limit) if more else ""},
+        )
 
     def _m_users_info(self, args: dict[str, Any], kind: str) -> web.Response:
         user = self.workspace.users.get(args.get("user", ""))
@@ -497,6 +569,11 @@ class SlackSandbox:
         if body is None or info is None:
             return web.Response(status=404)
         return web.Response(body=body, content_type=info["mimetype"])
+
+
+def _flag(value: Any) -> bool:
+    """A boolean parameter as Slack reads it: true, 1 (what slack_sdk sends for True)."""
+    return str(value).lower() in ("1", "true")
 
 
 def _dm_channel(user: str) -> str:

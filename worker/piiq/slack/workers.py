@@ -15,12 +15,15 @@ from typing import Any
 import structlog
 
 from .. import metrics
+from ..argscrypt import SETTING as ARGS_KEYS_SETTING
+from ..argscrypt import ArgsKeyError, ArgsKeys, ArgsUnreadable, open_args
 from ..queue import Discard, Job, Result, Snooze, Unique, Worker
 from .api import DownloadRefused, SlackCallFailed
 from .content import TEXT, message_sources
 from .context import SlackContext
 from .jobs import (
     FILE_QUEUE,
+    FILE_SEALED_ARGS,
     FILE_SENSITIVE_ARGS,
     MAX_ATTEMPTS,
     MESSAGE_QUEUE,
@@ -29,6 +32,10 @@ from .jobs import (
 from .respond import Target, respond
 
 log = structlog.get_logger("piiq.slack")
+
+# A job whose args cannot be decrypted here waits for the key (it is not failed, so it is
+# not lost): it is tried again this often, with a loud log line each time.
+UNREADABLE_SNOOZE_S = 300.0
 
 
 class SlackWorker(Worker):
@@ -47,7 +54,12 @@ class SlackWorker(Worker):
 
     def perform(self, job: Job) -> Result:
         try:
-            return self.handle(job, self.context)
+            ctx = self.context
+            job.args = open_args(job.args, ctx.args_keys)  # sealed content, decrypted
+        except (ArgsUnreadable, ArgsKeyError) as exc:
+            return _unreadable(job, exc)
+        try:
+            return self.handle(job, ctx)
         except SlackCallFailed as exc:
             return _slack_outcome(job, exc)
 
@@ -70,7 +82,7 @@ class SlackMessageWorker(SlackWorker):
 
     def handle(self, job: Job, ctx: SlackContext) -> Result:
         args = job.args
-        _queue_files(job)
+        _queue_files(job, ctx.args_keys)
         sources = message_sources(args)
         if not sources:
             return None
@@ -149,8 +161,9 @@ class SlackFileWorker(SlackWorker):
         return None
 
 
-def _queue_files(job: Job) -> None:
-    """One file job per shared file, once: the key is the event and the file."""
+def _queue_files(job: Job, keys: ArgsKeys | None) -> None:
+    """One file job per shared file, once: the key is the event and the file. With keys,
+    the file's name and type are sealed in the job as the message's content is."""
     files = job.args.get("files") or []
     if not files or job.client is None or "files_queued" in job.meta:
         return
@@ -159,7 +172,7 @@ def _queue_files(job: Job) -> None:
     job.client.insert_all(
         [
             SlackFileWorker.new(
-                {**base, "file_id": f["id"], "file": f},
+                _sealed({**base, "file_id": f["id"], "file": f}, keys),
                 # Per message and file, not per event: an edit re-sends the same files.
                 unique=Unique(
                     key=f"slack-file:{base['team']}:{base['channel']}:{base['ts']}:{f['id']}"
@@ -169,6 +182,23 @@ def _queue_files(job: Job) -> None:
         ]
     )
     job.record(files_queued=len(files))
+
+
+def _sealed(args: dict[str, Any], keys: ArgsKeys | None) -> dict[str, Any]:
+    return keys.seal(args, FILE_SEALED_ARGS) if keys else args
+
+
+def _unreadable(job: Job, exc: Exception) -> Result:
+    key_id = getattr(exc, "key_id", None)
+    log.error(
+        "job args cannot be decrypted: the job waits for the key",
+        job_id=job.id,
+        key_id=key_id,
+        setting=ARGS_KEYS_SETTING,
+        snooze_s=UNREADABLE_SNOOZE_S,
+        error=str(exc),
+    )
+    return Snooze(UNREADABLE_SNOOZE_S)
 
 
 def _slack_outcome(job: Job, exc: SlackCallFailed) -> Result:

@@ -1,5 +1,9 @@
 -- Record the outcome of many executed jobs in one statement (acks: a JSON array).
--- Guarded by state and attempt: a job rescued or handed back meanwhile is left alone.
+-- Guarded by state, attempt and the leasing process (attempted_by[2], the producer
+-- parameter): a job rescued, handed back or leased again meanwhile is left alone, even
+-- when a lease lost in a database crash gave the new lease the same attempt number.
+-- Sensitive args of jobs reaching a final state are scrubbed by the piiq_scrub_final
+-- trigger.
 -- The ids parameter repeats the ids so the planner looks them up by primary key instead of
 -- scanning every executing row (state::text keeps the state index out of the plan).
 UPDATE {{prefix}}.oban_jobs j
@@ -12,11 +16,10 @@ SET state = a.state::{{prefix}}.oban_job_state,
                         ELSE j.scheduled_at END,
     attempt = j.attempt + a.attempt_delta,
     errors = CASE WHEN a.error IS NULL THEN j.errors ELSE j.errors || a.error END,
-    meta = CASE WHEN a.meta IS NULL THEN j.meta ELSE j.meta || a.meta END,
-    args = CASE WHEN a.state IN ('completed', 'cancelled', 'discarded') AND j.meta ? 'scrub'
-                THEN {{prefix}}.piiq_scrubbed(j.args, j.meta -> 'scrub') ELSE j.args END
+    meta = CASE WHEN a.meta IS NULL THEN j.meta ELSE j.meta || a.meta END
 FROM jsonb_to_recordset(%(acks)s::jsonb) AS a(
   id bigint, attempt integer, state text, delay double precision, error jsonb,
   meta jsonb, attempt_delta integer)
 WHERE j.id = ANY(%(ids)s::bigint[]) AND j.id = a.id AND j.state::text = 'executing' AND j.attempt = a.attempt
+  AND j.attempted_by[2] = %(producer)s::text
 RETURNING j.id

@@ -62,3 +62,44 @@ CREATE INDEX IF NOT EXISTS piiq_oban_jobs_cancelled_at_index
   ON {{prefix}}.oban_jobs (cancelled_at) WHERE state = 'cancelled';
 CREATE INDEX IF NOT EXISTS piiq_oban_jobs_discarded_at_index
   ON {{prefix}}.oban_jobs (discarded_at) WHERE state = 'discarded';
+
+-- Fast rescue by database session (rescue_jobs.sql): whether the process holds its
+-- session lock, and its heartbeat interval. Rows of older piiq versions have neither.
+ALTER TABLE {{prefix}}.piiq_producers
+  ADD COLUMN IF NOT EXISTS session_lock boolean NOT NULL DEFAULT false,
+  ADD COLUMN IF NOT EXISTS heartbeat_interval double precision;
+
+-- Scrub on every move to a final state, whoever makes it: piiq's acks and rescues, Oban
+-- Web, Elixir Oban, plain SQL. The fields come from the job's own meta.scrub, written at
+-- insert from the worker's sensitive_args. BEFORE, so no row version with the text is
+-- ever written in a final state. A trigger on Oban's table, not a change to its columns:
+-- Elixir Oban and its tools work as before.
+CREATE OR REPLACE FUNCTION {{prefix}}.piiq_scrub_final() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.args := {{prefix}}.piiq_scrubbed(NEW.args, NEW.meta -> 'scrub');
+  RETURN NEW;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS piiq_scrub_final ON {{prefix}}.oban_jobs;
+CREATE TRIGGER piiq_scrub_final
+BEFORE INSERT OR UPDATE OF state, args, meta ON {{prefix}}.oban_jobs
+FOR EACH ROW
+WHEN (NEW.state IN ('completed', 'cancelled', 'discarded')
+      AND jsonb_typeof(NEW.meta -> 'scrub') = 'array')
+EXECUTE FUNCTION {{prefix}}.piiq_scrub_final();
+
+-- Superseded row versions (the executing row, with the text, before its final update)
+-- stay in the table's pages until VACUUM removes them. Oban's table is small and churns:
+-- vacuum it after 1 % of its rows changed (the default waits for 20 %), with no cost
+-- pauses, and its TOAST table (long texts) alike. See docs/queue.md, "What is kept".
+ALTER TABLE {{prefix}}.oban_jobs SET (
+  autovacuum_vacuum_scale_factor = 0.01,
+  autovacuum_vacuum_threshold = 50,
+  autovacuum_vacuum_cost_delay = 0,
+  autovacuum_analyze_scale_factor = 0.02,
+  toast.autovacuum_vacuum_scale_factor = 0.01,
+  toast.autovacuum_vacuum_threshold = 50,
+  toast.autovacuum_vacuum_cost_delay = 0
+);

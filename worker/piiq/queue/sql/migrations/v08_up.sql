@@ -4,13 +4,15 @@
 ALTER TABLE {{prefix}}.oban_jobs
   ADD COLUMN IF NOT EXISTS discarded_at timestamp without time zone,
   ADD COLUMN IF NOT EXISTS priority integer,
-  ADD COLUMN IF NOT EXISTS tags character varying(255)[];
+  ADD COLUMN IF NOT EXISTS tags text[];
 
+-- tags is text[] ({:array, :text} in Oban's V08; earlier Oban releases wrote
+-- {:array, :string}, i.e. character varying(255)[]: see ../upgrade_tags.sql).
 -- Defaults are set in a second step, as Oban does: rows that already exist keep
 -- NULL priority/tags.
 ALTER TABLE {{prefix}}.oban_jobs
   ALTER COLUMN priority SET DEFAULT 0,
-  ALTER COLUMN tags SET DEFAULT ARRAY[]::character varying[];
+  ALTER COLUMN tags SET DEFAULT ARRAY[]::text[];
 
 DROP INDEX IF EXISTS {{prefix}}.oban_jobs_queue_state_scheduled_at_id_index;
 

@@ -1,0 +1,46 @@
+"""Start-up checks of a worker process that runs the Slack queues: fail at once, in one
+line, on a setting every job would trip over, instead of discarding jobs one by one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import structlog
+
+from ..argscrypt import ArgsKeys, describe
+from ..settings import Settings
+from .jobs import FILE_QUEUE, MESSAGE_QUEUE
+
+log = structlog.get_logger("piiq.slack")
+
+SLACK_QUEUES = (MESSAGE_QUEUE, FILE_QUEUE)
+
+
+class SlackSetupError(ValueError):
+    """A setting the Slack workers need is missing or unreadable (a one-line message)."""
+
+
+def slack_queues(queue_specs: Iterable[str]) -> list[str]:
+    """The Slack queues among ``--queue NAME=N`` specs."""
+    names = {spec.partition("=")[0].strip() for spec in queue_specs}
+    return [queue for queue in SLACK_QUEUES if queue in names]
+
+
+def check_worker(settings: Settings, queue_specs: Iterable[str]) -> ArgsKeys | None:
+    """For a worker running the Slack queues: the bot token is there, PIIQ_ARGS_KEYS reads;
+    says once whether job args are encrypted. Raises SlackSetupError otherwise."""
+    queues = slack_queues(queue_specs)
+    if not queues:
+        return None
+    if not settings.slack_bot_token or not settings.slack_bot_token.get_secret_value().strip():
+        raise SlackSetupError(
+            f"the Slack queues ({', '.join(queues)}) need PIIQ_SLACK_BOT_TOKEN, which is not "
+            "set: give the worker the bot token (xoxb-) from your Slack app's OAuth & "
+            "Permissions page"
+        )
+    try:
+        keys = ArgsKeys.from_setting(settings.args_keys)
+    except ValueError as exc:
+        raise SlackSetupError(str(exc)) from None
+    log.info("job args", queues=queues, **describe(keys))
+    return keys
