@@ -9,7 +9,7 @@ BENCH_PYTHON ?= $(shell for p in python3.12 python3.13 $(wildcard $(HOME)/.pyenv
 BENCH_VENV   := .venv-bench
 BENCH_STAMP  := $(BENCH_VENV)/.installed
 
-.PHONY: demo test lint format bench bench-maintenance bench-detect bench-ingress bench-operator bench-e2e image image-test lock clean
+.PHONY: demo test lint format bench bench-maintenance bench-detect bench-ingress bench-operator bench-e2e image image-test dashboard-image lock clean
 
 $(STAMP): pyproject.toml requirements/model.txt requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,16 @@ bench-e2e: $(STAMP)
 
 bench-operator: $(STAMP)
 	$(BIN)/python bench/operator_reconcile.py --counts 1,50
+
+# docs/images/dashboard.png: the Grafana dashboard's panels drawn from a real Prometheus that
+# scraped the ingress, a worker and the operator through a 3-minute demo-like run.
+DASHBOARD_STAMP := $(VENV)/.dashboard-installed
+$(DASHBOARD_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dashboard]' -c requirements/lock.txt
+	touch $(DASHBOARD_STAMP)
+
+dashboard-image: $(DASHBOARD_STAMP)
+	scripts/dashboard/render.sh
 
 # The container image, built for real with podman (docs/image.md); no registry needed.
 image:

@@ -58,8 +58,10 @@ def test_strict_validation_would_catch_a_wrong_field() -> None:
 def test_defaults_install_the_operator_and_its_rbac_only() -> None:
     objs = render()
     kinds = sorted(obj["kind"] for obj in objs if not is_hook(obj))
+    # The two metrics Services (monitoring.service) are on by default too.
     assert kinds == [
-        "ClusterRole", "ClusterRoleBinding", "Deployment", "Role", "RoleBinding", "ServiceAccount",
+        "ClusterRole", "ClusterRoleBinding", "Deployment", "Role", "RoleBinding",
+        "Service", "Service", "ServiceAccount",
     ]  # fmt: skip
     assert not by_kind(objs, "Secret") and not by_kind(objs, "PIIQueue")
 
