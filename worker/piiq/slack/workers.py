@@ -9,6 +9,7 @@ with an error saying which setting to fix.
 from __future__ import annotations
 
 import random
+import re
 import time
 import traceback
 from dataclasses import replace
@@ -152,7 +153,11 @@ class SlackFileWorker(SlackWorker):
                 "not fully scanned", job_id=job.id, subject=subject, coverage=coverage, reason=why
             )
         decision = replace(result.decision, action=verdict.action)
-        shown = detector.redacted(result, names[0].name)  # the name as the DM quotes it
+        # The name as the DM quotes it: the original, redacted at the offsets found in its
+        # word form (the same length).
+        _, name_findings = result.readable_findings(names[0].name)
+        original = str(info.get("name") or job.args["file"].get("name") or "")
+        shown = detector.redact(original, name_findings, result.decision)
         target = _file_target(job, ctx, info, file_id, shown, decision.action == "delete")
         if verdict.unchecked:
             target = replace(
@@ -200,10 +205,20 @@ def _name_sources(subject: str, info: dict[str, Any], shared: dict[str, Any]) ->
 
     name = str(info.get("name") or shared.get("name") or "")
     title = str(info.get("title") or "")
-    sources = [Source(f"{subject} name", name, slack_markup=False)]
+    sources = [Source(f"{subject} name", _as_words(name), slack_markup=False)]
     if title and title != name:
-        sources.append(Source(f"{subject} title", title, slack_markup=False))
+        sources.append(Source(f"{subject} title", _as_words(title), slack_markup=False))
     return sources
+
+
+_NAME_JOINER = re.compile(r"(?<=[^\W\d_])[-_.](?=\d)|(?<=\d)[-_.](?=[^\W\d_])")
+
+
+def _as_words(name: str) -> str:
+    """A file name read as a person would: "card-4556-...-9855.txt" holds a card number.
+    A separator between a letter and a digit becomes a space (same length, so the
+    offsets the DM's redaction uses still fit the name)."""
+    return _NAME_JOINER.sub(" ", name)
 
 
 def _file_target(
