@@ -158,9 +158,14 @@ class Kube:
                 label_selector=selector,
                 _preload_content=False,
             )
-            for item in json.loads(response.data).get("items", []):
+            listed = json.loads(response.data)
+            for item in listed.get("items", []):
                 refs = item.get("metadata", {}).get("ownerReferences") or []
                 if any(r.get("uid") == owner_uid and r.get("controller") for r in refs):
+                    # A list's items carry no kind or apiVersion of their own: without them
+                    # no child would ever match its manifest, and each tick re-applied all.
+                    item.setdefault("kind", kind)
+                    item.setdefault("apiVersion", listed.get("apiVersion"))
                     found[kind, item["metadata"]["name"]] = item
         return found
 

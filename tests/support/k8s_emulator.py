@@ -10,7 +10,8 @@ adds, per request, what an API server would:
 * ``/status`` semantics for resources with a status subresource (each endpoint writes only
   its part);
 * HTTP 422, not 500, when a JSON-patch ``test`` fails (kopf relies on it);
-* LIST answers with a collection ``resourceVersion``, ``kind`` and ``apiVersion`` (kubectl);
+* LIST answers with a collection ``resourceVersion``, ``kind`` and ``apiVersion`` (kubectl),
+  and built-in kinds' items without their own ``kind`` and ``apiVersion``, as the server;
 * WATCH subscribes before it takes its snapshot (kmock subscribes after and loses events
   written meanwhile), honours ``?resourceVersion=N`` and streams as application/json;
 * server-side apply on a missing object creates it;
@@ -73,6 +74,7 @@ class RealisticEmulator(kmock.KubernetesEmulator):
         self.served: Counter[str] = Counter()
         self._versions = itertools.count(1000)
         self._last_version = 999
+        self._custom_groups: set[str] = set()
         # client-go (kubectl wait, get -w) refuses kmock's application/octet-stream watches.
         (
             (self.fallback**1)[enums.action.WATCH]
@@ -87,6 +89,7 @@ class RealisticEmulator(kmock.KubernetesEmulator):
         crd = yaml.safe_load(path.read_text())
         names, version = crd["spec"]["names"], crd["spec"]["versions"][0]
         resource = f"{crd['spec']['group']}/{version['name']}/{names['plural']}"
+        self._custom_groups.add(crd["spec"]["group"])
         self.resources[resource] = kmock.ResourceInfo(
             kind=names["kind"],
             singular=names["singular"],
@@ -324,6 +327,13 @@ class RealisticEmulator(kmock.KubernetesEmulator):
             kind = res.plural.capitalize()
         result["kind"] = f"{kind}List"
         result["apiVersion"] = f"{res.group}/{res.version}" if res.group else res.version
+        if res.group not in self._custom_groups:
+            # As the API server does: a built-in kind's list items carry no kind or
+            # apiVersion (custom resources' items, stored as they came, keep theirs).
+            result["items"] = [
+                {k: v for k, v in item.items() if k not in ("kind", "apiVersion")}
+                for item in result["items"]
+            ]
         return result
 
     async def _serve_server_version(self, request: Any) -> dict[str, str]:
