@@ -9,7 +9,7 @@ BENCH_PYTHON ?= $(shell for p in python3.12 python3.13 $(wildcard $(HOME)/.pyenv
 BENCH_VENV   := .venv-bench
 BENCH_STAMP  := $(BENCH_VENV)/.installed
 
-.PHONY: demo test lint format bench bench-maintenance bench-detect bench-ingress bench-operator bench-e2e image image-test dashboard-image lock clean
+.PHONY: demo test test-cluster lint format bench bench-maintenance bench-detect bench-ingress bench-operator bench-e2e image image-test dashboard-image lock clean
 
 $(STAMP): pyproject.toml requirements/model.txt requirements/lock.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+# The cluster suite (docs/kubernetes.md): kube-apiserver, etcd, controller-manager, scheduler,
+# kubectl and helm built from the Go module proxy into ~/.cache/piiq-k8s (reused when there),
+# a node agent running the pods, and the users' commands against them. Needs Go and root.
+test-cluster: $(STAMP)
+	scripts/local-postgres.sh || echo "no local PostgreSQL: the suite uses the embedded server"
+	scripts/cluster/test.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,6 +19,9 @@ sys.path.insert(0, str(SUPPORT))  # shared test helpers: `import queue_helpers`
 
 from log_capture import RECORDER, LogRecorder  # noqa: E402  (needs SUPPORT on sys.path)
 
+# The cluster suite needs the control plane that `make test-cluster` builds and names.
+collect_ignore = [] if os.environ.get("PIIQ_CLUSTER_BIN") else ["cluster"]
+
 # What `kubectl logs` shows: JSON lines. Recorded for the log tests; pytest prints them
 # with a failing test.
 logs.configure("info", "json", stream=RECORDER)  # type: ignore[arg-type]

@@ -1,0 +1,102 @@
+"""The cluster suite (`make test-cluster`): a real kube-apiserver, etcd, controller-manager
+and scheduler built from the Go module proxy (scripts/cluster/build.sh), the real helm and
+kubectl CLIs, and a node agent that runs the pods (tests/support/cluster/node_agent.py).
+
+The suite shares one cluster and runs its files in order: install, apply, use, delete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "support" / "cluster"))
+
+from gated_slack import GatedSlackSandbox
+from harness import Cluster, piiq_entrypoint, running_cluster
+from suite import EXAMPLE, NAMESPACE, PIIQUEUE, RELEASE, REPO, chart_values, slack_secret
+
+from piiq.queue import devdb
+
+if os.geteuid() != 0:
+    pytest.skip(
+        "the cluster suite runs pods in network namespaces: run it as root",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def slack() -> Iterator[GatedSlackSandbox]:
+    with GatedSlackSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="session")
+def database_url(queue_database_url: str) -> Iterator[str]:
+    """A database of the suite's own, at an address the pods reach too."""
+    url = devdb.create_database(queue_database_url)
+    yield url
+    devdb.drop_database(queue_database_url, url)
+
+
+def tcp_ports(url: str) -> list[int]:
+    """The port to publish into pods for a TCP database (none for a socket directory)."""
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    host = str(info.get("host") or "")
+    return [] if not host or host.startswith("/") else [int(info.get("port") or 5432)]
+
+
+@pytest.fixture(scope="session")
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory, slack: GatedSlackSandbox, database_url: str
+) -> Iterator[Cluster]:
+    directory = tmp_path_factory.mktemp("cluster")
+    with running_cluster(directory, [slack.port, *tcp_ports(database_url)]) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def installed(
+    cluster: Cluster, slack: GatedSlackSandbox, tmp_path_factory: pytest.TempPathFactory
+) -> Cluster:
+    """`helm install piiq charts/piiq --wait`, once for the suite."""
+    values = tmp_path_factory.mktemp("helm") / "values.json"
+    values.write_text(json.dumps(chart_values(slack)))
+    cluster.helm(
+        "install", RELEASE, str(REPO / "charts" / "piiq"),
+        "--namespace", NAMESPACE, "--create-namespace",
+        "--values", str(values), "--wait", "--timeout", "5m",
+    )  # fmt: skip
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def piiqueue(installed: Cluster, database_url: str) -> Cluster:
+    """examples/piiqueue.yaml applied with its Secrets (the chart made the args key) on a
+    migrated database, Ready."""
+    subprocess.run(
+        [piiq_entrypoint(), "migrate"],
+        env=dict(os.environ, PIIQ_DATABASE_URL=database_url),
+        check=True,
+        capture_output=True,
+    )
+    info = psycopg.conninfo.conninfo_to_dict(database_url)
+    url = f"postgresql://{info['user']}@{info['host']}:{info.get('port', 5432)}/{info['dbname']}"
+    literals = {"piiq-db": {"url": url}, "piiq-slack": slack_secret()}
+    for name, data in literals.items():
+        installed.kubectl(
+            "create", "secret", "generic", name, "-n", NAMESPACE,
+            *[f"--from-literal={key}={value}" for key, value in data.items()],
+        )  # fmt: skip
+    installed.kubectl("apply", "-n", NAMESPACE, "-f", str(EXAMPLE))
+    installed.kubectl(
+        "wait", "-n", NAMESPACE, "--for=condition=Ready", f"piiq/{PIIQUEUE}", "--timeout=300s"
+    )
+    return installed
