@@ -97,6 +97,7 @@ ENFORCEMENT_ENV = {
     "PIIQ_PHONE_REGIONS": "it decides what is detected",
     "PIIQ_MAX_FILE_BYTES": "it decides which files are scanned",
     "PIIQ_MAX_EVENT_BYTES": "it decides which events the ingress accepts",
+    "PIIQ_SLACK_JOB_TIMEOUT": "too short a limit fails every Slack job",
 }
 
 # The only extra env a PIIQueue may set (spec.env, and the CRD's enum): logging and tuning

@@ -146,3 +146,11 @@ def test_help_documents_the_exit_statuses() -> None:
     text = " ".join(done.stdout.split())
     assert "0 allow, 1 warn, 2 delete, 3 a file not scanned or partly scanned" in text
     assert "64 usage" in text and "66 the --file cannot be read" in text and "78 the policy" in text
+
+
+def test_the_detection_doc_gives_the_same_exit_statuses() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "detection.md").read_text()
+    section = " ".join(doc.split("## `piiq scan`")[1].split("\n## ")[0].split())
+    assert "0 allow, 1 warn, 2 delete; 3 a file not scanned or partly scanned" in section
+    assert "64 usage" in section and "66 the `--file` cannot be read" in section
+    assert "78 the policy, recognizers file or model cannot be loaded" in section

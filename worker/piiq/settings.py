@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(
         default=20 * 1024 * 1024, description="Files larger than this are not downloaded."
     )
+    slack_job_timeout: float = Field(
+        default=180,
+        ge=0,
+        description="Seconds one attempt of a Slack job (a message or a file) may run; past it "
+        "the attempt fails and is retried, so a hung Slack call cannot hold its slot (0: no "
+        "limit). Keep it above a file's 30 s scan budget plus its Slack calls (15 s each).",
+    )
     ingress_port: int = Field(default=3000, description="Port of `piiq ingress` (Events API).")
     max_event_bytes: int = Field(
         default=1024 * 1024, description="Events API request bodies above this get 413."

@@ -35,10 +35,17 @@ def create_audit_table(conn: psycopg.Connection[Any], prefix: str = "public") ->
     conn.execute(sqlfiles.load("audit_up.sql", prefix, _PACKAGE))
 
 
-def record(conn: psycopg.Connection[Any], entry: AuditEntry, prefix: str = "public") -> None:
+def record(
+    conn: psycopg.Connection[Any],
+    entry: AuditEntry,
+    prefix: str = "public",
+    *,
+    replace: bool = True,
+) -> None:
     """Insert ``entry``, or update the row this job wrote for this subject before (a retry
-    that got further)."""
-    conn.execute(sqlfiles.load("record_audit.sql", prefix, _PACKAGE), entry.params())
+    that got further); with ``replace`` false, leave such a row as it is."""
+    params = {**entry.params(), "replace": replace}
+    conn.execute(sqlfiles.load("record_audit.sql", prefix, _PACKAGE), params)
 
 
 def recent(conn: psycopg.Connection[Any], prefix: str = "public", limit: int = 50) -> list[dict]:  # type: ignore[type-arg]

@@ -5,6 +5,10 @@ retried attempt (after a crash, a 429 or a network error) skips it: the author n
 the same DM twice and nothing is deleted twice. A step done whose record then failed is
 found again on Slack's side: a second delete gets "already gone", and a retried attempt
 looks for its own DM or alert (message metadata, ``posted``) before it posts.
+
+An attempt that ran past its timeout is given up, but its thread runs on until its Slack
+call returns (Python cannot stop a thread): it then takes no further step, and writes its
+audit row only when the attempt that replaced it has not written one.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import structlog
 
 from ..detect import Decision
 from ..queue import Job
+from ..queue.job import LeaseLost
 from . import audit, notices, posted
 from .api import SlackCallFailed
 from .context import SlackContext
@@ -63,10 +68,13 @@ def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
             steps.append(_alert(job, ctx, decision, target, deletion, deleted))
         elif target.alert is not None:
             steps.append(_alert(job, ctx, decision, target, target.alert, deleted))
-    except BaseException:
+    except BaseException as exc:
         steps.append("unfinished: the job retries")
+        outcome = _joined(steps)
+        # A lost lease (timed out, rescued): the row of the attempt that took over stays.
+        replace = not isinstance(exc, LeaseLost)
         with contextlib.suppress(Exception):  # logged inside; the step's error goes on up
-            _audit(job, decision, target, action=_action(deleted), outcome=_joined(steps))
+            _audit(job, decision, target, action=_action(deleted), outcome=outcome, replace=replace)
         raise
     result = {"action": _action(deleted), "outcome": _joined(steps)}
     _audit(job, decision, target, **result)
@@ -90,6 +98,7 @@ def _delete(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
         deletion = "not deleted: no admin token (PIIQ_SLACK_ADMIN_TOKEN)"
     else:
         try:
+            _still_running(job)
             ctx.api.call(ctx.api.admin, target.delete_method, **target.delete_params)
             deletion = "deleted"
         except SlackCallFailed as exc:
@@ -162,7 +171,15 @@ def _post_once(job: Job, ctx: SlackContext, channel: str, text: str, step: str) 
             log.info("notice already sent by an earlier attempt", job_id=job.id, step=step)
             return
     meta = posted.metadata(job, step)
+    _still_running(job)
     ctx.api.call(ctx.api.bot, "chat.postMessage", channel=channel, text=text, metadata=meta)
+
+
+def _still_running(job: Job) -> None:
+    """Raises LeaseLost when this attempt was given up (timed out): its thread must not
+    delete or post, or the author would hear twice (the retry sends its own DM)."""
+    if job.given_up is not None:
+        raise LeaseLost(f"job {job.id} was given up ({job.given_up}): step not taken")
 
 
 def _once(job: Job, key: str, step: Callable[[], str], failed: str) -> str:
@@ -181,7 +198,9 @@ def _once(job: Job, key: str, step: Callable[[], str], failed: str) -> str:
     return result
 
 
-def _audit(job: Job, decision: Decision, target: Target, *, action: str, outcome: str) -> None:
+def _audit(
+    job: Job, decision: Decision, target: Target, *, action: str, outcome: str, replace: bool = True
+) -> None:
     if job.client is None or not job.id:
         return  # a unit test's perform_job: no database
     entry = audit.AuditEntry(
@@ -198,7 +217,7 @@ def _audit(job: Job, decision: Decision, target: Target, *, action: str, outcome
     )
     try:
         with job.client.connection() as conn:
-            audit.record(conn, entry, job.client.prefix)
+            audit.record(conn, entry, job.client.prefix, replace=replace)
     except Exception as exc:  # the Slack step's own error matters more; a retry rewrites it
         log.error("audit write failed", job_id=job.id, error=type(exc).__name__)
         raise

@@ -21,6 +21,7 @@ from .. import metrics
 from ..argscrypt import SETTING as ARGS_KEYS_SETTING
 from ..argscrypt import ArgsKeyError, ArgsKeys, ArgsUnreadable, open_args
 from ..queue import Discard, Job, Result, Snooze, Unique, Worker
+from ..settings import Settings
 from .api import DownloadRefused, SlackCallFailed
 from .content import TEXT, message_sources
 from .context import SlackContext
@@ -58,6 +59,13 @@ class SlackWorker(Worker):
         if self._context is None:
             self._context = SlackContext.from_settings()
         return self._context
+
+    def timeout_for(self, job: Job) -> float | None:
+        """``PIIQ_SLACK_JOB_TIMEOUT`` (0: none). Past it the attempt fails and is retried:
+        a hung Slack call or download must not hold the job's slot forever. The attempt's
+        thread runs on until its call returns, but takes no further step (``respond``)."""
+        settings = self._context.settings if self._context is not None else Settings()
+        return settings.slack_job_timeout or None
 
     def perform(self, job: Job) -> Result:
         try:
