@@ -166,8 +166,9 @@ def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> N
     "queues",
     multiple=True,
     required=True,
-    metavar="NAME=N",
-    help="A queue to run and its concurrency in this process; repeat for more.",
+    metavar="NAME=N[/G]",
+    help="A queue to run, at most N jobs at once in this process and, with /G, at most G "
+    "executing over all workers (e.g. events=8/20); repeat for more.",
 )
 @click.option(
     "--import",

@@ -230,3 +230,9 @@ def schedule_time(
     if scheduled_at is not None and scheduled_at.tzinfo is not None:
         return scheduled_at.astimezone(UTC).replace(tzinfo=None)
     return scheduled_at
+
+
+def leased_jobs(rows: Sequence[Sequence[Any]]) -> tuple[list[Job], int]:
+    """The jobs of fetch_jobs.sql's rows, and how many the global limit allowed."""
+    allowed = rows[0][-1]
+    return [Job.from_row(row[:-1]) for row in rows if row[0] is not None], allowed
