@@ -192,6 +192,10 @@ def test_older_oban_database_is_upgraded_one_step(fresh_database: str) -> None:
         assert current_version(conn) == 12
 
 
+def piiq_queues_table(conn: psycopg.Connection) -> str | None:
+    return conn.execute("SELECT to_regclass('public.piiq_queues')::text").fetchone()[0]
+
+
 def test_down_to_and_back_up(fresh_database: str) -> None:
     with psycopg.connect(fresh_database, autocommit=True) as conn:
         migrate_up(conn)
@@ -199,8 +203,10 @@ def test_down_to_and_back_up(fresh_database: str) -> None:
         report = migrate_down(conn, 8)
         assert report.after == 8 and current_version(conn) == 8
         assert "cancelled_at" not in columns(conn, "public")  # V09 added it
+        assert piiq_queues_table(conn) is None  # piiq's additions go first
         migrate_up(conn)
         assert columns(conn, "public").keys() == full.keys()
+        assert piiq_queues_table(conn) == "piiq_queues"
         migrate_down(conn, 0)
         assert current_version(conn) == 0
         assert conn.execute("SELECT to_regtype('public.oban_job_state')").fetchone()[0] is None

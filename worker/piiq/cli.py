@@ -32,6 +32,13 @@ from .queue import (
     migrate_up,
 )
 from .queue import inspect as queue_inspect
+from .queue.control import (
+    QueueControl,
+    pause_queue,
+    queue_controls,
+    resume_queue,
+    scale_queue,
+)
 from .queue.durations import parse_duration
 from .queue.job import STATES
 from .settings import Settings
@@ -447,19 +454,95 @@ def jobs_show(ctx: click.Context, job_id: int) -> None:
     console.print_json(json.dumps(details, default=str))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
+@click.pass_context
 @database_options
-def queues(url: str, prefix: str, settings: Settings) -> None:
-    """Jobs per queue and state."""
-    with psycopg.connect(url) as conn:
+def queues(ctx: click.Context, url: str, prefix: str, settings: Settings) -> None:
+    """Jobs per queue and state, and queues paused or scaled (see pause, resume, scale)."""
+    ctx.obj = {"url": url, "prefix": prefix}
+    if ctx.invoked_subcommand is not None:
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
         counts = queue_inspect.queue_counts(conn, prefix)
+        try:
+            controls = queue_controls(conn, prefix)
+        except psycopg.errors.UndefinedTable:  # migrated by a piiq before runtime control
+            controls = {}
     table = Table(title=f"queues in {prefix}.oban_jobs")
     table.add_column("queue")
     for state in STATES:
         table.add_column(state, justify="right")
-    for name, by_state in sorted(counts.items()):
-        table.add_row(name, *(str(by_state[s]) for s in STATES))
+    table.add_column("paused")
+    table.add_column("limit", justify="right")
+    for name in sorted(counts.keys() | controls.keys()):
+        by_state = counts.get(name, dict.fromkeys(STATES, 0))
+        control = controls.get(name, QueueControl())
+        table.add_row(
+            name,
+            *(str(by_state[s]) for s in STATES),
+            "yes" if control.paused else "no",
+            str(control.local_limit or "-"),
+        )
     console.print(table)
+    if controls:
+        click.echo("limit: per worker, set by `piiq queues scale` (-: each worker's --queue limit)")
+
+
+def _control_queue(ctx: click.Context, name: str, change: Callable[..., int], done: str) -> None:
+    """Apply a pause/resume/scale and say how many running workers it reached."""
+    url, prefix = ctx.obj["url"], ctx.obj["prefix"]
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            workers = change(conn, name, prefix=prefix)
+    except psycopg.errors.UndefinedTable:
+        raise click.ClickException(
+            f"{prefix}.piiq_queues does not exist: run `piiq migrate` (this piiq's additions)"
+        ) from None
+    except psycopg.Error as exc:
+        raise database_error(exc, url, prefix) from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    reached = (
+        f"{workers} running worker{'s' if workers != 1 else ''} serve it"
+        if workers
+        else "no running worker serves it now; workers that start will honour it"
+    )
+    click.echo(f"{name}: {done} ({reached})")
+
+
+@queues.command("pause")
+@click.argument("name")
+@click.pass_context
+def queues_pause(ctx: click.Context, name: str) -> None:
+    """Stop fetching NAME on every worker; running jobs finish. Kept until resumed."""
+    _control_queue(ctx, name, pause_queue, "paused")
+
+
+@queues.command("resume")
+@click.argument("name")
+@click.pass_context
+def queues_resume(ctx: click.Context, name: str) -> None:
+    """Fetch NAME again on every worker."""
+    _control_queue(ctx, name, resume_queue, "resumed")
+
+
+@queues.command("scale")
+@click.argument("name")
+@click.argument("limit", metavar="N|default")
+@click.pass_context
+def queues_scale(ctx: click.Context, name: str, limit: str) -> None:
+    """Run at most N jobs of NAME at once in every worker (a global limit still holds);
+    'default' gives each worker its own --queue limit back. Kept for workers that start."""
+    if limit == "default":
+        value = None
+    elif limit.isdigit() and int(limit) >= 1:
+        value = int(limit)
+    else:
+        raise click.BadParameter(
+            f"{limit!r} must be a whole number of 1 or more, or 'default'", param_hint="N"
+        )
+    done = f"limit {value} per worker" if value else "each worker's own limit"
+    _control_queue(ctx, name, functools.partial(scale_queue, limit=value), done)
 
 
 @main.command()

@@ -13,6 +13,7 @@ client.insert(SlackMessageWorker.new({"channel": "C1", "ts": "1.2"}))
 """
 
 from .client import Client, ConfigError
+from .control import pause_queue, queue_controls, resume_queue, scale_queue
 from .insert import InsertError
 from .job import Job, JobError
 from .maintenance import MaintenanceOptions, PassSummary
@@ -46,5 +47,9 @@ __all__ = [
     "default_backoff",
     "migrate_down",
     "migrate_up",
+    "pause_queue",
     "perform_job",
+    "queue_controls",
+    "resume_queue",
+    "scale_queue",
 ]

@@ -61,6 +61,7 @@ PIIQ_RELATIONS = (
     "piiq_oban_jobs_unique_index",
     "piiq_oban_jobs_staging_index",
     "piiq_producers",
+    "piiq_queues",
     "piiq_oban_jobs_completed_at_index",
     "piiq_oban_jobs_cancelled_at_index",
     "piiq_oban_jobs_discarded_at_index",

@@ -29,6 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from . import sqlfiles, telemetry
 from .client import Client, ConfigError
+from .control import QueueControl, control_channel
 from .execution import WorkerInstances, execute
 from .job import Job, leased_jobs
 from .maintenance import MaintenanceOptions, PassSummary, prune_steps, rescue_steps
@@ -67,6 +68,8 @@ class RunnerOptions:
     )
     rescue_interval: float = 1.0
     prune_interval: float = 60.0
+    # Read paused and scaled queues (piiq_queues) this often even without a notification.
+    control_interval: float = 1.0
 
 
 class QueueLimits(NamedTuple):
@@ -125,7 +128,9 @@ class Producer:
         self.runner = runner
         self.queue = queue
         self.limit = limit
+        self.configured_limit = limit  # the --queue limit; `piiq queues scale` overrides it
         self.global_limit = global_limit
+        self.paused = False  # `piiq queues pause`: no fetch until resumed
         # The last fetch took fewer jobs than it wanted because of the global limit: a job
         # of ours finishing frees a place in it, so fetch again then.
         self.capped = False
@@ -166,7 +171,9 @@ class Producer:
                     continue  # reconcile only with no fetch in flight (see _reconcile)
                 await self._reconcile()
                 continue
-            while self._maybe_more and self._fetching < options.parallel_fetches:
+            while (
+                self._maybe_more and not self.paused and self._fetching < options.parallel_fetches
+            ):
                 demand = self.limit - len(self.running) - self._reserved
                 if demand <= 0:
                     break
@@ -387,6 +394,9 @@ class Runner:
         self._register_sql = sqlfiles.load("register_producer.sql", prefix)
         self._heartbeat_sql = sqlfiles.load("heartbeat.sql", prefix)
         self._stop_producer_sql = sqlfiles.load("stop_producer.sql", prefix)
+        self._controls_sql = sqlfiles.load("queue_controls.sql", prefix)
+        self._control_news = asyncio.Event()
+        self._controls_missing = False
         self.started = asyncio.Event()
 
     # Database operations -----------------------------------------------------------------
@@ -552,13 +562,18 @@ class Runner:
                     self.client.database_url or "", **self._connection_kwargs()
                 )
                 async with conn:
-                    channel = sql.Identifier(self.client.insert_channel)
-                    await conn.execute(sql.SQL("LISTEN {}").format(channel))
+                    control = control_channel(self.client.prefix)
+                    for channel in (self.client.insert_channel, control):
+                        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     backoff = 0.1
                     for producer in self.producers.values():
                         producer.notify()  # catch up on anything inserted while deaf
+                    self._control_news.set()  # and on queues paused or scaled meanwhile
                     async for notice in conn.notifies():
-                        self._dispatch_notice(notice.payload)
+                        if notice.channel == control:
+                            self._control_news.set()
+                        else:
+                            self._dispatch_notice(notice.payload)
             except DB_ERRORS as exc:
                 if self.stopping:
                     return
@@ -574,6 +589,57 @@ class Runner:
         producer = self.producers.get(queue)
         if producer is not None:
             producer.notify()
+
+    async def read_controls(self) -> None:
+        """Apply the queues' runtime state (paused, scaled) from piiq_queues."""
+        try:
+            rows = await self._execute(self._controls_sql, {"queues": list(self.producers)})
+        except psycopg.errors.UndefinedTable:
+            if not self._controls_missing:
+                log.error(
+                    "schema.needs_migrate",
+                    prefix=self.client.prefix,
+                    fix="run `piiq migrate`: without piiq_queues, `piiq queues pause|resume|"
+                    "scale` cannot reach this worker",
+                )
+                self._controls_missing = True
+            return
+        self._controls_missing = False
+        controls = {name: QueueControl(paused, limit) for name, paused, limit in rows}
+        for name, producer in self.producers.items():
+            self._apply_control(producer, controls.get(name, QueueControl()))
+
+    def _apply_control(self, producer: Producer, control: QueueControl) -> None:
+        limit = control.local_limit or producer.configured_limit
+        if (control.paused, limit) == (producer.paused, producer.limit):
+            return
+        resumed = producer.paused and not control.paused
+        more = limit > producer.limit
+        producer.paused, producer.limit = control.paused, limit
+        self.threads.at_least(sum(p.limit for p in self.producers.values()))
+        log.info("queue.control", queue=producer.queue, paused=control.paused, limit=limit)
+        self.emit_control(producer)
+        if resumed or more:
+            producer.notify()
+
+    def emit_control(self, producer: Producer) -> None:
+        telemetry.emit(
+            "queue.control",
+            queue=producer.queue,
+            paused=producer.paused,
+            limit=producer.limit,
+            global_limit=producer.global_limit,
+        )
+
+    async def _control_loop(self) -> None:
+        while not self.stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._control_news.wait(), self.options.control_interval)
+            self._control_news.clear()
+            try:
+                await self.read_controls()
+            except DB_ERRORS as exc:
+                await self.database_trouble("read_controls", exc)
 
     async def _stage_loop(self) -> None:
         while not self.stopping:
@@ -746,6 +812,10 @@ class Runner:
         self.producers = {
             name: Producer(self, name, q.limit, q.global_limit) for name, q in self.queues.items()
         }
+        for producer in self.producers.values():
+            self.emit_control(producer)
+        with contextlib.suppress(*DB_ERRORS):  # paused or scaled before we started
+            await self.read_controls()
         tasks = [
             asyncio.create_task(p.loop(), name=f"producer:{q}") for q, p in self.producers.items()
         ]
@@ -755,6 +825,7 @@ class Runner:
             asyncio.create_task(self._stage_loop(), name="stager"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+            asyncio.create_task(self._control_loop(), name="control"),
         ]
         if self.options.maintenance is not None:
             helpers.append(asyncio.create_task(self._maintenance_loop(), name="maintenance"))
