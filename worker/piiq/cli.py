@@ -22,6 +22,8 @@ from rich.table import Table
 from . import logs
 from .maintenance_cli import run_maintenance
 from .queue import (
+    LATEST_VERSION,
+    OBAN_VERSION,
     Client,
     ConfigError,
     MaintenanceOptions,
@@ -40,7 +42,7 @@ from .queue.control import (
     scale_queue,
 )
 from .queue.durations import parse_duration
-from .queue.job import STATES
+from .queue.job import STATES, SUSPENDED
 from .settings import Settings
 from .user_errors import URL_FORM, UserError, check_database_url, database_error, settings_error
 
@@ -151,14 +153,24 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     default=None,
     help="Undo Oban migrations down to this version (0 removes all).",
 )
-def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> None:
-    """Bring the database to Oban's schema v12 (plus piiq's additive objects and the
-    Slack audit table; --down-to leaves the audit trail in place)."""
+@click.option(
+    "--version",
+    type=click.IntRange(OBAN_VERSION, LATEST_VERSION),
+    default=OBAN_VERSION,
+    show_default=True,
+    help="Oban schema version to migrate to: 13 adds Oban 2.20's pruning indexes, 14 also "
+    "the suspended state (Oban 2.21).",
+)
+def migrate(url: str, prefix: str, settings: Settings, down_to: int | None, version: int) -> None:
+    """Bring the database to Oban's schema v12, or --version 13 or 14 (plus piiq's additive
+    objects and the Slack audit table; --down-to leaves the audit trail in place)."""
     from .slack.audit import create_audit_table
 
+    if down_to is not None and version != OBAN_VERSION:
+        raise click.UsageError("give --version or --down-to, not both")
     with psycopg.connect(url, autocommit=True) as conn:
         if down_to is None:
-            report = migrate_up(conn, prefix)
+            report = migrate_up(conn, prefix, version)
             create_audit_table(conn, prefix)
         else:
             report = migrate_down(conn, down_to, prefix)
@@ -377,7 +389,7 @@ def parse_keep(specs: tuple[str, ...]) -> dict[str, float]:
 @main.group(invoke_without_command=True)
 @click.pass_context
 @database_options
-@click.option("--state", type=click.Choice(STATES), default=None)
+@click.option("--state", type=click.Choice((*STATES, SUSPENDED)), default=None)
 @click.option("--queue", default=None)
 @click.option("--worker", "worker_name", default=None)
 @click.option("--limit", type=int, default=10, show_default=True)
@@ -468,18 +480,20 @@ def queues(ctx: click.Context, url: str, prefix: str, settings: Settings) -> Non
             controls = queue_controls(conn, prefix)
         except psycopg.errors.UndefinedTable:  # migrated by a piiq before runtime control
             controls = {}
+    # suspended (Oban v14) only where there are such jobs
+    states = [*STATES, *([SUSPENDED] if any(SUSPENDED in c for c in counts.values()) else [])]
     table = Table(title=f"queues in {prefix}.oban_jobs")
     table.add_column("queue")
-    for state in STATES:
+    for state in states:
         table.add_column(state, justify="right")
     table.add_column("paused")
     table.add_column("limit", justify="right")
     for name in sorted(counts.keys() | controls.keys()):
-        by_state = counts.get(name, dict.fromkeys(STATES, 0))
+        by_state = counts.get(name, {})
         control = controls.get(name, QueueControl())
         table.add_row(
             name,
-            *(str(by_state[s]) for s in STATES),
+            *(str(by_state.get(s, 0)) for s in states),
             "yes" if control.paused else "no",
             str(control.local_limit or "-"),
         )

@@ -20,6 +20,9 @@ STATES = (
     "cancelled",
 )
 FINAL_STATES = ("completed", "discarded", "cancelled")
+# Oban v14's state (piiq migrate --version 14): held until something outside the queue
+# makes the job available; piiq never fetches, stages, rescues or prunes it.
+SUSPENDED = "suspended"
 MAX_NAME_LENGTH = 127  # Oban's check constraints: 0 < length(queue|worker) < 128
 MAX_PRIORITY = 9
 
