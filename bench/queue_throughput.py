@@ -7,6 +7,9 @@ fresh process on a fresh database (workload in bench/peers/common.py): bulk-enqu
 --jobs no-op jobs, process them with one worker at --concurrency 10, then measure
 enqueue-to-start latency with an idle worker. Rounds alternate the systems; each
 figure is the median over rounds. Prints a table, piiq/peer ratios, and the targets.
+``piiq-global`` is piiq with a global limit on the queue (equal to --concurrency, so it
+never binds): what the advisory lock and the count in every fetch cost, printed side by
+side with plain piiq.
 
 The server: PIIQ_BENCH_DATABASE_URL, else PIIQ_TEST_DATABASE_URL, else an embedded one.
 """
@@ -30,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "worker"))
 from piiq.queue import devdb
 
 PEERS_DIR = Path(__file__).parent / "peers"
-SYSTEMS = ("piiq", "oban", "pgqueuer", "procrastinate")
+SYSTEMS = ("piiq", "piiq-global", "oban", "pgqueuer", "procrastinate")
 METRICS = (
     ("enqueue_jobs_per_s", "enqueue jobs/s", True),
     ("process_jobs_per_s", "process jobs/s", True),
@@ -47,18 +50,22 @@ def server_url() -> str:
 def run_system(system: str, server: str, args: argparse.Namespace) -> dict:
     database = devdb.create_database(server)
     try:
+        script, extra = system, []
+        if system == "piiq-global":
+            script, extra = "piiq", ["--global-limit", str(args.concurrency)]
         command = [
             sys.executable,
-            str(PEERS_DIR / f"{system}_peer.py"),
+            str(PEERS_DIR / f"{script}_peer.py"),
             "--database-url", database,
             "--jobs", str(args.jobs),
             "--concurrency", str(args.concurrency),
+            *extra,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
             tail = "\n".join(done.stderr.strip().splitlines()[-5:])
             return {"system": system, "error": f"exit {done.returncode}: {tail}"}
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        return json.loads(done.stdout.strip().splitlines()[-1]) | {"system": system}
     finally:
         devdb.drop_database(server, database)
 
@@ -83,6 +90,21 @@ def number(value: float) -> str:
 def cell(result: dict, key: str) -> str:
     low, high = result[key + "_spread"]
     return f"{number(result[key])} ({number(low)}-{number(high)})"
+
+
+def print_global_limit_cost(console: Console, plain: dict | None, limited: dict | None) -> None:
+    """piiq without and with a global limit, side by side."""
+    if not plain or not limited or "error" in plain or "error" in limited:
+        return
+    table = Table(title="the global limit's cost (piiq-global: piiq with a global limit)")
+    table.add_column("figure")
+    table.add_column("piiq", justify="right")
+    table.add_column("piiq-global", justify="right")
+    table.add_column("piiq-global / piiq", justify="right")
+    for key, label, _ in METRICS:
+        ratio = limited[key] / plain[key] if plain[key] else float("nan")
+        table.add_row(label, cell(plain, key), cell(limited, key), f"{ratio:.2f}x")
+    console.print(table)
 
 
 def main() -> int:
@@ -131,7 +153,8 @@ def main() -> int:
     console.print(table)
 
     piiq = results.get("piiq")
-    peers = {s: r for s, r in results.items() if s != "piiq" and "error" not in r}
+    print_global_limit_cost(console, piiq, results.get("piiq-global"))
+    peers = {s: r for s, r in results.items() if not s.startswith("piiq") and "error" not in r}
     for system, result in results.items():
         if "error" in result:
             console.print(f"[red]{system} failed[/]: {result['error']}")

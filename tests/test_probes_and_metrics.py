@@ -54,6 +54,11 @@ def test_worker_serves_probes_and_metrics(
         text = wait_until(scraped)
         assert 'piiq_queue_jobs{queue="nobody_serves_this",state="available"} 1.0' in text
         assert "piiq_job_duration_seconds_bucket" in text and "piiq_fetch_duration_seconds" in text
+        assert 'piiq_queue_paused{queue="default"} 0.0' in text
+        assert 'piiq_queue_limit{queue="default"} 2.0' in text
+        pause = [*piiq_command, "queues", "pause", "default"]
+        subprocess.run(pause, env=subprocess_env, check=True, timeout=30)
+        wait_until(lambda: 'piiq_queue_paused{queue="default"} 1.0' in get(base + "/metrics")[1])
     finally:
         worker.terminate()
         worker.wait(20)

@@ -74,6 +74,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--latency-jobs", type=int, default=200)
     parser.add_argument("--latency-gap-ms", type=float, default=20.0)
+    parser.add_argument(
+        "--global-limit", type=int, default=None, help="piiq only: the queue's global limit"
+    )
     return parser.parse_args()
 
 

@@ -39,7 +39,8 @@ async def run() -> Result:
     enqueue_s = time.perf_counter() - started
 
     CLOCK = process_clock = Clock()
-    runner = Runner(Client(args.database_url), {"bench": args.concurrency})
+    limits = (args.concurrency, args.global_limit) if args.global_limit else args.concurrency
+    runner = Runner(Client(args.database_url), {"bench": limits})
     task = asyncio.create_task(runner.run())
     await wait_for(lambda: len(process_clock.ends) >= args.jobs, 300, "all jobs to run")
 
@@ -56,6 +57,11 @@ async def run() -> Result:
         "the no-op perform is a plain def: it runs on a thread (the peers' are async)",
         "Runner: SKIP LOCKED fetch per free slot, acks ride on the next fetch, LISTEN/NOTIFY",
     ]
+    if args.global_limit:
+        notes.append(
+            f"global limit {args.global_limit}: each fetch takes the queue's advisory lock "
+            "and counts its executing jobs"
+        )
     return result("piiq", args, enqueue_s, process_clock, latency_clock, notes)
 
 

@@ -222,8 +222,9 @@ def worker_deployment(
     replicas: int,
     slack_api_url: str | None = None,
 ) -> Manifest:
-    """``piiq worker --queue q=N`` in ``replicas`` pods; N is ``plan.per_pod``."""
-    args = ["worker", "--queue", f"{plan.queue}={plan.per_pod}"]
+    """``piiq worker --queue q=N/G`` in ``replicas`` pods: N is ``plan.per_pod``, G the
+    queue's concurrency, a global limit every pod enforces in its fetch."""
+    args = ["worker", "--queue", f"{plan.queue}={plan.per_pod}/{plan.concurrency}"]
     environment = env(spec, Component.WORKER, slack_api_url)
     container = _container(spec, "worker", args, spec.resources, environment)
     container["env"].append({"name": "PIIQ_METRICS_PORT", "value": str(METRICS_PORT)})

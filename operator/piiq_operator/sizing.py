@@ -1,10 +1,13 @@
 """How many worker pods a queue gets and how many jobs each pod runs at once.
 
 One Deployment runs identical pods, so the per-pod limit is the same for every pod:
-``replicas = ceil(concurrency / concurrencyPerPod)`` and each pod runs
-``ceil(concurrency / replicas)``. The total is the configured concurrency when it divides
-evenly, and otherwise exceeds it by less than one job per pod (20 over pods of 8: 3 pods
-of 7 = 21). Status reports the effective total next to the configured one.
+``replicas = ceil(concurrency / concurrencyPerPod)`` and each pod runs at most
+``ceil(concurrency / replicas)``. Those per-pod limits add up to the configured concurrency
+when it divides evenly, and otherwise to less than one job per pod more (20 over pods of 8:
+3 pods of 7 = 21), which status reports as the effective total. Every pod is also given
+the configured concurrency as the queue's global limit (``--queue events=7/20``), enforced
+in the fetch over all pods: at most 20 jobs execute at once, also while a rollout or a
+scale-up runs old and new pods together.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def test_every_kind_of_process_is_covered() -> None:
 def test_what_the_parse_means() -> None:
     by_where = dict(COMMAND_LINES)
     _, worker = parse_piiq_args(by_where["operator Deployment pii-detector-events"])
-    assert worker["queues"] == ("events=7",)
+    assert worker["queues"] == ("events=7/20",)
     _, maintenance = parse_piiq_args(by_where["operator CronJob pii-detector-maintenance"])
     assert maintenance["once"] and maintenance["prune_max_age"] == 7 * 86400
     assert maintenance["rescue_after"] == 1800

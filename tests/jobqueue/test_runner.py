@@ -13,7 +13,7 @@ import pytest
 from queue_helpers import load, running, wait_for
 
 from piiq.queue import Client, Job, Runner, RunnerOptions, Worker
-from piiq.queue.inspect import queue_counts
+from piiq.queue.inspect import queue_counts, recent_jobs
 
 
 def states(client: Client) -> dict[str, int]:
@@ -228,3 +228,34 @@ def test_sigterm_stops_a_worker_still_waiting_for_its_database(
     output = "".join(seen) + rest
     assert worker.returncode == 0, output  # handled; the default action would give -15
     assert '"before_start": true' in output
+
+
+async def test_suspended_jobs_are_left_alone(queue_client: Client) -> None:
+    """Oban v14's suspended jobs wait for something outside the queue: due or not, the
+    runner never stages, fetches or prunes them (a due scheduled job beside it runs)."""
+    from datetime import UTC, datetime, timedelta
+
+    from piiq.queue import MaintenanceOptions, migrate_up
+
+    with psycopg.connect(queue_client.database_url, autocommit=True) as conn:
+        migrate_up(conn, queue_client.prefix, version=14)
+    due = datetime.now(UTC) - timedelta(minutes=5)
+    held, beside = queue_client.insert_all([Recorded.new({}, scheduled_at=due) for _ in range(2)])
+    with queue_client.connect() as conn:
+        conn.execute(
+            f"UPDATE \"{queue_client.prefix}\".oban_jobs SET state = 'suspended' WHERE id = %s",
+            (held.id,),
+        )
+    pruning = MaintenanceOptions(prune_max_age=0.0, rescue_after=1.0)
+    async with running(
+        queue_client, {"work": 2}, stage_interval=0.05, maintenance=pruning, rescue_interval=0.05
+    ) as runner:
+        await wait_for(lambda: runner.outcomes["completed"] == 1)  # staged and run: beside
+    assert Recorded.runs[-1] == beside.id
+    job = load(queue_client, held.id)  # pruning ran at start, rescue every 0.05 s
+    assert (job.state, job.attempt, job.attempted_at) == ("suspended", 0, None)
+    with queue_client.connect() as conn:  # what `piiq jobs --state suspended` shows
+        assert [j.id for j in recent_jobs(conn, queue_client.prefix, state="suspended")] == [
+            held.id
+        ]
+    assert states(queue_client)["suspended"] == 1  # and `piiq queues`

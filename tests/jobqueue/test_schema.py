@@ -192,6 +192,10 @@ def test_older_oban_database_is_upgraded_one_step(fresh_database: str) -> None:
         assert current_version(conn) == 12
 
 
+def piiq_queues_table(conn: psycopg.Connection) -> str | None:
+    return conn.execute("SELECT to_regclass('public.piiq_queues')::text").fetchone()[0]
+
+
 def test_down_to_and_back_up(fresh_database: str) -> None:
     with psycopg.connect(fresh_database, autocommit=True) as conn:
         migrate_up(conn)
@@ -199,8 +203,10 @@ def test_down_to_and_back_up(fresh_database: str) -> None:
         report = migrate_down(conn, 8)
         assert report.after == 8 and current_version(conn) == 8
         assert "cancelled_at" not in columns(conn, "public")  # V09 added it
+        assert piiq_queues_table(conn) is None  # piiq's additions go first
         migrate_up(conn)
         assert columns(conn, "public").keys() == full.keys()
+        assert piiq_queues_table(conn) == "piiq_queues"
         migrate_down(conn, 0)
         assert current_version(conn) == 0
         assert conn.execute("SELECT to_regtype('public.oban_job_state')").fetchone()[0] is None
@@ -209,9 +215,9 @@ def test_down_to_and_back_up(fresh_database: str) -> None:
 def test_down_to_rejects_out_of_range(fresh_database: str) -> None:
     with (
         psycopg.connect(fresh_database, autocommit=True) as conn,
-        pytest.raises(MigrationError, match="--down-to 13 is out of range"),
+        pytest.raises(MigrationError, match="--down-to 15 is out of range"),
     ):
-        migrate_down(conn, 13)
+        migrate_down(conn, 15)
 
 
 def test_foreign_oban_jobs_table_is_refused(fresh_database: str) -> None:
@@ -256,3 +262,54 @@ def test_cli_migrate_without_url_explains(monkeypatch: pytest.MonkeyPatch) -> No
 def test_migrate_works_on_a_connection_that_prepares_everything(fresh_database: str) -> None:
     with psycopg.connect(fresh_database, autocommit=True, prepare_threshold=0) as conn:
         assert migrate_up(conn).after == OBAN_VERSION
+
+
+def enum_labels(conn: psycopg.Connection) -> list[str]:
+    rows = conn.execute(
+        "SELECT enumlabel FROM pg_enum WHERE enumtypid = 'public.oban_job_state'::regtype "
+        "ORDER BY enumsortorder"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+V13_INDEX_DEFS = {
+    "oban_jobs_state_cancelled_at_index": "btree (state, cancelled_at)",
+    "oban_jobs_state_discarded_at_index": "btree (state, discarded_at)",
+}
+
+
+def test_versions_13_and_14_on_request_and_back(fresh_database: str) -> None:
+    """Oban's V13 (two pruning indexes) and V14 (suspended, before scheduled); the default
+    stays 12 and leaves a newer schema alone; down to 12 keeps piiq's additions and, as
+    Oban's V14 down, the enum label."""
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        report = migrate_up(conn, version=14)
+        assert report.applied[-3:] == ("oban v13", "oban v14", "piiq additions")
+        assert current_version(conn) == 14
+        defs = dict(
+            conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+                "AND tablename = 'oban_jobs'"
+            ).fetchall()
+        )
+        for name, definition in V13_INDEX_DEFS.items():
+            assert defs[name].endswith(f"ON public.oban_jobs USING {definition}"), defs[name]
+        assert enum_labels(conn) == [STATES[0], "suspended", *STATES[1:]]
+        assert migrate_up(conn).applied == () and current_version(conn) == 14
+        migrate_down(conn, 12)
+        assert current_version(conn) == 12
+        assert index_names(conn, "public").isdisjoint(V13_INDEX_DEFS)
+        assert piiq_queues_table(conn) == "piiq_queues"
+        assert "suspended" in enum_labels(conn)
+        assert migrate_up(conn, version=14).applied == ("oban v13", "oban v14")
+
+
+def test_cli_migrate_version(fresh_database: str) -> None:
+    runner = CliRunner()
+    url = ["--database-url", fresh_database]
+    result = runner.invoke(main, ["migrate", *url, "--version", "13"])
+    assert result.exit_code == 0 and "version 0 -> 13" in result.output, result.output
+    result = runner.invoke(main, ["migrate", *url, "--version", "15"])
+    assert result.exit_code == 2 and "15 is not in the range 12<=x<=14" in result.output
+    result = runner.invoke(main, ["migrate", *url, "--version", "14", "--down-to", "12"])
+    assert result.exit_code == 2 and "give --version or --down-to, not both" in result.output

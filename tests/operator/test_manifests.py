@@ -49,8 +49,9 @@ def test_replicas_and_per_pod_limit(
         "Deployment", "pii-events"
     ]
     assert deployment["spec"]["replicas"] == replicas
-    assert container(deployment)["args"] == ["worker", "--queue", f"events={each}"]
-    # The total is the configured concurrency, or above it by less than one job per pod.
+    # The configured concurrency is the global limit every pod enforces; the per-pod limits
+    # add up to it, or to less than one job per pod more, which the global limit never lets run.
+    assert container(deployment)["args"] == ["worker", "--queue", f"events={each}/{concurrency}"]
     assert concurrency <= replicas * each < concurrency + replicas
 
 

@@ -36,7 +36,7 @@ async def test_create_scale_remove_restore_delete(operator: Cluster) -> None:
     assert replicas(cluster, "pii-events") == 3  # ceil(20 / 8)
     events = cluster.get(DEPLOYMENTS, "pii-events")
     assert events["spec"]["template"]["spec"]["containers"][0]["args"] == [
-        "worker", "--queue", "events=7",
+        "worker", "--queue", "events=7/20",
     ]  # fmt: skip
     owner = events["metadata"]["ownerReferences"][0]
     assert (
@@ -168,7 +168,7 @@ async def test_backlog_from_the_database_drives_status_and_autoscaling(
     args = cluster.get(DEPLOYMENTS, "pii-events")["spec"]["template"]["spec"]["containers"][0][
         "args"
     ]
-    assert args == ["worker", "--queue", "events=8"]
+    assert args == ["worker", "--queue", "events=8/40"]
 
 
 def check(condition: dict[str, object], status: str) -> dict[str, object]:
@@ -258,7 +258,7 @@ async def test_a_queue_renamed_onto_the_same_deployment_is_updated_in_place(
     await cluster.patch("pii", {"spec": {"queues": {"pii_detection": None, "pii-detection": 5}}})
     await eventually(
         lambda: assert_equal(
-            worker_args(cluster, "pii-pii-detection"), ["worker", "--queue", "pii-detection=5"]
+            worker_args(cluster, "pii-pii-detection"), ["worker", "--queue", "pii-detection=5/5"]
         )
     )
     assert cluster.get(DEPLOYMENTS, "pii-pii-detection")["metadata"]["uid"] == uid

@@ -22,6 +22,8 @@ from rich.table import Table
 from . import logs
 from .maintenance_cli import run_maintenance
 from .queue import (
+    LATEST_VERSION,
+    OBAN_VERSION,
     Client,
     ConfigError,
     MaintenanceOptions,
@@ -32,8 +34,15 @@ from .queue import (
     migrate_up,
 )
 from .queue import inspect as queue_inspect
+from .queue.control import (
+    QueueControl,
+    pause_queue,
+    queue_controls,
+    resume_queue,
+    scale_queue,
+)
 from .queue.durations import parse_duration
-from .queue.job import STATES
+from .queue.job import STATES, SUSPENDED
 from .settings import Settings
 from .user_errors import URL_FORM, UserError, check_database_url, database_error, settings_error
 
@@ -144,14 +153,24 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     default=None,
     help="Undo Oban migrations down to this version (0 removes all).",
 )
-def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> None:
-    """Bring the database to Oban's schema v12 (plus piiq's additive objects and the
-    Slack audit table; --down-to leaves the audit trail in place)."""
+@click.option(
+    "--version",
+    type=click.IntRange(OBAN_VERSION, LATEST_VERSION),
+    default=OBAN_VERSION,
+    show_default=True,
+    help="Oban schema version to migrate to: 13 adds Oban 2.20's pruning indexes, 14 also "
+    "the suspended state (Oban 2.21).",
+)
+def migrate(url: str, prefix: str, settings: Settings, down_to: int | None, version: int) -> None:
+    """Bring the database to Oban's schema v12, or --version 13 or 14 (plus piiq's additive
+    objects and the Slack audit table; --down-to leaves the audit trail in place)."""
     from .slack.audit import create_audit_table
 
+    if down_to is not None and version != OBAN_VERSION:
+        raise click.UsageError("give --version or --down-to, not both")
     with psycopg.connect(url, autocommit=True) as conn:
         if down_to is None:
-            report = migrate_up(conn, prefix)
+            report = migrate_up(conn, prefix, version)
             create_audit_table(conn, prefix)
         else:
             report = migrate_down(conn, down_to, prefix)
@@ -166,8 +185,9 @@ def migrate(url: str, prefix: str, settings: Settings, down_to: int | None) -> N
     "queues",
     multiple=True,
     required=True,
-    metavar="NAME=N",
-    help="A queue to run and its concurrency in this process; repeat for more.",
+    metavar="NAME=N[/G]",
+    help="A queue to run, at most N jobs at once in this process and, with /G, at most G "
+    "executing over all workers (e.g. events=8/20); repeat for more.",
 )
 @click.option(
     "--import",
@@ -369,7 +389,7 @@ def parse_keep(specs: tuple[str, ...]) -> dict[str, float]:
 @main.group(invoke_without_command=True)
 @click.pass_context
 @database_options
-@click.option("--state", type=click.Choice(STATES), default=None)
+@click.option("--state", type=click.Choice((*STATES, SUSPENDED)), default=None)
 @click.option("--queue", default=None)
 @click.option("--worker", "worker_name", default=None)
 @click.option("--limit", type=int, default=10, show_default=True)
@@ -446,19 +466,97 @@ def jobs_show(ctx: click.Context, job_id: int) -> None:
     console.print_json(json.dumps(details, default=str))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
+@click.pass_context
 @database_options
-def queues(url: str, prefix: str, settings: Settings) -> None:
-    """Jobs per queue and state."""
-    with psycopg.connect(url) as conn:
+def queues(ctx: click.Context, url: str, prefix: str, settings: Settings) -> None:
+    """Jobs per queue and state, and queues paused or scaled (see pause, resume, scale)."""
+    ctx.obj = {"url": url, "prefix": prefix}
+    if ctx.invoked_subcommand is not None:
+        return
+    with psycopg.connect(url, autocommit=True) as conn:
         counts = queue_inspect.queue_counts(conn, prefix)
+        try:
+            controls = queue_controls(conn, prefix)
+        except psycopg.errors.UndefinedTable:  # migrated by a piiq before runtime control
+            controls = {}
+    # suspended (Oban v14) only where there are such jobs
+    states = [*STATES, *([SUSPENDED] if any(SUSPENDED in c for c in counts.values()) else [])]
     table = Table(title=f"queues in {prefix}.oban_jobs")
     table.add_column("queue")
-    for state in STATES:
+    for state in states:
         table.add_column(state, justify="right")
-    for name, by_state in sorted(counts.items()):
-        table.add_row(name, *(str(by_state[s]) for s in STATES))
+    table.add_column("paused")
+    table.add_column("limit", justify="right")
+    for name in sorted(counts.keys() | controls.keys()):
+        by_state = counts.get(name, {})
+        control = controls.get(name, QueueControl())
+        table.add_row(
+            name,
+            *(str(by_state.get(s, 0)) for s in states),
+            "yes" if control.paused else "no",
+            str(control.local_limit or "-"),
+        )
     console.print(table)
+    if controls:
+        click.echo("limit: per worker, set by `piiq queues scale` (-: each worker's --queue limit)")
+
+
+def _control_queue(ctx: click.Context, name: str, change: Callable[..., int], done: str) -> None:
+    """Apply a pause/resume/scale and say how many running workers it reached."""
+    url, prefix = ctx.obj["url"], ctx.obj["prefix"]
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            workers = change(conn, name, prefix=prefix)
+    except psycopg.errors.UndefinedTable:
+        raise click.ClickException(
+            f"{prefix}.piiq_queues does not exist: run `piiq migrate` (this piiq's additions)"
+        ) from None
+    except psycopg.Error as exc:
+        raise database_error(exc, url, prefix) from None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    reached = (
+        f"{workers} running worker{'s' if workers != 1 else ''} serve it"
+        if workers
+        else "no running worker serves it now; workers that start will honour it"
+    )
+    click.echo(f"{name}: {done} ({reached})")
+
+
+@queues.command("pause")
+@click.argument("name")
+@click.pass_context
+def queues_pause(ctx: click.Context, name: str) -> None:
+    """Stop fetching NAME on every worker; running jobs finish. Kept until resumed."""
+    _control_queue(ctx, name, pause_queue, "paused")
+
+
+@queues.command("resume")
+@click.argument("name")
+@click.pass_context
+def queues_resume(ctx: click.Context, name: str) -> None:
+    """Fetch NAME again on every worker."""
+    _control_queue(ctx, name, resume_queue, "resumed")
+
+
+@queues.command("scale")
+@click.argument("name")
+@click.argument("limit", metavar="N|default")
+@click.pass_context
+def queues_scale(ctx: click.Context, name: str, limit: str) -> None:
+    """Run at most N jobs of NAME at once in every worker (a global limit still holds);
+    'default' gives each worker its own --queue limit back. Kept for workers that start."""
+    if limit == "default":
+        value = None
+    elif limit.isdigit() and int(limit) >= 1:
+        value = int(limit)
+    else:
+        raise click.BadParameter(
+            f"{limit!r} must be a whole number of 1 or more, or 'default'", param_hint="N"
+        )
+    done = f"limit {value} per worker" if value else "each worker's own limit"
+    _control_queue(ctx, name, functools.partial(scale_queue, limit=value), done)
 
 
 @main.command()

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import structlog
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -38,6 +38,16 @@ FETCH_DURATION = Histogram(
     ["queue"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
 )
+QUEUE_PAUSED = Gauge(
+    "piiq_queue_paused",
+    "1 while the queue is paused in this worker (piiq queues pause), else 0.",
+    ["queue"],
+)
+QUEUE_LIMIT = Gauge(
+    "piiq_queue_limit",
+    "Most jobs of the queue this worker runs at once (its --queue limit, or piiq queues scale).",
+    ["queue"],
+)
 SLACK_CALLS = Counter(
     "piiq_slack_api_calls_total",
     "Slack Web API calls by method and outcome (ok, ratelimited, or Slack's error code).",
@@ -62,6 +72,9 @@ def _on_queue_event(event: str, data: dict[str, Any]) -> None:
         JOB_DURATION.labels(data["queue"], data["worker"]).observe(data["duration_s"])
     elif event == "fetch.stop":
         FETCH_DURATION.labels(data["queue"]).observe(data["duration_s"])
+    elif event == "queue.control":
+        QUEUE_PAUSED.labels(data["queue"]).set(1 if data["paused"] else 0)
+        QUEUE_LIMIT.labels(data["queue"]).set(data["limit"])
 
 
 telemetry.attach(_on_queue_event)

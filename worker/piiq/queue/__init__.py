@@ -13,10 +13,17 @@ client.insert(SlackMessageWorker.new({"channel": "C1", "ts": "1.2"}))
 """
 
 from .client import Client, ConfigError
+from .control import pause_queue, queue_controls, resume_queue, scale_queue
 from .insert import InsertError
 from .job import Job, JobError
 from .maintenance import MaintenanceOptions, PassSummary
-from .migrations import OBAN_VERSION, MigrationError, migrate_down, migrate_up
+from .migrations import (
+    LATEST_VERSION,
+    OBAN_VERSION,
+    MigrationError,
+    migrate_down,
+    migrate_up,
+)
 from .results import Cancel, Discard, Result, Snooze
 from .runner import Runner, RunnerOptions
 from .testing import Testing, perform_job
@@ -24,6 +31,7 @@ from .unique import Unique
 from .worker import UnknownWorker, Worker, default_backoff
 
 __all__ = [
+    "LATEST_VERSION",
     "OBAN_VERSION",
     "Cancel",
     "Client",
@@ -46,5 +54,9 @@ __all__ = [
     "default_backoff",
     "migrate_down",
     "migrate_up",
+    "pause_queue",
     "perform_job",
+    "queue_controls",
+    "resume_queue",
+    "scale_queue",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import psycopg
 
 from . import sqlfiles
-from .job import STATES, Job
+from .job import STATES, SUSPENDED, Job
 
 
 def recent_jobs(
@@ -20,8 +20,10 @@ def recent_jobs(
     worker: str | None = None,
     limit: int = 10,
 ) -> list[Job]:
-    if state is not None and state not in STATES:
-        raise ValueError(f"state {state!r} is not a job state: use one of {', '.join(STATES)}")
+    if state is not None and state not in (*STATES, SUSPENDED):
+        raise ValueError(
+            f"state {state!r} is not a job state: use one of {', '.join((*STATES, SUSPENDED))}"
+        )
     rows = conn.execute(
         sqlfiles.load("recent_jobs.sql", prefix),
         {"state": state, "queue": queue, "worker": worker, "limit": limit},

@@ -20,6 +20,9 @@ STATES = (
     "cancelled",
 )
 FINAL_STATES = ("completed", "discarded", "cancelled")
+# Oban v14's state (piiq migrate --version 14): held until something outside the queue
+# makes the job available; piiq never fetches, stages, rescues or prunes it.
+SUSPENDED = "suspended"
 MAX_NAME_LENGTH = 127  # Oban's check constraints: 0 < length(queue|worker) < 128
 MAX_PRIORITY = 9
 
@@ -230,3 +233,9 @@ def schedule_time(
     if scheduled_at is not None and scheduled_at.tzinfo is not None:
         return scheduled_at.astimezone(UTC).replace(tzinfo=None)
     return scheduled_at
+
+
+def leased_jobs(rows: Sequence[Sequence[Any]]) -> tuple[list[Job], int]:
+    """The jobs of fetch_jobs.sql's rows, and how many the global limit allowed."""
+    allowed = rows[0][-1]
+    return [Job.from_row(row[:-1]) for row in rows if row[0] is not None], allowed

@@ -1,5 +1,8 @@
 """Bring a database to Oban's v12 schema (plus piiq's additive objects), or back down.
 
+v12 is the default (the seed pins it); Oban's optional v13 (pruning indexes) and v14 (the
+``suspended`` state) are there on request: ``migrate_up(conn, version=14)``.
+
 Oban records the schema version as the comment on ``oban_jobs``; so do we, so a database
 migrated by Elixir Oban is recognised and left as it is. Each version step runs in its own
 transaction; a transaction-level advisory lock keeps two migrating processes apart.
@@ -15,7 +18,8 @@ from psycopg import sql
 
 from . import sqlfiles
 
-OBAN_VERSION = 12
+OBAN_VERSION = 12  # what migrate_up brings a database to by default
+LATEST_VERSION = 14  # the newest Oban version piiq can migrate to on request
 _LOCK_KEY = 0x70696971  # "piiq"
 
 
@@ -61,6 +65,7 @@ PIIQ_RELATIONS = (
     "piiq_oban_jobs_unique_index",
     "piiq_oban_jobs_staging_index",
     "piiq_producers",
+    "piiq_queues",
     "piiq_oban_jobs_completed_at_index",
     "piiq_oban_jobs_cancelled_at_index",
     "piiq_oban_jobs_discarded_at_index",
@@ -105,8 +110,11 @@ def _locked(conn: psycopg.Connection[Any]) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
 
 
-def migrate_up(conn: psycopg.Connection[Any], prefix: str = "public") -> MigrationReport:
-    """Migrate to Oban v12 and add piiq's objects. Idempotent.
+def migrate_up(
+    conn: psycopg.Connection[Any], prefix: str = "public", version: int = OBAN_VERSION
+) -> MigrationReport:
+    """Migrate to Oban ``version`` (12, or 13 or 14 on request) and add piiq's objects.
+    Idempotent; a database at a higher version is left there.
 
     Also brings ``tags`` from the ``character varying(255)[]`` of earlier piiq (and Oban)
     releases to Oban's ``text[]`` (once; PostgreSQL rewrites the table for it).
@@ -114,6 +122,12 @@ def migrate_up(conn: psycopg.Connection[Any], prefix: str = "public") -> Migrati
     ``conn`` must be in autocommit mode: every step commits on its own.
     """
     sqlfiles.check_prefix(prefix)
+    if not OBAN_VERSION <= version <= LATEST_VERSION:
+        raise MigrationError(
+            f"--version {version} is out of range: choose {OBAN_VERSION} (the default) to "
+            f"{LATEST_VERSION}"
+        )
+    target = version
     applied: list[str] = []
     with conn.transaction():
         _locked(conn)
@@ -121,7 +135,7 @@ def migrate_up(conn: psycopg.Connection[Any], prefix: str = "public") -> Migrati
     version = before
     if prefix != "public":
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(prefix)))
-    while version < OBAN_VERSION:
+    while version < target:
         step = version + 1
         with conn.transaction():
             _locked(conn)
@@ -153,19 +167,22 @@ def migrate_down(
 ) -> MigrationReport:
     """Undo Oban versions down to ``to_version`` (0 removes everything)."""
     sqlfiles.check_prefix(prefix)
-    if not 0 <= to_version <= OBAN_VERSION:
-        raise MigrationError(f"--down-to {to_version} is out of range: choose 0 to {OBAN_VERSION}")
+    if not 0 <= to_version <= LATEST_VERSION:
+        raise MigrationError(
+            f"--down-to {to_version} is out of range: choose 0 to {LATEST_VERSION}"
+        )
     applied: list[str] = []
     with conn.transaction():
         _locked(conn)
         before = current_version(conn, prefix)
-    if before > OBAN_VERSION:
+    if before > LATEST_VERSION:
         raise MigrationError(
             f"{prefix}.oban_jobs is at Oban version {before}, newer than piiq knows "
-            f"({OBAN_VERSION}); migrate it down with Elixir Oban instead"
+            f"({LATEST_VERSION}); migrate it down with Elixir Oban instead"
         )
     version = before
-    if version > to_version and version <= OBAN_VERSION:
+    # piiq's additions need v12: they go only when the schema goes below it.
+    if version > to_version and to_version < OBAN_VERSION:
         with conn.transaction():
             _locked(conn)
             if _piiq_objects_present(conn, prefix, all_=False):

@@ -20,7 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import structlog
@@ -29,8 +29,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from . import sqlfiles, telemetry
 from .client import Client, ConfigError
+from .control import QueueControl, control_channel
 from .execution import WorkerInstances, execute
-from .job import Job
+from .job import Job, leased_jobs
 from .maintenance import MaintenanceOptions, PassSummary, prune_steps, rescue_steps
 from .outcome import Ack, ack_params, cut_off_ack
 from .steps import Steps, run_async
@@ -67,42 +68,77 @@ class RunnerOptions:
     )
     rescue_interval: float = 1.0
     prune_interval: float = 60.0
+    # Read paused and scaled queues (piiq_queues) this often even without a notification.
+    control_interval: float = 1.0
 
 
-def parse_queue_limits(specs: Mapping[str, int] | list[str]) -> dict[str, int]:
-    """Read ``{"events": 20}`` or ``["events=20", "pii_detection=5"]`` into limits."""
+class QueueLimits(NamedTuple):
+    limit: int  # jobs at once in this process
+    global_limit: int | None = None  # jobs at once over every process; None: no such limit
+
+
+def parse_queues(
+    specs: Mapping[str, int | tuple[int, int | None]] | list[str],
+) -> dict[str, QueueLimits]:
+    """Read ``{"events": 20}``, ``{"events": (8, 20)}`` or ``["events=8/20", "pii_detection=5"]``.
+
+    ``NAME=N`` runs at most N jobs of the queue at once in this process; ``NAME=N/G``
+    also at most G over every process serving the queue (the global limit).
+    """
     if isinstance(specs, Mapping):
-        items = list(specs.items())
+        items = [(name, v if isinstance(v, tuple) else (v, None)) for name, v in specs.items()]
     else:
-        items = []
-        for spec in specs:
-            name, sep, value = spec.partition("=")
-            if not sep or not value.strip().isdigit():
-                raise ConfigError(f"queue {spec!r} must look like NAME=CONCURRENCY, e.g. events=20")
-            items.append((name.strip(), int(value)))
-    limits: dict[str, int] = {}
-    for name, limit in items:
+        items = [_parse_spec(spec) for spec in specs]
+    queues: dict[str, QueueLimits] = {}
+    for name, (limit, global_limit) in items:
         if not name or len(name) > 127:
             raise ConfigError(f"queue name {name!r} must be 1 to 127 characters")
         if not isinstance(limit, int) or limit < 1:
             raise ConfigError(f"queue {name!r}: concurrency {limit!r} must be 1 or more")
-        limits[name] = limit
-    if not limits:
+        if global_limit is not None and (not isinstance(global_limit, int) or global_limit < 1):
+            raise ConfigError(f"queue {name!r}: global limit {global_limit!r} must be 1 or more")
+        queues[name] = QueueLimits(limit, global_limit)
+    if not queues:
         raise ConfigError("no queues to run: give at least one, e.g. --queue events=20")
-    return limits
+    return queues
+
+
+def _parse_spec(spec: str) -> tuple[str, tuple[int, int | None]]:
+    name, sep, value = spec.partition("=")
+    local, slash, global_ = value.partition("/")
+    numbers = [local.strip(), *([global_.strip()] if slash else [])]
+    if not sep or not all(n.isdigit() for n in numbers):
+        raise ConfigError(
+            f"queue {spec!r} must look like NAME=CONCURRENCY or NAME=CONCURRENCY/GLOBAL, "
+            "e.g. events=20 or events=8/20"
+        )
+    return name.strip(), (int(numbers[0]), int(numbers[1]) if slash else None)
+
+
+def parse_queue_limits(specs: Mapping[str, int] | list[str]) -> dict[str, int]:
+    """The per-process limits of ``parse_queues``: ``{"events": 8}`` for ``events=8/20``."""
+    return {name: q.limit for name, q in parse_queues(specs).items()}
 
 
 class Producer:
-    """Leases and runs the jobs of one queue, never more than ``limit`` at a time."""
+    """Leases and runs the jobs of one queue, never more than ``limit`` at a time here,
+    nor more than ``global_limit`` executing over every process."""
 
-    def __init__(self, runner: Runner, queue: str, limit: int) -> None:
+    def __init__(self, runner: Runner, queue: str, limit: int, global_limit: int | None) -> None:
         self.runner = runner
         self.queue = queue
         self.limit = limit
+        self.configured_limit = limit  # the --queue limit; `piiq queues scale` overrides it
+        self.global_limit = global_limit
+        self.paused = False  # `piiq queues pause`: no fetch until resumed
+        # The last fetch took fewer jobs than it wanted because of the global limit: a job
+        # of ours finishing frees a place in it, so fetch again then.
+        self.capped = False
         self.running: dict[int, asyncio.Task[None]] = {}
         self.wakeup = asyncio.Event()
         self._maybe_more = True
         self._notices = 0
+        self._freed = 0  # place_freed calls
         # "hand_back" after a failed fetch (its jobs may be leased, never started: the
         # attempt is given back); "rescue" for the periodic check (see reconcile_jobs.sql).
         self.needs_reconcile: str | None = None
@@ -135,7 +171,9 @@ class Producer:
                     continue  # reconcile only with no fetch in flight (see _reconcile)
                 await self._reconcile()
                 continue
-            while self._maybe_more and self._fetching < options.parallel_fetches:
+            while (
+                self._maybe_more and not self.paused and self._fetching < options.parallel_fetches
+            ):
                 demand = self.limit - len(self.running) - self._reserved
                 if demand <= 0:
                     break
@@ -147,9 +185,10 @@ class Producer:
 
     async def _fetch(self, demand: int) -> None:
         """Lease up to ``demand`` jobs and start them; slots are reserved meanwhile."""
-        notices = self._notices
+        notices, freed = self._notices, self._freed
         try:
-            jobs = await self.runner.fetch(self.queue, demand)
+            jobs, allowed = await self.runner.fetch(self.queue, demand, self.global_limit)
+            self.capped = allowed < demand
         except DB_ERRORS as exc:
             # The fetch may have committed before the connection died: its jobs would sit
             # in executing under our name. Reconcile once the database is back.
@@ -161,7 +200,10 @@ class Producer:
             self._reserved -= demand
             self._fetching -= 1
             self.wakeup.set()
-        if len(jobs) < demand and notices == self._notices and not self.needs_reconcile:
+        # Fewer than wanted: wait for news (a notification; when the global limit cut it
+        # short, a place freed), unless some came while this fetch ran.
+        news = notices != self._notices or (self.capped and freed != self._freed)
+        if len(jobs) < demand and not news and not self.needs_reconcile:
             self._maybe_more = False
         for job in jobs:
             assert job.id is not None
@@ -219,8 +261,17 @@ class Producer:
             runner.record(job, ack, time.perf_counter() - started)
         finally:
             self.running.pop(job.id or 0, None)
+            self.place_freed()
             if self._maybe_more:
                 self.wakeup.set()
+
+    def place_freed(self) -> None:
+        """A job of ours finished or its outcome was written: when the global limit cut
+        the last fetch short, there may be room again."""
+        self._freed += 1
+        if self.capped:
+            self._maybe_more = True
+            self.wakeup.set()
 
 
 class Acker:
@@ -285,6 +336,8 @@ class Acker:
                 return False
             finally:
                 self.settle(batch)
+            for producer in self.runner.producers.values():
+                producer.place_freed()
             if acked < len(batch):
                 log.warning(
                     "jobs.ack_skipped",
@@ -312,7 +365,8 @@ class Runner:
                 "drain_queue() in tests, or testing='disabled' to run workers"
             )
         self.client = client
-        self.limits = parse_queue_limits(queues)
+        self.queues = parse_queues(queues)
+        self.limits = {name: q.limit for name, q in self.queues.items()}
         self.options = options or RunnerOptions()
         self.node = node or os.environ.get("PIIQ_NODE") or socket.gethostname()
         self.producer_id = str(uuid.uuid4())
@@ -331,6 +385,7 @@ class Runner:
         self.last_database_ok = time.monotonic()  # for health probes
         prefix = client.prefix
         self._fetch_sql = sqlfiles.load("fetch_jobs.sql", prefix)
+        self._lock_queue_sql = sqlfiles.load("lock_queue.sql", prefix)
         self._ack_sql = sqlfiles.load("ack_jobs.sql", prefix)
         self._stage_sql = sqlfiles.load("stage_jobs.sql", prefix)
         self._hand_back_sql = sqlfiles.load("hand_back_jobs.sql", prefix)
@@ -339,6 +394,9 @@ class Runner:
         self._register_sql = sqlfiles.load("register_producer.sql", prefix)
         self._heartbeat_sql = sqlfiles.load("heartbeat.sql", prefix)
         self._stop_producer_sql = sqlfiles.load("stop_producer.sql", prefix)
+        self._controls_sql = sqlfiles.load("queue_controls.sql", prefix)
+        self._control_news = asyncio.Event()
+        self._controls_missing = False
         self.started = asyncio.Event()
 
     # Database operations -----------------------------------------------------------------
@@ -368,30 +426,45 @@ class Runner:
         self._database_ok()
         return rows
 
-    async def fetch(self, queue: str, demand: int) -> list[Job]:
-        """Lease up to ``demand`` jobs, writing pending outcomes in the same statement."""
+    async def fetch(
+        self, queue: str, demand: int, global_limit: int | None = None
+    ) -> tuple[list[Job], int]:
+        """Lease up to ``demand`` jobs, writing pending outcomes in the same statement.
+
+        Returns the jobs and how many the global limit allowed (``demand`` without one).
+        """
         acks = self.acker.take()
         params = ack_params(acks, self.producer_id) | {
             "queue": queue,
             "demand": demand,
+            "global_limit": global_limit,
             "attempted_by": self.attempted_by,
         }
         started = time.perf_counter()
         try:
-            rows = await self._execute(self._fetch_sql, params)
+            async with self.pool.connection() as conn:
+                if global_limit is None:
+                    cur = await conn.execute(self._fetch_sql, params)
+                else:  # one round trip all the same: BEGIN, lock, fetch, COMMIT
+                    async with conn.pipeline(), conn.transaction():
+                        lock = {"prefix": self.client.prefix, "queue": queue}
+                        await conn.execute(self._lock_queue_sql, lock)
+                        cur = await conn.execute(self._fetch_sql, params)
+                rows = await cur.fetchall()
+            self._database_ok()
         except BaseException:
             self.acker.restore(acks)  # written again later; the UPDATE is guarded
             raise
         finally:
             self.acker.settle(acks)
+        jobs, allowed = leased_jobs(rows)
         telemetry.emit(
-            "fetch.stop", queue=queue, count=len(rows), duration_s=time.perf_counter() - started
+            "fetch.stop", queue=queue, count=len(jobs), duration_s=time.perf_counter() - started
         )
-        jobs = [Job.from_row(row) for row in rows]
         for job in jobs:
             job.client = self.client
         jobs.sort(key=lambda j: (j.priority, j.scheduled_at, j.id))
-        return jobs
+        return jobs, allowed
 
     async def ack(self, acks: list[Ack]) -> int:
         rows = await self._execute(self._ack_sql, ack_params(acks, self.producer_id))
@@ -489,13 +562,18 @@ class Runner:
                     self.client.database_url or "", **self._connection_kwargs()
                 )
                 async with conn:
-                    channel = sql.Identifier(self.client.insert_channel)
-                    await conn.execute(sql.SQL("LISTEN {}").format(channel))
+                    control = control_channel(self.client.prefix)
+                    for channel in (self.client.insert_channel, control):
+                        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
                     backoff = 0.1
                     for producer in self.producers.values():
                         producer.notify()  # catch up on anything inserted while deaf
+                    self._control_news.set()  # and on queues paused or scaled meanwhile
                     async for notice in conn.notifies():
-                        self._dispatch_notice(notice.payload)
+                        if notice.channel == control:
+                            self._control_news.set()
+                        else:
+                            self._dispatch_notice(notice.payload)
             except DB_ERRORS as exc:
                 if self.stopping:
                     return
@@ -511,6 +589,57 @@ class Runner:
         producer = self.producers.get(queue)
         if producer is not None:
             producer.notify()
+
+    async def read_controls(self) -> None:
+        """Apply the queues' runtime state (paused, scaled) from piiq_queues."""
+        try:
+            rows = await self._execute(self._controls_sql, {"queues": list(self.producers)})
+        except psycopg.errors.UndefinedTable:
+            if not self._controls_missing:
+                log.error(
+                    "schema.needs_migrate",
+                    prefix=self.client.prefix,
+                    fix="run `piiq migrate`: without piiq_queues, `piiq queues pause|resume|"
+                    "scale` cannot reach this worker",
+                )
+                self._controls_missing = True
+            return
+        self._controls_missing = False
+        controls = {name: QueueControl(paused, limit) for name, paused, limit in rows}
+        for name, producer in self.producers.items():
+            self._apply_control(producer, controls.get(name, QueueControl()))
+
+    def _apply_control(self, producer: Producer, control: QueueControl) -> None:
+        limit = control.local_limit or producer.configured_limit
+        if (control.paused, limit) == (producer.paused, producer.limit):
+            return
+        resumed = producer.paused and not control.paused
+        more = limit > producer.limit
+        producer.paused, producer.limit = control.paused, limit
+        self.threads.at_least(sum(p.limit for p in self.producers.values()))
+        log.info("queue.control", queue=producer.queue, paused=control.paused, limit=limit)
+        self.emit_control(producer)
+        if resumed or more:
+            producer.notify()
+
+    def emit_control(self, producer: Producer) -> None:
+        telemetry.emit(
+            "queue.control",
+            queue=producer.queue,
+            paused=producer.paused,
+            limit=producer.limit,
+            global_limit=producer.global_limit,
+        )
+
+    async def _control_loop(self) -> None:
+        while not self.stopping:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._control_news.wait(), self.options.control_interval)
+            self._control_news.clear()
+            try:
+                await self.read_controls()
+            except DB_ERRORS as exc:
+                await self.database_trouble("read_controls", exc)
 
     async def _stage_loop(self) -> None:
         while not self.stopping:
@@ -680,7 +809,13 @@ class Runner:
             raise
         self.acker = Acker(self)
         self.threads = JobThreads(loop, sum(self.limits.values()))
-        self.producers = {q: Producer(self, q, n) for q, n in self.limits.items()}
+        self.producers = {
+            name: Producer(self, name, q.limit, q.global_limit) for name, q in self.queues.items()
+        }
+        for producer in self.producers.values():
+            self.emit_control(producer)
+        with contextlib.suppress(*DB_ERRORS):  # paused or scaled before we started
+            await self.read_controls()
         tasks = [
             asyncio.create_task(p.loop(), name=f"producer:{q}") for q, p in self.producers.items()
         ]
@@ -690,12 +825,19 @@ class Runner:
             asyncio.create_task(self._stage_loop(), name="stager"),
             asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
             asyncio.create_task(self._reconcile_loop(), name="reconcile"),
+            asyncio.create_task(self._control_loop(), name="control"),
         ]
         if self.options.maintenance is not None:
             helpers.append(asyncio.create_task(self._maintenance_loop(), name="maintenance"))
         if self.client.notify:
             helpers.append(asyncio.create_task(self._listen(), name="notifier"))
-        log.info("worker.started", node=self.node, producer=self.producer_id, queues=self.limits)
+        log.info(
+            "worker.started",
+            node=self.node,
+            producer=self.producer_id,
+            queues=self.limits,
+            global_limits={n: q.global_limit for n, q in self.queues.items() if q.global_limit},
+        )
         self.started.set()
         try:
             await self._stop.wait()

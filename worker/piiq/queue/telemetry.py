@@ -7,6 +7,8 @@ Events and their data:
 - ``job.stop``: queue, worker, job_id, attempt, outcome (completed, retryable, snoozed,
   cancelled, discarded), duration_s
 - ``fetch.stop``: queue, count (jobs leased), duration_s
+- ``queue.control``: queue, paused, limit (jobs at once in this process), global_limit
+  (None without one); at start and whenever `piiq queues pause|resume|scale` changes it
 
 A handler runs on the runner's event loop and must be fast and never raise; one that
 raises is detached, so a metrics bug never stops job processing.

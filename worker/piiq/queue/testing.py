@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 from . import sqlfiles
 from .client import Client, perform_now, perform_to_outcome
-from .job import Job, JobError
+from .job import Job, JobError, leased_jobs
 from .outcome import ack_params
 from .worker import Worker, resolve_worker
 
@@ -136,14 +136,13 @@ class Testing:
                 params = ack_params([], _DRAINER[1]) | {
                     "queue": queue,
                     "demand": demand,
+                    "global_limit": None,
                     "attempted_by": _DRAINER,
                 }
-                rows = conn.execute(fetch_sql, params).fetchall()
-                if not rows:
+                leased, _ = leased_jobs(conn.execute(fetch_sql, params).fetchall())
+                if not leased:
                     break
-                jobs = sorted(
-                    map(Job.from_row, rows), key=lambda j: (j.priority, j.scheduled_at, j.id)
-                )
+                jobs = sorted(leased, key=lambda j: (j.priority, j.scheduled_at, j.id))
                 for job in jobs:
                     ran += 1
                     job.client = self.client

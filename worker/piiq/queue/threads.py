@@ -38,6 +38,11 @@ class JobThreads:
         self._threads.append(thread)
         thread.start()
 
+    def at_least(self, size: int) -> None:
+        """Grow to ``size`` threads (a queue scaled up at runtime)."""
+        while len(self._threads) < size:
+            self._spawn()
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         future = self._loop.create_future()
         future.add_done_callback(self._on_done)

@@ -22,4 +22,4 @@ FROM jsonb_to_recordset(%(acks)s::jsonb) AS a(
   meta jsonb, attempt_delta integer)
 WHERE j.id = ANY(%(ids)s::bigint[]) AND j.id = a.id AND j.state::text = 'executing' AND j.attempt = a.attempt
   AND j.attempted_by[2] = %(producer)s::text
-RETURNING j.id
+RETURNING j.id, j.queue

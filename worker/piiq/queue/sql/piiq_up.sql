@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS {{prefix}}.piiq_producers (
   stopped_at timestamp without time zone
 );
 
+-- Queues paused or scaled at runtime (`piiq queues pause|resume|scale`): every running
+-- worker applies a change when notified on <prefix>.piiq_control, or at its next read, and
+-- a worker that starts reads it first. local_limit replaces each worker's own per-process
+-- limit for the queue; null keeps it.
+CREATE TABLE IF NOT EXISTS {{prefix}}.piiq_queues (
+  name text PRIMARY KEY,
+  paused boolean NOT NULL DEFAULT false,
+  local_limit integer CHECK (local_limit >= 1),
+  updated_at timestamp without time zone NOT NULL DEFAULT timezone('UTC', now())
+);
+
 -- Args fields listed in meta.scrub, replaced by the word 'scrubbed' when a job reaches a
 -- final state, so finished jobs kept for days hold no message text. No hash: a short value
 -- (an SSN alone) could be recovered from an unsalted one by trying them all.
