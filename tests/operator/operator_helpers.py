@@ -34,14 +34,14 @@ SERVICES = "v1/services"
 NS = "default"
 T = TypeVar("T")
 # What the tests' operator allows: the images of piiqueue() and the example, the chart's.
-TEST_POLICY = Policy(allowed_image_repositories=("ghcr.io/example/piiq", "localhost/piiq"))
+TEST_POLICY = Policy(allowed_image_repositories=("registry.test/piiq", "localhost/piiq"))
 
 
 def piiqueue(name: str, queues: dict[str, int] | None = None, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "queues": queues if queues is not None else {"default": 10, "events": 20},
         "concurrencyPerPod": 8,
-        "image": "ghcr.io/example/piiq:0.1.0",
+        "image": "registry.test/piiq:0.1.0",
         "database": {"secretRef": {"name": "piiq-db"}},
         "slack": {"secretRef": {"name": "piiq-slack"}},
     }

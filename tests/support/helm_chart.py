@@ -53,8 +53,14 @@ def validate_values(values: dict[str, Any]) -> None:
         chart.validate_schema(values)
 
 
+# Helm's INFO for a chart without an icon: piiq hosts none, and a placeholder URL is worse.
+NO_ICON = {"severity": 1, "path": "Chart.yaml", "error": "icon is recommended"}
+
+
 def lint(values: dict[str, Any] | None = None) -> dict[str, Any]:
-    return helm.lint(CHART, values, strict=True, namespace=NAMESPACE)
+    """``helm lint --strict``; every message but the missing icon's INFO."""
+    report = helm.lint(CHART, values, strict=True, namespace=NAMESPACE)
+    return {**report, "messages": [m for m in report["messages"] if m != NO_ICON]}
 
 
 def install(kubeconfig: Path, values: dict[str, Any], *, name: str = RELEASE) -> dict[str, Any]:
