@@ -264,6 +264,20 @@ def test_notes_tell_the_next_commands() -> None:
     assert "kubectl create secret" not in quick and "pii-detector is installed" in quick
 
 
+def test_notes_name_the_image_and_how_to_override_it() -> None:
+    notes = render_files()["piiq/templates/NOTES.txt"]
+    assert "Image: localhost/piiq:0.1.0 runs the operator" in notes
+    assert "localhost/piiq is a local build (make image)" in notes
+    assert "docs/image.md" in notes and "docker build or podman build" in notes
+    assert "--set image.repository=REGISTRY/piiq --set image.tag=TAG" in notes
+    custom = {**QUICK_START, "image": {"repository": "registry.acme.test/piiq", "tag": "1.2.3"}}
+    notes = render_files(custom)["piiq/templates/NOTES.txt"]
+    assert (
+        "Image: registry.acme.test/piiq:1.2.3 runs the operator and the example PIIQueue" in notes
+    )
+    assert "local build" not in notes
+
+
 def operator_args(values: dict[str, Any]) -> list[str]:
     return chart_operator_args(render(values))
 
