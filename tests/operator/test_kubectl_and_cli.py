@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+import yaml
 from click.testing import CliRunner
-from operator_helpers import DEPLOYMENTS, EXAMPLE_PATH, PIIQ, Cluster, eventually
+from operator_helpers import CRD_PATH, DEPLOYMENTS, EXAMPLE_PATH, PIIQ, Cluster, eventually
 
 from piiq.ports import free_port
 from piiq_operator.cli import operator_command
@@ -93,6 +94,14 @@ async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: 
             "deployment.apps/pii-detector-pii-detection",
         ]
         assert "pii-detector" in await kubectl("get", "piiqueues")
+        # The CRD's printer columns, evaluated by kubectl's own JSONPath on the live object.
+        columns = ",".join(
+            f"{c['name'].upper()}:{c['jsonPath']}" for c in printer_columns() if c["name"] != "Age"
+        )
+        table = await kubectl("get", "piiq", "pii-detector", "-o", f"custom-columns={columns}")
+        assert table.split("\n")[1].split() == [
+            "default,events,pii_detection", "6/6", "<none>", "True", "AllWorkersReady",
+        ]  # fmt: skip
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"http://127.0.0.1:{metrics_port}/metrics") as response,
@@ -116,6 +125,11 @@ async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: 
     assert lines, output.decode()[-2000:]
     assert all(json.loads(line) for line in lines)  # JSON lines for kubectl logs
     assert "xoxb-test" not in output.decode() and "s3cr3t" not in output.decode()
+
+
+def printer_columns() -> list[dict[str, str]]:
+    crd = yaml.safe_load(CRD_PATH.read_text())
+    return list(crd["spec"]["versions"][0]["additionalPrinterColumns"])
 
 
 def assert_no_children(cluster: Cluster) -> None:

@@ -142,8 +142,12 @@ def test_crd_names_columns_and_status_subresource(crd: dict[str, Any]) -> None:
     assert crd["spec"]["names"]["shortNames"] == ["piiq"]
     version = crd["spec"]["versions"][0]
     assert version["name"] == "v1alpha1" and version["subresources"] == {"status": {}}
-    columns = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert columns == ["Queues", "Workers", "Backlog", "Ready", "Age"]
+    columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
+    assert list(columns) == ["Queues", "Workers", "Backlog", "Ready", "Reason", "Age"]
+    ready = '.status.conditions[?(@.type=="Ready")]'
+    assert columns["Ready"]["jsonPath"] == f"{ready}.status"
+    assert columns["Reason"]["jsonPath"] == f"{ready}.reason"  # why not Ready
+    assert columns["Reason"]["type"] == "string"
 
 
 def test_example_is_valid_for_the_crd_and_the_operator(crd_schema: dict[str, Any]) -> None:
