@@ -33,6 +33,13 @@ JOB_DURATION = Histogram(
     ["queue", "worker"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
 )
+RESCUED = Counter(
+    "piiq_jobs_rescued_total",
+    "Executing jobs taken back from dead or hung workers (fast rescue) or past the "
+    "Lifeline's rescueAfter, by the workers' own maintenance, by queue and the state they "
+    "went to (available: to run again; discarded: no attempt left).",
+    ["queue", "state"],
+)
 FETCH_DURATION = Histogram(
     "piiq_fetch_duration_seconds",
     "Time one fetch (lease) statement took.",
@@ -63,6 +70,8 @@ def _on_queue_event(event: str, data: dict[str, Any]) -> None:
         JOB_DURATION.labels(data["queue"], data["worker"]).observe(data["duration_s"])
     elif event == "fetch.stop":
         FETCH_DURATION.labels(data["queue"]).observe(data["duration_s"])
+    elif event == "jobs.rescued":
+        RESCUED.labels(data["queue"], data["state"]).inc(data["count"])
 
 
 telemetry.attach(_on_queue_event)

@@ -7,6 +7,9 @@ Events and their data:
 - ``job.stop``: queue, worker, job_id, attempt, outcome (completed, retryable, snoozed,
   cancelled, discarded), duration_s
 - ``fetch.stop``: queue, count (jobs leased), duration_s
+- ``jobs.rescued``: queue, state (available, or discarded when no attempt was left), count:
+  executing jobs of dead or hung processes (fast rescue) or past ``rescue_after`` (the
+  Lifeline) taken back by this runner's maintenance
 
 A handler runs on the runner's event loop and must be fast and never raise; one that
 raises is detached, so a metrics bug never stops job processing.
