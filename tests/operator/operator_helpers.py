@@ -99,6 +99,13 @@ class Cluster:
         body = {"metadata": {"name": name, "namespace": NS}, "data": encoded}
         await self.call(self.core.create_namespaced_secret, NS, body)
 
+    async def configmap(self, name: str, data: dict[str, str]) -> None:
+        body = {"metadata": {"name": name, "namespace": NS}, "data": data}
+        await self.call(self.core.create_namespaced_config_map, NS, body)
+
+    async def patch_configmap(self, name: str, data: dict[str, str | None]) -> None:
+        await self.call(self.core.patch_namespaced_config_map, name, NS, {"data": data})
+
     async def secrets(self, database_url: str = "postgresql://nobody@127.0.0.1:1/none") -> None:
         """The Secrets the example PIIQueues reference; the default URL refuses at once."""
         await self.secret("piiq-db", {"url": database_url})
