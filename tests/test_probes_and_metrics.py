@@ -7,9 +7,14 @@ import subprocess
 import time
 import urllib.request
 
+import psycopg
+from prometheus_client import CollectorRegistry, generate_latest
+
 from piiq.canary import Canary
+from piiq.metrics import QueueDepthCollector, QueueTable
 from piiq.ports import free_port
 from piiq.queue import Client
+from piiq.queue.inspect import oldest_available
 
 
 def get(url: str) -> tuple[int, str]:
@@ -53,6 +58,7 @@ def test_worker_serves_probes_and_metrics(
 
         text = wait_until(scraped)
         assert 'piiq_queue_jobs{queue="nobody_serves_this",state="available"} 1.0' in text
+        assert 'piiq_queue_oldest_available_seconds{queue="nobody_serves_this"}' in text
         assert "piiq_job_duration_seconds_bucket" in text and "piiq_fetch_duration_seconds" in text
         assert 'piiq_queue_paused{queue="default"} 0.0' in text
         assert 'piiq_queue_limit{queue="default"} 2.0' in text
@@ -63,6 +69,44 @@ def test_worker_serves_probes_and_metrics(
         worker.terminate()
         worker.wait(20)
     assert worker.returncode == 0
+
+
+def scrape(collector: QueueDepthCollector) -> str:
+    registry = CollectorRegistry()
+    registry.register(collector)
+    return generate_latest(registry).decode()
+
+
+def test_queue_depth_collector_exports_counts_and_the_oldest_available_age() -> None:
+    table = QueueTable(
+        counts={"events": {"available": 3, "executing": 1}, "idle": {"available": 0}},
+        oldest_available_s={"events": 42.5},
+    )
+    text = scrape(QueueDepthCollector(lambda: table))
+    assert 'piiq_queue_jobs{queue="events",state="available"} 3.0' in text
+    assert 'piiq_queue_oldest_available_seconds{queue="events"} 42.5' in text
+    assert 'piiq_queue_oldest_available_seconds{queue="idle"} 0.0' in text  # none waits
+
+    def unreachable() -> QueueTable:
+        raise psycopg.OperationalError("connection refused")
+
+    text = scrape(QueueDepthCollector(unreachable))
+    assert "piiq_queue_oldest_available_seconds{" not in text  # no figure, not a stale one
+    assert "piiq_queue_jobs{" not in text
+
+
+def test_oldest_available_is_how_long_the_first_runnable_job_waited(queue_client: Client) -> None:
+    waiting = queue_client.insert(Canary.new(queue="stuck"))
+    queue_client.insert(Canary.new(queue="stuck"))
+    queue_client.insert(Canary.new(queue="later", schedule_in=3600))  # scheduled, not waiting
+    with queue_client.connect(autocommit=True) as conn:
+        conn.execute(
+            f'UPDATE "{queue_client.prefix}".oban_jobs '
+            "SET scheduled_at = scheduled_at - interval '10 minutes' WHERE id = %s",
+            (waiting.id,),
+        )
+        ages = oldest_available(conn, queue_client.prefix)
+    assert set(ages) == {"stuck"} and 600 <= ages["stuck"] < 660, ages
 
 
 def test_a_taken_metrics_port_is_a_clear_error(

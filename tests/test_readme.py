@@ -43,17 +43,41 @@ def test_the_license_file_is_the_one_pyproject_declares() -> None:
     assert "Apache License" in text and "Version 2.0, January 2004" in text
 
 
-def test_nothing_shipped_points_outside_the_repository() -> None:
-    """Docs, scripts and code name only paths a user's clone has."""
+SHIPPED_FOLDERS = ("docs", "scripts", "worker", "operator", "charts", "examples", "bench")
+
+
+def shipped_files(*folders: str) -> list[Path]:
+    """The top-level files a clone has and every file under ``folders``, this test file
+    aside (it names what it looks for)."""
     root = README.parent
-    shipped = [root / "README.md", root / "Dockerfile", root / "Makefile"]
-    for folder in ("docs", "scripts", "worker", "operator", "charts", "examples", "bench"):
-        shipped += [p for p in (root / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"]
-    outside = re.compile(r"\.\./shared|/work/|shared/research")
-    offenders = [
-        str(p.relative_to(root)) for p in shipped if outside.search(p.read_text(errors="ignore"))
+    files = [root / name for name in ("README.md", "Dockerfile", "Makefile", "pyproject.toml")]
+    for folder in folders:
+        files += [p for p in (root / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"]
+    return [p for p in files if p != Path(__file__)]
+
+
+def offenders(pattern: str, files: list[Path]) -> list[str]:
+    found = re.compile(pattern)
+    return [
+        str(p.relative_to(README.parent))
+        for p in files
+        if found.search(p.read_text(errors="ignore"))
     ]
-    assert not offenders, offenders
+
+
+def test_nothing_shipped_points_outside_the_repository() -> None:
+    """Docs, scripts, code and tests name only paths a user's clone has."""
+    files = shipped_files(*SHIPPED_FOLDERS, "tests")
+    assert README.parent / "tests/support/k8s_emulator.py" in files
+    assert not offenders(r"\.\./shared|/work/|shared/research", files)
+
+
+def test_nothing_shipped_names_the_placeholder_project() -> None:
+    """No `example/piiq` where a real value belongs: the chart's home, sources and icon, the
+    CRD's image example, the scripts' images."""
+    files = shipped_files(*SHIPPED_FOLDERS, "tests")
+    assert README.parent / "charts/piiq/Chart.yaml" in files
+    assert not offenders(r"example/piiq", files)
 
 
 def test_docs_queue_own_workers_example_runs(fresh_database: str, tmp_path: Path) -> None:
@@ -70,6 +94,6 @@ def test_docs_queue_own_workers_example_runs(fresh_database: str, tmp_path: Path
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    # perform prints on a job thread: its line may land inside a log line of the loop
+    # Not line by line: print() in a worker thread and the log lines interleave their writes.
     mails = re.findall(r"welcome mail for user \d+", result.stdout)
     assert sorted(mails) == [f"welcome mail for user {n}" for n in range(3)], result.stdout

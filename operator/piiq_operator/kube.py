@@ -1,4 +1,5 @@
-"""The operator's Kubernetes API calls: read Secrets, list, apply and delete children.
+"""The operator's Kubernetes API calls: read Secrets and ConfigMaps, list, apply and delete
+children.
 
 Uses the official (blocking) client in worker threads, so the event loop keeps serving kopf.
 Children are applied with server-side apply (field manager ``piiq-operator``, forced): one
@@ -127,22 +128,36 @@ class Kube:
         data = json.loads(response.data).get("data") or {}
         return {key: base64.b64decode(value or "") for key, value in data.items()}
 
-    async def read(self, kind: str, namespace: str, name: str) -> Manifest | None:
-        """One object of a managed kind as a plain dict, or None when it does not exist."""
+    async def read_configmap(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The ConfigMap's keys and values (``binaryData`` values as their base64 text), or
+        None when it does not exist."""
+        found = await self._read_json(
+            f"reading ConfigMap {namespace}/{name}",
+            self._apis["core"].read_namespaced_config_map,
+            namespace,
+            name,
+        )
+        if found is None:
+            return None
+        return {**(found.get("binaryData") or {}), **(found.get("data") or {})}
+
+    async def _read_json(
+        self, what: str, fn: Callable[..., Any], namespace: str, name: str
+    ) -> Manifest | None:
+        """One object as a plain dict, or None when it does not exist."""
         try:
-            response = await self._call(
-                f"reading {kind} {namespace}/{name}",
-                self._method("read", kind),
-                name,
-                namespace,
-                _preload_content=False,
-            )
+            response = await self._call(what, fn, name, namespace, _preload_content=False)
         except KubeError as exc:
             if exc.status == 404:
                 return None
             raise
         result: Manifest = json.loads(response.data)
         return result
+
+    async def read(self, kind: str, namespace: str, name: str) -> Manifest | None:
+        """One object of a managed kind as a plain dict, or None when it does not exist."""
+        what = f"reading {kind} {namespace}/{name}"
+        return await self._read_json(what, self._method("read", kind), namespace, name)
 
     async def list_children(
         self, namespace: str, owner_uid: str, instance: str

@@ -7,7 +7,10 @@ the Kubernetes schemas. The container commands, env names and ports are the cont
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -15,7 +18,7 @@ from .meta import COMPONENT, INGRESS_PORT, METRICS_PORT, QUEUE_LABEL, Manifest, 
 from .meta import metadata as _metadata
 from .network import network_policies
 from .sizing import QueuePlan
-from .spec import PIIQueueSpec, object_suffix
+from .spec import PIIQueueSpec, PolicyConfigMap, object_suffix
 
 UID = 10001
 WORKER_GRACE_SECONDS = 30  # the worker's own SIGTERM grace is 15 s; the rest hands jobs back
@@ -25,7 +28,56 @@ WORKER_GRACE_SECONDS = 30  # the worker's own SIGTERM grace is 15 s; the rest ha
 DEPLOYMENT_LABEL = "piiq.dev/deployment"
 SELECTOR_LABELS = ("app.kubernetes.io/instance", COMPONENT)
 
+# The detection ConfigMap on the workers: where it is mounted, and the pod template
+# annotation holding a hash of what they read from it (a change rolls the pods).
+DETECTION_DIR = "/etc/piiq/detection"
+DETECTION_HASH = "piiq.dev/detection-config-hash"
+
 __all__ = ["Manifest", "Owner", "labels"]  # re-exported: the builders' common parts
+
+
+@dataclass(frozen=True)
+class DetectionFile:
+    """One key of the detection ConfigMap as a file the workers read."""
+
+    variable: str  # the setting naming the file (worker/piiq/settings.py)
+    key: str  # the ConfigMap key
+    path: str  # the file, under DETECTION_DIR
+    field: str  # the spec field naming the key
+    holds: str  # what the key holds, for messages
+
+
+def detection_files(ref: PolicyConfigMap) -> list[DetectionFile]:
+    policy = DetectionFile(
+        "PIIQ_POLICY_FILE", ref.policy_key, "policy.yaml", "policyKey", "the detection policy YAML"
+    )
+    if not ref.recognizers_key:
+        return [policy]
+    recognizers = DetectionFile(
+        "PIIQ_RECOGNIZERS_FILE",
+        ref.recognizers_key,
+        "recognizers.yaml",
+        "recognizersKey",
+        "the custom recognizers YAML",
+    )
+    return [policy, recognizers]
+
+
+def detection_hash(ref: PolicyConfigMap, data: Mapping[str, str]) -> str:
+    """A hash of the keys the workers read (other keys of the ConfigMap do not roll them)."""
+    used = {f.path: data[f.key] for f in detection_files(ref)}
+    return hashlib.sha256(json.dumps(used, sort_keys=True).encode()).hexdigest()
+
+
+def _mount_detection(pod: Manifest, container: Manifest, ref: PolicyConfigMap) -> None:
+    """The ConfigMap's keys as read-only files, and the settings naming them."""
+    files = detection_files(ref)
+    items = [{"key": f.key, "path": f.path} for f in files]
+    pod["volumes"].append({"name": "detection", "configMap": {"name": ref.name, "items": items}})
+    container["volumeMounts"].append(
+        {"name": "detection", "mountPath": DETECTION_DIR, "readOnly": True}
+    )
+    container["env"] += [{"name": f.variable, "value": f"{DETECTION_DIR}/{f.path}"} for f in files]
 
 
 class Transport(Enum):
@@ -174,11 +226,14 @@ def _pod_spec(spec: PIIQueueSpec, container: Manifest, grace: int, **extra: Any)
     return pod
 
 
-def _pod_metadata(spec: PIIQueueSpec, own: Mapping[str, str]) -> Manifest:
-    """A pod template's metadata: the spec's podLabels under the operator's own labels."""
+def _pod_metadata(
+    spec: PIIQueueSpec, own: Mapping[str, str], annotations: Mapping[str, str] | None = None
+) -> Manifest:
+    """A pod template's metadata: the spec's podLabels and podAnnotations under the
+    operator's own."""
     meta: Manifest = {"labels": {**spec.pod.labels, **own}}
-    if spec.pod.annotations:
-        meta["annotations"] = dict(spec.pod.annotations)
+    if spec.pod.annotations or annotations:
+        meta["annotations"] = {**spec.pod.annotations, **(annotations or {})}
     return meta
 
 
@@ -195,9 +250,11 @@ def _deployment(
     queue: str | None,
     replicas: int,
     pod: Manifest,
+    annotations: Mapping[str, str] | None = None,
 ) -> Manifest:
     meta = _metadata(owner, name, component, queue)
     meta["labels"][DEPLOYMENT_LABEL] = name
+    template = {"metadata": _pod_metadata(spec, meta["labels"], annotations), "spec": pod}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -206,7 +263,7 @@ def _deployment(
             "replicas": replicas,
             "revisionHistoryLimit": 3,
             "selector": {"matchLabels": selector(meta["labels"])},
-            "template": {"metadata": _pod_metadata(spec, meta["labels"]), "spec": pod},
+            "template": template,
         },
     }
 
@@ -221,9 +278,14 @@ def worker_deployment(
     plan: QueuePlan,
     replicas: int,
     slack_api_url: str | None = None,
+    detection: str | None = None,
 ) -> Manifest:
     """``piiq worker --queue q=N/G`` in ``replicas`` pods: N is ``plan.per_pod``, G the
-    queue's concurrency, a global limit every pod enforces in its fetch."""
+    queue's concurrency, a global limit every pod enforces in its fetch.
+
+    ``detection`` is the hash of the detection ConfigMap's keys (``detection_hash``), an
+    annotation of the pods: reconcile reads the ConfigMap and passes it, so a change to
+    those keys rolls the pods."""
     args = ["worker", "--queue", f"{plan.queue}={plan.per_pod}/{plan.concurrency}"]
     environment = env(spec, Component.WORKER, slack_api_url)
     container = _container(spec, "worker", args, spec.resources, environment)
@@ -231,8 +293,11 @@ def worker_deployment(
     ports = [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}]
     _with_probes(container, "metrics", ports)
     pod = _pod_spec(spec, container, WORKER_GRACE_SECONDS)
+    if spec.policy_config_map is not None:
+        _mount_detection(pod, container, spec.policy_config_map)
+    annotations = {DETECTION_HASH: detection} if detection else {}
     name = worker_name(owner, plan.queue)
-    return _deployment(spec, owner, name, "worker", plan.queue, replicas, pod)
+    return _deployment(spec, owner, name, "worker", plan.queue, replicas, pod, annotations)
 
 
 def maintenance_cronjob(spec: PIIQueueSpec, owner: Owner) -> Manifest:
@@ -349,14 +414,17 @@ def children(
     replicas: Mapping[str, int],
     transport: Transport = Transport.HTTP,
     slack_api_url: str | None = None,
+    detection: str | None = None,
 ) -> list[Manifest]:
     """Everything the PIIQueue should own, in a stable order (workers by queue name).
 
     The ingress Service exists only for the HTTP transport: Socket Mode needs no inbound
     traffic (and a Service left from HTTP mode is deleted as no longer wanted).
-    ``slack_api_url`` is the operator's setting (never the PIIQueue's)."""
+    ``slack_api_url`` is the operator's setting (never the PIIQueue's); ``detection`` the
+    hash of the detection ConfigMap's keys, when the spec names one."""
     deployments = [
-        worker_deployment(spec, owner, plans[q], replicas[q], slack_api_url) for q in sorted(plans)
+        worker_deployment(spec, owner, plans[q], replicas[q], slack_api_url, detection)
+        for q in sorted(plans)
     ]
     if spec.ingress.enabled:
         deployments.append(ingress_deployment(spec, owner, transport, slack_api_url))

@@ -2,8 +2,9 @@
 
 Level-triggered and idempotent: the change handlers and the drift timer all call
 ``reconcile`` and it always drives the cluster to the spec. Nothing here raises for a bad
-spec, a missing Secret, an API error or a bug: they become a Degraded status and a warning
-Event, and the timer tries again.
+spec, a missing Secret or ConfigMap, an API error or a bug: they become a Degraded status
+and a warning Event, and the timer tries again. The timer also picks up a changed
+detection ConfigMap: its hash is in the workers' pod template, so they roll.
 """
 
 from __future__ import annotations
@@ -19,7 +20,15 @@ from typing import Any
 from . import autoscale
 from .backlog import BacklogUnavailable, QueueDepth, read_depths
 from .kube import ChildKey, Kube, KubeError, Manifest, matches
-from .manifests import Owner, children, ingress_name, ingress_transport, worker_name
+from .manifests import (
+    Owner,
+    children,
+    detection_files,
+    detection_hash,
+    ingress_name,
+    ingress_transport,
+    worker_name,
+)
 from .policy import Policy, image_refusal
 from .sizing import QueuePlan, plan
 from .spec import PIIQueueSpec, SpecError, parse_spec
@@ -143,6 +152,35 @@ async def _slack_keys(kube: Kube, namespace: str, spec: PIIQueueSpec) -> set[str
             )
         )
     return keys
+
+
+async def _detection(kube: Kube, namespace: str, spec: PIIQueueSpec) -> str | None:
+    """The hash of the detection ConfigMap's keys the workers read, once it has them all;
+    None when the spec names no ConfigMap."""
+    ref = spec.policy_config_map
+    if ref is None:
+        return None
+    files = detection_files(ref)
+    data = await kube.read_configmap(namespace, ref.name)
+    if data is None:
+        wanted = " and ".join(f"{f.holds} under key {f.key!r}" for f in files)
+        raise _Blocked(
+            Problem(
+                "ConfigMapMissing",
+                f"ConfigMap {ref.name!r} (spec.detection.policyConfigMap) does not exist in "
+                f"namespace {namespace!r}: create it with {wanted}",
+            )
+        )
+    missing = next((f for f in files if f.key not in data), None)
+    if missing is not None:
+        raise _Blocked(
+            Problem(
+                "ConfigMapKeyMissing",
+                f"ConfigMap {ref.name!r} has no key {missing.key!r}: add {missing.holds} under "
+                f"it or set spec.detection.policyConfigMap.{missing.field}",
+            )
+        )
+    return detection_hash(ref, data)
 
 
 async def _depths(url: str, spec: PIIQueueSpec) -> tuple[dict[str, QueueDepth] | None, str | None]:
@@ -360,6 +398,7 @@ async def _reconcile(
         raise _Blocked(Problem("ImageNotAllowed", refusal))
     url = await _database_url(kube, namespace, spec)
     transport = ingress_transport(await _slack_keys(kube, namespace, spec))
+    detection = await _detection(kube, namespace, spec)
     plans = plan(spec)
     depths, backlog_error = await _depths(url, spec)
     owner = Owner(name, namespace, uid)
@@ -367,7 +406,7 @@ async def _reconcile(
     live = live_replicas(actual, owner, plans)
     states = desired_replicas(spec, plans, depths, previous, live, now.timestamp())
     replicas = {q: s.replicas for q, s in states.items()}
-    desired = children(spec, owner, plans, replicas, transport, policy.slack_api_url)
+    desired = children(spec, owner, plans, replicas, transport, policy.slack_api_url, detection)
     await _refuse_takeover(kube, owner, desired, actual)
     applied, deleted = await _sync(kube, namespace, desired, actual)
 

@@ -66,6 +66,7 @@ DEFAULTS: dict[str, Any] = {
     "disruptionBudget.maxUnavailable": 1,
     "networkPolicy.enabled": False,
     "networkPolicy.database.port": 5432,
+    "detection.policyConfigMap.policyKey": "policy.yaml",
 }
 
 # Set by the operator from the spec, the operator's own settings or the pod.
@@ -85,14 +86,15 @@ RESERVED_ENV = {
     "PIIQ_INGRESS_PORT": "the ingress container's port (set by the operator)",
     "PIIQ_SLACK_API_URL": "the operator's installer (chart value operator.slackApiUrl): it "
     "decides where the Slack tokens are sent",
+    "PIIQ_POLICY_FILE": "spec.detection.policyConfigMap (the policy mounted from a ConfigMap)",
+    "PIIQ_RECOGNIZERS_FILE": "spec.detection.policyConfigMap.recognizersKey (mounted from a "
+    "ConfigMap)",
 }
 
 # Why a setting no PIIQueue may change is refused (beyond RESERVED_ENV): each moves tokens
 # or changes what is enforced, and whoever edits a PIIQueue need not be trusted with either.
 ENFORCEMENT_ENV = {
     "PIIQ_DRY_RUN": "it switches deletion and notices off",
-    "PIIQ_POLICY_FILE": "it decides what is detected and what is done",
-    "PIIQ_RECOGNIZERS_FILE": "it decides what is detected",
     "PIIQ_SPACY_MODEL": "it decides what is detected",
     "PIIQ_PHONE_REGIONS": "it decides what is detected",
     "PIIQ_MAX_FILE_BYTES": "it decides which files are scanned",
@@ -197,6 +199,16 @@ class PodSettings:
 
 
 @dataclass(frozen=True)
+class PolicyConfigMap:
+    """``spec.detection.policyConfigMap``: the ConfigMap holding the detection policy YAML
+    and, optionally, custom recognizers, mounted on the workers."""
+
+    name: str
+    policy_key: str = DEFAULTS["detection.policyConfigMap.policyKey"]
+    recognizers_key: str = ""  # none: the image's built-in recognizers only
+
+
+@dataclass(frozen=True)
 class PIIQueueSpec:
     queues: dict[str, int]
     concurrency_per_pod: int
@@ -216,6 +228,7 @@ class PIIQueueSpec:
     disruption_budget: DisruptionBudget = DisruptionBudget(True, 1)
     network_policy: NetworkPolicy = NetworkPolicy()
     args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
+    policy_config_map: PolicyConfigMap | None = None  # the workers' detection policy
 
 
 def object_suffix(queue: str) -> str:
@@ -362,6 +375,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         pod=_pod_settings(root),
         disruption_budget=_disruption_budget(root.child("disruptionBudget")),
         network_policy=_network_policy(root.child("networkPolicy")),
+        policy_config_map=_policy_config_map(root.child("detection")),
     )
     root.done()
     if problems:
@@ -532,6 +546,37 @@ def _args_key(root: _Fields) -> SecretRef | None:
     key = ref.string("key", DEFAULTS["argsKeySecretRef.key"], SECRET_KEY, "a Secret key")
     ref.done()
     return SecretRef(name=name, key=key)
+
+
+def _policy_config_map(section: _Fields) -> PolicyConfigMap | None:
+    """``detection: {policyConfigMap: {name, policyKey, recognizersKey}}``."""
+    if section.data.get("policyConfigMap") is None:
+        section.known.add("policyConfigMap")
+        section.done()
+        return None
+    ref = section.child("policyConfigMap")
+    key_hint = "a ConfigMap key: letters, digits, '-', '_' and '.'"
+    result = PolicyConfigMap(
+        name=ref.string(
+            "name",
+            None,
+            DNS_SUBDOMAIN,
+            "name the ConfigMap in this namespace holding the detection policy, "
+            "e.g. {name: piiq-detection}",
+        ),
+        policy_key=ref.string(
+            "policyKey", DEFAULTS["detection.policyConfigMap.policyKey"], SECRET_KEY, key_hint
+        ),
+        recognizers_key=ref.string("recognizersKey", "", SECRET_KEY, key_hint, required=False),
+    )
+    if result.policy_key == result.recognizers_key:
+        section.problems.append(
+            f"{ref.path}: policyKey and recognizersKey both name {result.policy_key!r}: the "
+            "policy and the recognizers are two YAML documents, give each its own key"
+        )
+    ref.done()
+    section.done()
+    return result
 
 
 def _maintenance(root: _Fields) -> Maintenance:

@@ -51,7 +51,7 @@ PREFIX = "piiq_dashboard"
 SCRAPE_S = 2
 RATE_INTERVAL = "20s"  # what Grafana would pick for $__rate_interval, smoothed for a short run
 CHANNEL = "C0GENERAL"
-PIIQUEUE_IMAGE = "ghcr.io/example/piiq"  # what the tests' piiqueue() runs: never pulled here
+PIIQUEUE_IMAGE = "registry.test/piiq"  # what the tests' piiqueue() runs: never pulled here
 MESSAGES = [  # (author, text): mostly chat, some personal data, as a channel has it
     ("U0ALICE", "morning all! standup moved to 10:30"),
     ("U0BOB", "my card is 4556 7375 8689 9855, exp 04/28 - can you book the offsite?"),

@@ -57,7 +57,9 @@ def test_container_args_parse_as_a_piiq_command(where: str, args: list[str]) -> 
 
 def test_every_kind_of_process_is_covered() -> None:
     commands = {parse_piiq_args(args)[0] for _, args in COMMAND_LINES}
-    assert commands == {"operator", "worker", "maintenance", "ingress", "queues", "canary"}
+    assert commands == {
+        "operator", "worker", "maintenance", "ingress", "queues", "canary", "migrate",
+    }  # fmt: skip
 
 
 def test_what_the_parse_means() -> None:

@@ -39,7 +39,12 @@ EVERYTHING_ON: dict[str, Any] = {
         "labels": {"release": "kube-prometheus-stack"},
         "interval": "15s",
         "serviceMonitor": {"enabled": True},
-        "prometheusRule": {"enabled": True, "backlogWaitSeconds": 120},
+        "prometheusRule": {
+            "enabled": True,
+            "backlogWaitSeconds": 120,
+            "backlogAgeSeconds": 900,
+            "rescuedJobs": 25,
+        },
         "grafanaDashboard": {"enabled": True},
     }
 }
@@ -452,20 +457,26 @@ SUFFIXES = {
 def exported_metric_names() -> set[str]:
     """Every series name a piiq process serves: the default registry (the worker's, the
     ingress's and the operator's metrics, and prometheus_client's process collector) plus
-    the queue depth gauge, which only `piiq worker` registers (it reads the database)."""
-    families = [*REGISTRY.collect(), *worker_metrics.QueueDepthCollector(dict).describe()]
+    the queue depth gauges, which only `piiq worker` registers (they read the database)."""
+    depth = worker_metrics.QueueDepthCollector(worker_metrics.QueueTable)
+    families = [*REGISTRY.collect(), *depth.describe()]
     return {f.name + suffix for f in families for suffix in SUFFIXES[f.type]}
 
 
-def metric_names(expr: str) -> set[str]:
-    names: set[str] = set()
+def selectors(expr: str) -> list[Any]:
+    """Every vector selector of ``expr`` (raises on a parse error)."""
+    found: list[Any] = []
 
     def visit(node: Any) -> None:
         if isinstance(node, promql_parser.VectorSelector) and node.name:
-            names.add(node.name)
+            found.append(node)
 
     promql_parser.walk(promql_parser.parse(expr), visit)
-    return names
+    return found
+
+
+def metric_names(expr: str) -> set[str]:
+    return {selector.name for selector in selectors(expr)}
 
 
 def dashboard_exprs() -> Iterator[tuple[str, str]]:
@@ -490,6 +501,7 @@ def test_exported_names_come_from_the_registries() -> None:
     names = exported_metric_names()
     assert {"piiq_jobs_total", "piiq_queue_jobs", "piiq_job_duration_seconds_bucket"} <= names
     assert {"piiq_operator_reconciles_total", "process_start_time_seconds"} <= names
+    assert {"piiq_queue_oldest_available_seconds", "piiq_jobs_rescued_total"} <= names
     assert "piiq_jobs" not in names and "piiq_queue_jobs_total" not in names
 
 
@@ -514,8 +526,12 @@ def test_dashboard_loads_and_has_the_promised_panels() -> None:
         "ingress",
         "reconciles",
         "restarts",
+        "oldest available",
+        "rescued",
     ):
         assert topic in titles, topic
+    shown = {name for _, expr in dashboard_exprs() for name in metric_names(expr)}
+    assert {"piiq_queue_oldest_available_seconds", "piiq_jobs_rescued_total"} <= shown
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     for panel in dashboard["panels"]:
@@ -536,11 +552,53 @@ def test_every_alert_has_a_parsable_for_and_the_configured_threshold() -> None:
     alerts = {item["alert"]: item for group in rule["spec"]["groups"] for item in group["rules"]}
     assert {
         "PiiqBacklogWaitHigh",
+        "PiiqBacklogAgeHigh",
         "PiiqJobsDiscarded",
         "PiiqIngressUnavailable",
+        "PiiqRescueStorm",
         "PiiqWorkerRestartStorm",
     } <= alerts.keys()
     for item in alerts.values():
         if "for" in item:
             promql_parser.parse_duration(item["for"])
     assert alerts["PiiqBacklogWaitHigh"]["expr"].rstrip().endswith("> 120")
+    age = alerts["PiiqBacklogAgeHigh"]["expr"]
+    assert metric_names(age) == {"piiq_queue_oldest_available_seconds"}
+    assert age.rstrip().endswith("> 900")
+    storm = alerts["PiiqRescueStorm"]["expr"]
+    assert metric_names(storm) == {"piiq_jobs_rescued_total"}
+    assert storm.rstrip().endswith(">= 25")
+
+
+def throughput_exprs() -> Iterator[tuple[str, str]]:
+    """The expressions that read finished jobs as progress: the backlog alerts and the
+    dashboard's wait panel."""
+    alerts = dict(rule_exprs())
+    yield from ((name, alerts[name]) for name in ("PiiqBacklogWaitHigh", "PiiqBacklogStalled"))
+    yield from ((where, expr) for where, expr in dashboard_exprs() if "Backlog wait" in where)
+
+
+def counts_unknown_worker(expr: str) -> bool:
+    """True when a piiq_jobs_total selector of ``expr`` lets outcome="unknown_worker" in."""
+    excluded = ("outcome", "MatchOp.NotEqual", "unknown_worker")
+    return any(
+        excluded not in {(m.name, str(m.op), m.value) for m in s.matchers.matchers}
+        for s in selectors(expr)
+        if s.name == "piiq_jobs_total"
+    )
+
+
+@pytest.mark.parametrize(("where", "expr"), list(throughput_exprs()))
+def test_unknown_worker_snoozes_do_not_count_as_progress(where: str, expr: str) -> None:
+    """Jobs whose worker no process can import are snoozed over and over (outcome
+    unknown_worker): counted as finished, a queue stuck on them would never alert."""
+    assert "piiq_jobs_total" in metric_names(expr), where
+    assert not counts_unknown_worker(expr), where
+
+
+def test_the_progress_check_would_catch_unknown_worker_counted() -> None:
+    assert counts_unknown_worker('sum(rate(piiq_jobs_total{outcome!="snoozed"}[5m]))')
+    assert counts_unknown_worker(
+        'rate(piiq_jobs_total{outcome!="unknown_worker"}[5m]) / rate(piiq_jobs_total[5m])'
+    )
+    assert not counts_unknown_worker('rate(piiq_jobs_total{outcome!="unknown_worker"}[5m])')

@@ -14,6 +14,7 @@ from helm_chart import (
     containers,
     crd_schema,
     flag_values,
+    hooks,
     is_hook,
     lint,
     pod_spec,
@@ -98,6 +99,7 @@ NAMESPACED_RULES = {
     ("policy", "poddisruptionbudgets"): {"get", "list", "watch", "create", "patch", "delete"},
     ("networking.k8s.io", "networkpolicies"): {"get", "list", "watch", "create", "patch", "delete"},
     ("", "secrets"): {"get"},
+    ("", "configmaps"): {"get"},  # spec.detection.policyConfigMap, read on every reconcile
     ("", "events"): {"create", "patch"},
     ("events.k8s.io", "events"): {"create", "patch"},
 }
@@ -216,9 +218,8 @@ def test_example_piiqueue_uses_the_chart_image_and_secrets() -> None:
     ids=["connectivity", "canary"],
 )
 def test_helm_test_hook(values: dict[str, Any], args: list[str]) -> None:
-    hooks = [obj for obj in render(values) if is_hook(obj)]
-    (pod,) = hooks
-    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    (pod,) = hooks(render(values), "test")
+    assert pod["kind"] == "Pod" and pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     (container,) = pod["spec"]["containers"]
     assert container["args"] == args
     env = {e["name"]: e for e in container["env"]}
@@ -231,7 +232,67 @@ def test_helm_test_hook(values: dict[str, Any], args: list[str]) -> None:
 
 
 def test_tests_can_be_switched_off() -> None:
-    assert not [o for o in render({"tests": {"enabled": False}}) if is_hook(o)]
+    objs = render({"tests": {"enabled": False}})
+    assert not hooks(objs, "test") and hooks(objs, "pre-install")
+
+
+def database_env(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_migration_hook_runs_piiq_migrate_before_install_and_upgrade() -> None:
+    objs = render()
+    (job,) = hooks(objs, "pre-install")
+    assert hooks(objs, "pre-upgrade") == [job] and job["kind"] == "Job"
+    annotations = job["metadata"]["annotations"]
+    assert annotations["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert annotations["helm.sh/hook-delete-policy"] == "before-hook-creation,hook-succeeded"
+    assert job["spec"]["activeDeadlineSeconds"] == 300 and job["spec"]["backoffLimit"] == 1
+    pod = pod_spec(job)
+    assert pod["restartPolicy"] == "Never" and pod["automountServiceAccountToken"] is False
+    (container,) = pod["containers"]
+    assert container["image"] == "localhost/piiq:0.1.0" and container["args"] == ["migrate"]
+    assert database_env(container) == {
+        "PIIQ_DATABASE_URL": {"secretKeyRef": {"name": "piiq-db", "key": "url"}},
+        "PIIQ_QUEUE_PREFIX": "public",
+        "PIIQ_LOG_FORMAT": "json",
+    }
+
+
+def test_migration_hook_follows_the_values() -> None:
+    values = {
+        **EVERYTHING,
+        "database": {"secretName": "db", "secretKey": "dsn", "queuePrefix": "q"},
+    }
+    (job,) = hooks(render(values), "pre-upgrade")
+    # The quick-start Secret is the release's own, made after pre-install hooks run.
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,pre-upgrade"
+    assert job["spec"]["activeDeadlineSeconds"] == 600
+    pod = pod_spec(job)
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    (container,) = pod["containers"]
+    assert container["image"] == "registry.example.com/piiq:1.2.3"
+    assert container["resources"]["limits"] == {"memory": "512Mi"}
+    env = database_env(container)
+    assert env["PIIQ_DATABASE_URL"] == {"secretKeyRef": {"name": "db", "key": "dsn"}}
+    assert env["PIIQ_QUEUE_PREFIX"] == "q"
+    assert not [o for o in render({"migrations": {"hook": False}}) if o["kind"] == "Job"]
+
+
+def test_hooks_meet_the_restricted_pod_security_standard() -> None:
+    """The restricted profile's rules that a manifest decides (kubernetes.io/docs/concepts/
+    security/pod-security-standards): non-root, no escalation, all capabilities dropped,
+    RuntimeDefault seccomp, no host namespaces or privileged containers."""
+    for obj in [*hooks(render(), "pre-install"), *hooks(render(), "test")]:
+        pod = pod_spec(obj)
+        assert not {"hostNetwork", "hostPID", "hostIPC"} & set(pod), obj["kind"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        for container in pod["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"] == {"drop": ["ALL"]}
+            assert not context.get("privileged")
 
 
 def test_every_container_is_hardened() -> None:
@@ -251,17 +312,36 @@ def test_notes_tell_the_next_commands() -> None:
         "kubectl -n piiq apply -f examples/piiqueue.yaml",
         "kubectl -n piiq get piiq",
         "kubectl -n piiq logs deploy/pii-detector-events",
-        "kubectl -n piiq run piiq-migrate",
+        "The hook Job piiq-migrate ran piiq migrate (schema public) before the install",
+        "kubectl -n piiq logs job/piiq-migrate",
         "helm test piiq -n piiq",
-        '"args":["migrate"]',
         "kubectl -n piiq delete piiqueues --all --wait",
         "helm uninstall piiq -n piiq",
         "reads Secrets only in: piiq",
         "runs only images from: localhost/piiq",
     ):
         assert command in notes, command
+    assert "kubectl -n piiq run piiq-migrate" not in notes
     quick = render_files(QUICK_START)["piiq/templates/NOTES.txt"]
     assert "kubectl create secret" not in quick and "pii-detector is installed" in quick
+    assert "ran piiq migrate (schema public) after the install" in quick
+    manual = render_files({"migrations": {"hook": False}})["piiq/templates/NOTES.txt"]
+    assert "kubectl -n piiq run piiq-migrate" in manual and '"args":["migrate"]' in manual
+    assert "hook Job" not in manual
+
+
+def test_notes_name_the_image_and_how_to_override_it() -> None:
+    notes = render_files()["piiq/templates/NOTES.txt"]
+    assert "Image: localhost/piiq:0.1.0 runs the operator" in notes
+    assert "localhost/piiq is a local build (make image)" in notes
+    assert "docs/image.md" in notes and "docker build or podman build" in notes
+    assert "--set image.repository=REGISTRY/piiq --set image.tag=TAG" in notes
+    custom = {**QUICK_START, "image": {"repository": "registry.acme.test/piiq", "tag": "1.2.3"}}
+    notes = render_files(custom)["piiq/templates/NOTES.txt"]
+    assert (
+        "Image: registry.acme.test/piiq:1.2.3 runs the operator and the example PIIQueue" in notes
+    )
+    assert "local build" not in notes
 
 
 def operator_args(values: dict[str, Any]) -> list[str]:

@@ -34,6 +34,9 @@ BAD_VALUES = [
     ),
     ({"examplePIIQueue": {"spec": {"queues": {"Events": 1}}}}, "'Events' does not match pattern"),
     ({"tests": {"timeout": "a minute"}}, "at '/tests/timeout': 'a minute'"),
+    ({"migrations": {"hook": "yes"}}, "at '/migrations/hook': got string, want boolean"),
+    ({"migrations": {"activeDeadlineSeconds": 0}}, "at '/migrations/activeDeadlineSeconds'"),
+    ({"migrations": {"hooks": False}}, "additional properties 'hooks' not allowed"),
 ]
 
 

@@ -37,12 +37,17 @@ EVERYTHING: dict[str, Any] = {
     "argsEncryption": {"generate": True},
     "serviceAccount": {"annotations": {"example.com/role": "piiq"}},
     "tests": {"canaryQueue": "events", "timeout": "90s"},
+    "migrations": {"activeDeadlineSeconds": 600, "resources": {"limits": {"memory": "512Mi"}}},
 }
 
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "quick-start": QUICK_START,
     "everything": EVERYTHING,
-    "no-tests-no-rbac": {"tests": {"enabled": False}, "rbac": {"create": False}},
+    "no-hooks-no-rbac": {
+        "tests": {"enabled": False},
+        "migrations": {"hook": False},
+        "rbac": {"create": False},
+    },
     "cluster-wide": {"operator": {"clusterWide": True}, "argsEncryption": {"existingSecret": "k"}},
 }

@@ -51,6 +51,13 @@ def test_bad_policy_files_are_refused_naming_the_value(text: str, message: str) 
         Policy.from_yaml(text)
 
 
+def test_the_example_policy_loads_over_the_default() -> None:
+    policy = Policy.load(EXAMPLES / "policy.yaml")
+    assert policy.entities["CA_SIN"].delete == 0.5
+    assert policy.entities["CREDIT_CARD"].delete == 0.5  # the defaults stay
+    assert policy.unscannable == "warn"
+
+
 def test_missing_policy_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match=r"cannot read policy file '.*nope\.yaml'"):
         Policy.load(tmp_path / "nope.yaml")

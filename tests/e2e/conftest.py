@@ -8,11 +8,11 @@ and a cluster would do, in order:
    sandbox's tokens), a generated args encryption key and the example PIIQueue (small
    queues), with ``operator.slackApiUrl`` pointing at the sandbox (an operator setting: a
    PIIQueue cannot choose where the tokens go);
-2. runs the real operator in-process, with the image and Slack API flags the chart's
+2. runs the chart's migration hook Job (``piiq migrate``, post-install with the quick-start
+   Secret) as Helm would once the release's objects exist; the emulator cannot run hooks;
+3. runs the real operator in-process, with the image and Slack API flags the chart's
    operator Deployment passes, until it has created the worker Deployments, the
    maintenance CronJob and the ingress Deployment, then stops it (the pods do not need it);
-3. ``piiq migrate`` as a one-off pod with the CronJob's env (what NOTES.txt tells users to
-   run once; an init step, not something the operator does);
 4. starts every Deployment's pods, ``replicas`` processes each (tests/e2e/kubelet.py), and
    waits until the ingress answers /readyz and every worker has registered its heartbeat.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator
@@ -15,7 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from gated_slack import GatedSlackSandbox
-from helm_chart import NAMESPACE, flag_values, install, operator_args, pod_spec, render
+from helm_chart import NAMESPACE, flag_values, hooks, install, operator_args, render
 from kubelet import Kubelet, Manifest, Pod, secret_reader
 from operator_helpers import emulated_cluster, eventually, running_operator
 
@@ -127,27 +126,20 @@ async def wait_until(check: Any, within: float, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def start(stack: Stack) -> None:
-    migrate = stack.children[MAINTENANCE]  # its env: the database, no Slack
-    code, pod = await asyncio.to_thread(
-        stack.kubelet.run_to_completion,
-        one_off(migrate, f"{PIIQUEUE}-migrate", ["migrate"]),
-        f"{PIIQUEUE}-migrate",
-        START_TIMEOUT,
-    )
+async def run_migration_hook(kubelet: Kubelet, values: dict[str, Any]) -> None:
+    """The chart's post-install hook Job (quick start: its Secret is the release's), as Helm
+    runs it once the release's objects exist and waits for; the emulator cannot run hooks."""
+    (job,) = hooks(render(values), "post-install")
+    assert job["kind"] == "Job", job
+    name = f"{job['metadata']['name']}-x7k2p"
+    code, pod = await asyncio.to_thread(kubelet.run_to_completion, job, name, START_TIMEOUT)
     assert code == 0, pod.logs()
+
+
+async def start(stack: Stack) -> None:
     for name in [*WORKERS.values(), INGRESS]:
         stack.pods[name] = stack.kubelet.run_deployment(stack.children[name])
     await wait_until(lambda: ready(stack), START_TIMEOUT, "ingress ready and workers heartbeating")
-
-
-def one_off(obj: Manifest, name: str, args: list[str]) -> Manifest:
-    """A copy of a workload named ``name`` whose container runs ``args`` (like kubectl run
-    with the same image and env)."""
-    clone = copy.deepcopy(obj)
-    clone["metadata"]["name"] = name
-    pod_spec(clone)["containers"][0]["args"] = args
-    return clone
 
 
 @asynccontextmanager
@@ -158,10 +150,11 @@ async def running_stack(server_url: str, tmp: Path) -> AsyncIterator[Stack]:
             async with emulated_cluster(tmp, mp) as cluster:
                 values = chart_values(url_with_password(database, PASSWORD), slack)
                 await asyncio.to_thread(install, cluster.kubeconfig, values)
+                kubelet = Kubelet(secret_reader(cluster.emulator.objects), tmp / "pods")
+                await run_migration_hook(kubelet, values)
                 async with running_operator(policy=chart_policy(render(values))):
                     children = await eventually(lambda: operator_children(cluster.emulator), 30)
-                (hook,) = [o for o in render(values) if o["kind"] == "Pod"]
-                kubelet = Kubelet(secret_reader(cluster.emulator.objects), tmp / "pods")
+                (hook,) = hooks(render(values), "test")
                 stack = Stack(slack, kubelet, database, children, hook, {})
                 try:
                     await start(stack)

@@ -199,7 +199,7 @@ async def test_helm_test_hook_passes(stack: Stack) -> None:
 
 def test_logs_are_json_lines_without_text_values_or_secrets(stack: Stack) -> None:
     texts = [text for _, text in PII_TEXTS] + [CLEAN[1], CARD, SSN, "4556", "536-22"]
-    for pod in stack.kubelet.pods:  # every process, the one-off migrate and canary too
+    for pod in stack.kubelet.pods:  # every process, the migration hook and canary too
         raw = pod.logs()
         for needle in texts + SECRETS:
             assert needle not in raw, f"{pod.name} logged {needle!r}"

@@ -9,8 +9,10 @@ from collections import Counter
 import psycopg
 import pytest
 from click.testing import CliRunner
+from prometheus_client import REGISTRY
 from queue_helpers import running, wait_for
 
+import piiq.metrics  # noqa: F401 (counts the queue's telemetry)
 from piiq.cli import main
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
 from piiq.queue.durations import parse_duration
@@ -139,6 +141,7 @@ def test_lifeline_rescues_old_executing_jobs_of_unknown_processes(queue_client: 
     options = MaintenanceOptions(rescue_after=30 * 60, prune_max_age=None)
     summary = run_pass(queue_client, rescue_steps(queue_client.prefix, options))
     assert (summary.rescued, summary.discarded) == (1, 1)
+    assert (summary.rescued_by_queue, summary.discarded_by_queue) == ({"q": 1}, {"q": 1})
     job = load(queue_client, stale)
     assert job.state == "available" and job.attempt == 1 and job.meta["rescued"] == 1
     assert "executing for more than 1800 s (Lifeline)" in job.errors[-1]["error"]
@@ -165,6 +168,24 @@ def test_fast_rescue_by_heartbeat_and_never_from_a_live_process(queue_client: Cl
     assert "rescued: worker node-a (dead) last seen" in rescued.errors[-1]["error"]
     assert load(queue_client, of_stopped).state == "available"
     assert load(queue_client, long_running).state == "executing"  # 5 h, but its worker lives
+
+
+def rescued_total(queue: str, state: str) -> float:
+    labels = {"queue": queue, "state": state}
+    return REGISTRY.get_sample_value("piiq_jobs_rescued_total", labels) or 0.0
+
+
+async def test_a_workers_fast_rescue_is_counted_in_its_metrics(queue_client: Client) -> None:
+    add_producer(queue_client, "dead", silent_for=60)
+    orphan = make_job(queue_client, "executing", attempt=1, attempted_by=["node-a", "dead"])
+    exhausted = make_job(queue_client, "executing", attempt=3, max_attempts=3,
+                         attempted_by=["node-a", "dead"])  # fmt: skip
+    before = {state: rescued_total("q", state) for state in ("available", "discarded")}
+    async with running(queue_client, {"elsewhere": 1}, rescue_interval=0.05):
+        await wait_for(lambda: load(queue_client, exhausted).state == "discarded")
+    assert load(queue_client, orphan).state == "available"
+    assert rescued_total("q", "available") == before["available"] + 1
+    assert rescued_total("q", "discarded") == before["discarded"] + 1
 
 
 def test_rescue_skips_a_job_being_acknowledged(queue_client: Client) -> None:

@@ -34,14 +34,14 @@ SERVICES = "v1/services"
 NS = "default"
 T = TypeVar("T")
 # What the tests' operator allows: the images of piiqueue() and the example, the chart's.
-TEST_POLICY = Policy(allowed_image_repositories=("ghcr.io/example/piiq", "localhost/piiq"))
+TEST_POLICY = Policy(allowed_image_repositories=("registry.test/piiq", "localhost/piiq"))
 
 
 def piiqueue(name: str, queues: dict[str, int] | None = None, **spec: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "queues": queues if queues is not None else {"default": 10, "events": 20},
         "concurrencyPerPod": 8,
-        "image": "ghcr.io/example/piiq:0.1.0",
+        "image": "registry.test/piiq:0.1.0",
         "database": {"secretRef": {"name": "piiq-db"}},
         "slack": {"secretRef": {"name": "piiq-slack"}},
     }
@@ -98,6 +98,13 @@ class Cluster:
         encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         body = {"metadata": {"name": name, "namespace": NS}, "data": encoded}
         await self.call(self.core.create_namespaced_secret, NS, body)
+
+    async def configmap(self, name: str, data: dict[str, str]) -> None:
+        body = {"metadata": {"name": name, "namespace": NS}, "data": data}
+        await self.call(self.core.create_namespaced_config_map, NS, body)
+
+    async def patch_configmap(self, name: str, data: dict[str, str | None]) -> None:
+        await self.call(self.core.patch_namespaced_config_map, name, NS, {"data": data})
 
     async def secrets(self, database_url: str = "postgresql://nobody@127.0.0.1:1/none") -> None:
         """The Secrets the example PIIQueues reference; the default URL refuses at once."""

@@ -93,6 +93,21 @@ async def test_a_binary_secret_value_is_read_as_bytes(cluster: Cluster) -> None:
     assert await kube.read_secret(NS, "absent") is None
 
 
+async def test_a_configmap_is_read_with_its_binary_keys(cluster: Cluster) -> None:
+    body = {
+        "metadata": {"name": "detection", "namespace": NS},
+        "data": {"policy.yaml": "entities: {}\n"},
+        "binaryData": {"blob": "/w=="},
+    }
+    await cluster.call(cluster.core.create_namespaced_config_map, NS, body)
+    kube = Kube(kubernetes.config.new_client_from_config(config_file=str(cluster.kubeconfig)))
+    assert await kube.read_configmap(NS, "detection") == {
+        "policy.yaml": "entities: {}\n",
+        "blob": "/w==",
+    }
+    assert await kube.read_configmap(NS, "absent") is None
+
+
 async def test_an_unreachable_server_is_a_kube_error() -> None:
     configuration = kubernetes.client.Configuration(host="http://127.0.0.1:1")
     configuration.retries = 0

@@ -9,17 +9,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shlex
 import shutil
 import sys
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
+import yaml
 from click.testing import CliRunner
-from operator_helpers import DEPLOYMENTS, EXAMPLE_PATH, PIIQ, Cluster, eventually
+from operator_helpers import CRD_PATH, DEPLOYMENTS, EXAMPLE_PATH, PIIQ, ROOT, Cluster, eventually
 
 from piiq.ports import free_port
 from piiq_operator.cli import operator_command
+from piiq_operator.manifests import DETECTION_HASH
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")
@@ -28,7 +31,7 @@ needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not insta
 async def kubectl(*args: str) -> str:
     assert KUBECTL is not None
     proc = await asyncio.create_subprocess_exec(
-        KUBECTL, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        KUBECTL, *args, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 0, f"kubectl {' '.join(args)}: {err.decode()}"
@@ -78,6 +81,12 @@ async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: 
         else:
             pytest.fail("the operator's liveness endpoint never answered")
 
+        # The example's own instructions: its detection ConfigMap (kubectl builds it; the
+        # emulator cannot read the protobuf kubectl would send), then the PIIQueue.
+        built = await kubectl(
+            *example_command("kubectl create configmap"), "--dry-run=client", "-o", "json"
+        )
+        await cluster.call(cluster.core.create_namespaced_config_map, "default", json.loads(built))
         out = await kubectl("apply", "--validate=false", "-f", str(EXAMPLE_PATH))
         assert "piiqueue.piiq.dev/pii-detector created" in out
         await kubectl("wait", "--for=condition=Ready", "piiq/pii-detector", "--timeout=30s")
@@ -85,6 +94,8 @@ async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: 
             await kubectl("get", "piiq", "pii-detector", "-o", "jsonpath={.status.workers}")
             == "6/6"
         )
+        detection = cluster.get(DEPLOYMENTS, "pii-detector-events")["spec"]["template"]
+        assert detection["metadata"]["annotations"][DETECTION_HASH]  # read from the ConfigMap
         names = (await kubectl("get", "deployments", "-o", "name")).split()
         assert sorted(names) == [
             "deployment.apps/pii-detector-default",
@@ -93,6 +104,14 @@ async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: 
             "deployment.apps/pii-detector-pii-detection",
         ]
         assert "pii-detector" in await kubectl("get", "piiqueues")
+        # The CRD's printer columns, evaluated by kubectl's own JSONPath on the live object.
+        columns = ",".join(
+            f"{c['name'].upper()}:{c['jsonPath']}" for c in printer_columns() if c["name"] != "Age"
+        )
+        table = await kubectl("get", "piiq", "pii-detector", "-o", f"custom-columns={columns}")
+        assert table.split("\n")[1].split() == [
+            "default,events,pii_detection", "6/6", "<none>", "True", "AllWorkersReady",
+        ]  # fmt: skip
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"http://127.0.0.1:{metrics_port}/metrics") as response,
@@ -116,6 +135,17 @@ async def test_kubectl_apply_get_wait_delete_with_the_operator_process(cluster: 
     assert lines, output.decode()[-2000:]
     assert all(json.loads(line) for line in lines)  # JSON lines for kubectl logs
     assert "xoxb-test" not in output.decode() and "s3cr3t" not in output.decode()
+
+
+def example_command(start: str) -> list[str]:
+    """The arguments of the command the example's header tells users to run."""
+    (line,) = [line.lstrip("# ") for line in EXAMPLE_PATH.read_text().splitlines() if start in line]
+    return shlex.split(line)[1:]
+
+
+def printer_columns() -> list[dict[str, str]]:
+    crd = yaml.safe_load(CRD_PATH.read_text())
+    return list(crd["spec"]["versions"][0]["additionalPrinterColumns"])
 
 
 def assert_no_children(cluster: Cluster) -> None:

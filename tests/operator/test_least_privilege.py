@@ -61,11 +61,11 @@ async def test_an_image_outside_the_allowed_repositories_is_refused(operator: Cl
     assert message == (
         "spec.image 'docker.io/attacker/piiq:latest' is refused: repository "
         "'docker.io/attacker/piiq' is not among the repositories this operator allows "
-        "(ghcr.io/example/piiq, localhost/piiq); use one of them or ask the operator's "
+        "(registry.test/piiq, localhost/piiq); use one of them or ask the operator's "
         "installer to add it (chart value operator.allowedImageRepositories)"
     )
     assert cluster.names(DEPLOYMENTS) == set()
-    await cluster.patch("pii", {"spec": {"image": "ghcr.io/example/piiq:0.2.0"}})
+    await cluster.patch("pii", {"spec": {"image": "registry.test/piiq:0.2.0"}})
     await eventually(lambda: assert_in("pii-events", cluster.names(DEPLOYMENTS)))
 
 

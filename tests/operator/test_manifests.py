@@ -8,20 +8,31 @@ import kubernetes_validate
 import pytest
 from operator_helpers import piiqueue
 
-from piiq_operator.manifests import Owner, Transport, children, ingress_transport
+from piiq_operator.manifests import (
+    DETECTION_DIR,
+    DETECTION_HASH,
+    Owner,
+    Transport,
+    children,
+    detection_hash,
+    ingress_transport,
+)
 from piiq_operator.sizing import plan
-from piiq_operator.spec import PIIQueueSpec, SpecError, parse_spec
+from piiq_operator.spec import PIIQueueSpec, PolicyConfigMap, SpecError, parse_spec
 
 OWNER = Owner("pii", "prod", "0b5e8a4e-0000-4000-8000-000000000001")
 
 
 def build(
-    transport: Transport = Transport.HTTP, slack_api_url: str | None = None, **changes: Any
+    transport: Transport = Transport.HTTP,
+    slack_api_url: str | None = None,
+    config_hash: str | None = None,
+    **changes: Any,
 ) -> dict[tuple[str, str], dict[str, Any]]:
     spec: PIIQueueSpec = parse_spec("pii", piiqueue("pii", **changes)["spec"])
     plans = plan(spec)
     replicas = {q: p.replicas for q, p in plans.items()}
-    objs = children(spec, OWNER, plans, replicas, transport, slack_api_url)
+    objs = children(spec, OWNER, plans, replicas, transport, slack_api_url, config_hash)
     return {(o["kind"], o["metadata"]["name"]): o for o in objs}
 
 
@@ -333,6 +344,79 @@ def test_without_pod_settings_pods_are_unchanged() -> None:
     assert "annotations" not in pod["metadata"]
     assert not {"imagePullSecrets", "affinity", "priorityClassName", "serviceAccountName"} & set(
         pod["spec"]
+    )
+
+
+DETECTION = {"policyConfigMap": {"name": "piiq-detection", "recognizersKey": "ids.yaml"}}
+POLICY = "entities:\n  PERSON: {warn: 0.9}\n"
+
+
+def policy_config_map(detection: dict[str, Any]) -> PolicyConfigMap:
+    ref = parse_spec("pii", piiqueue("pii", detection=detection)["spec"]).policy_config_map
+    assert ref is not None
+    return ref
+
+
+def test_the_detection_configmap_is_mounted_read_only_on_the_workers_only() -> None:
+    checksum = detection_hash(policy_config_map(DETECTION), {"policy.yaml": POLICY, "ids.yaml": ""})
+    objs = build(
+        config_hash=checksum,
+        detection=DETECTION,
+        ingress={"enabled": True},
+        podAnnotations={"a.io/b": "c"},
+    )
+    for name in ("pii-default", "pii-events"):
+        template = pod_template(objs["Deployment", name])
+        assert template["metadata"]["annotations"] == {"a.io/b": "c", DETECTION_HASH: checksum}
+        (volume,) = [v for v in template["spec"]["volumes"] if v["name"] == "detection"]
+        assert volume["configMap"] == {
+            "name": "piiq-detection",
+            "items": [
+                {"key": "policy.yaml", "path": "policy.yaml"},
+                {"key": "ids.yaml", "path": "recognizers.yaml"},
+            ],
+        }
+        worker = template["spec"]["containers"][0]
+        mount = {"name": "detection", "mountPath": DETECTION_DIR, "readOnly": True}
+        assert mount in worker["volumeMounts"]
+        env = {e["name"]: e.get("value") for e in worker["env"]}
+        assert env["PIIQ_POLICY_FILE"] == "/etc/piiq/detection/policy.yaml"
+        assert env["PIIQ_RECOGNIZERS_FILE"] == "/etc/piiq/detection/recognizers.yaml"
+    for key in (("Deployment", "pii-ingress"), ("CronJob", "pii-maintenance")):
+        assert not {"PIIQ_POLICY_FILE", "PIIQ_RECOGNIZERS_FILE"} & env_names(objs[key])
+        assert DETECTION_HASH not in pod_template(objs[key])["metadata"].get("annotations", {})
+    for version in ("1.29", "1.37"):
+        for obj in objs.values():
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_without_recognizers_only_the_policy_is_mounted() -> None:
+    detection = {"policyConfigMap": {"name": "piiq-detection", "policyKey": "strict.yaml"}}
+    worker = pod_template(build(config_hash="h", detection=detection)["Deployment", "pii-events"])
+    (volume,) = [v for v in worker["spec"]["volumes"] if v["name"] == "detection"]
+    assert volume["configMap"]["items"] == [{"key": "strict.yaml", "path": "policy.yaml"}]
+    assert "PIIQ_RECOGNIZERS_FILE" not in {
+        e["name"] for e in worker["spec"]["containers"][0]["env"]
+    }
+
+
+def test_the_hash_covers_only_the_keys_the_workers_read() -> None:
+    ref = policy_config_map(DETECTION)
+    data = {"policy.yaml": POLICY, "ids.yaml": "recognizers: []\n", "README": "notes"}
+    checksum = detection_hash(ref, data)
+    assert detection_hash(ref, {**data, "README": "other notes"}) == checksum
+    assert detection_hash(ref, {**data, "policy.yaml": POLICY + "allow: {}\n"}) != checksum
+    assert detection_hash(ref, {**data, "ids.yaml": "recognizers: [ ]\n"}) != checksum
+    # The same text under the other key is another configuration.
+    swapped = {"policy.yaml": data["ids.yaml"], "ids.yaml": POLICY}
+    assert detection_hash(ref, swapped) != checksum
+
+
+def test_without_a_detection_configmap_workers_use_the_images_policy() -> None:
+    worker = pod_template(build()["Deployment", "pii-events"])
+    assert [v["name"] for v in worker["spec"]["volumes"]] == ["tmp"]
+    assert not {"PIIQ_POLICY_FILE", "PIIQ_RECOGNIZERS_FILE"} & env_names(
+        build()["Deployment", "pii-events"]
     )
 
 

@@ -194,7 +194,7 @@ async def test_ready_waits_for_a_rollout_and_a_stalled_one_is_degraded(operator:
 
     # The Deployment controller falls behind: the new image is not rolled out yet.
     cluster.emulator.ready_deployments = False
-    await cluster.patch("pii", {"spec": {"image": "ghcr.io/example/piiq:0.2.0"}})
+    await cluster.patch("pii", {"spec": {"image": "registry.test/piiq:0.2.0"}})
     ready = await eventually(lambda: check(cluster.condition("pii", "Ready"), "False"))
     assert "events 1/1 ready, rollout in progress" in ready["message"]
     assert check(cluster.condition("pii", "Progressing"), "True")["reason"] == "ScalingWorkers"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from operator_helpers import EXAMPLE_PATH, piiqueue
 
-from piiq_operator.spec import ALLOWED_ENV, DEFAULTS, SpecError, parse_spec
+from piiq_operator.spec import ALLOWED_ENV, DEFAULTS, PolicyConfigMap, SpecError, parse_spec
 
 
 def spec(**changes: Any) -> dict[str, Any]:
@@ -93,6 +93,24 @@ def test_minimal_spec_gets_the_documented_defaults() -> None:
             spec(maintenance={"resources": {"limit": {}}}),
             "spec.maintenance.resources.limit is not a known field",
         ),
+        (
+            spec(detection={"policyConfigMap": {"policyKey": "policy.yaml"}}),
+            "spec.detection.policyConfigMap.name is required: name the ConfigMap in this "
+            "namespace holding the detection policy",
+        ),
+        (
+            spec(detection={"policyConfigMap": {"name": "Policy_1"}}),
+            "spec.detection.policyConfigMap.name 'Policy_1' is not valid",
+        ),
+        (
+            spec(detection={"policyConfigMap": {"name": "p", "recognizersKey": "a b"}}),
+            "spec.detection.policyConfigMap.recognizersKey 'a b' is not valid: a ConfigMap key",
+        ),
+        (
+            spec(detection={"policyConfigMap": {"name": "p", "recognizersKey": "policy.yaml"}}),
+            "spec.detection.policyConfigMap: policyKey and recognizersKey both name 'policy.yaml'",
+        ),
+        (spec(detection={"policy": "strict"}), "spec.detection.policy is not a known field"),
     ],
 )
 def test_invalid_specs_name_the_value_and_the_fix(body: dict[str, Any], expected: str) -> None:
@@ -142,8 +160,12 @@ def test_crd_names_columns_and_status_subresource(crd: dict[str, Any]) -> None:
     assert crd["spec"]["names"]["shortNames"] == ["piiq"]
     version = crd["spec"]["versions"][0]
     assert version["name"] == "v1alpha1" and version["subresources"] == {"status": {}}
-    columns = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert columns == ["Queues", "Workers", "Backlog", "Ready", "Age"]
+    columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
+    assert list(columns) == ["Queues", "Workers", "Backlog", "Ready", "Reason", "Age"]
+    ready = '.status.conditions[?(@.type=="Ready")]'
+    assert columns["Ready"]["jsonPath"] == f"{ready}.status"
+    assert columns["Reason"]["jsonPath"] == f"{ready}.reason"  # why not Ready
+    assert columns["Reason"]["type"] == "string"
 
 
 def test_example_is_valid_for_the_crd_and_the_operator(crd_schema: dict[str, Any]) -> None:
@@ -160,6 +182,7 @@ def test_example_is_valid_for_the_crd_and_the_operator(crd_schema: dict[str, Any
         (("concurrencyPerPod",), 0),
         (("pruner", "maxAge"), "a week"),
         (("ingress", "service", "type"), "Ingress"),
+        (("detection", "policyConfigMap", "name"), "Policy_1"),
     ],
 )
 def test_crd_schema_rejects_what_the_operator_rejects(
@@ -196,7 +219,10 @@ def test_crd_bounds_autoscaling_by_the_queue_concurrency(crd_schema: dict[str, A
          "notices off): remove it from env"),
         ("PIIQ_EXEMPT_CHANNELS", "PIIQ_EXEMPT_CHANNELS is set by the operator from "
          "spec.slack.exemptChannels"),
-        ("PIIQ_POLICY_FILE", "PIIQ_POLICY_FILE may not be set by a PIIQueue"),
+        ("PIIQ_POLICY_FILE", "PIIQ_POLICY_FILE is set by the operator from "
+         "spec.detection.policyConfigMap"),
+        ("PIIQ_RECOGNIZERS_FILE", "PIIQ_RECOGNIZERS_FILE is set by the operator from "
+         "spec.detection.policyConfigMap.recognizersKey"),
         ("PIIQ_ARGS_KEYS", "PIIQ_ARGS_KEYS is set by the operator from spec.argsKeySecretRef"),
         ("PIIQ_SOMETHING_NEW", "PIIQ_SOMETHING_NEW is not among the extra env a PIIQueue may "
          "set (PIIQ_LOG_LEVEL, PIIQ_NOTIFY"),
@@ -219,6 +245,13 @@ def test_allowed_env_passes_and_the_crd_enum_is_the_allow_list(
     with pytest.raises(jsonschema.ValidationError):
         body = piiqueue("pii", env=[{"name": "PIIQ_SLACK_API_URL", "value": "https://evil/"}])
         jsonschema.validate(body, crd_schema)
+
+
+def test_the_detection_configmap_defaults_its_policy_key() -> None:
+    assert parse_spec("pii", spec()).policy_config_map is None
+    parsed = parse_spec("pii", spec(detection={"policyConfigMap": {"name": "piiq-detection"}}))
+    assert parsed.policy_config_map == PolicyConfigMap("piiq-detection", "policy.yaml", "")
+    assert parse_spec("pii", spec(detection={})).policy_config_map is None
 
 
 def test_args_key_secret_ref_defaults_its_key() -> None:

@@ -2,8 +2,8 @@
 
 kmock 0.8's ``KubernetesEmulator`` stores objects and serves GET/LIST/WATCH/POST/PATCH/
 DELETE over real HTTP, but it assigns no server-side metadata and has a few gaps that stall
-kopf and confuse kubectl (see /work/shared/research/k8s-operator.md). ``RealisticEmulator``
-adds, per request, what an API server would:
+kopf and confuse kubectl (each listed below). ``RealisticEmulator`` adds, per request, what
+an API server would:
 
 * ``uid``, ``creationTimestamp``, ``resourceVersion`` and ``generation`` on create; a fresh
   ``resourceVersion`` on every write and ``generation + 1`` when ``spec`` changes;

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -31,6 +32,13 @@ JOB_DURATION = Histogram(
     "Time a job's perform took.",
     ["queue", "worker"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+RESCUED = Counter(
+    "piiq_jobs_rescued_total",
+    "Executing jobs taken back from dead or hung workers (fast rescue) or past the "
+    "Lifeline's rescueAfter, by the workers' own maintenance, by queue and the state they "
+    "went to (available: to run again; discarded: no attempt left).",
+    ["queue", "state"],
 )
 FETCH_DURATION = Histogram(
     "piiq_fetch_duration_seconds",
@@ -75,6 +83,8 @@ def _on_queue_event(event: str, data: dict[str, Any]) -> None:
     elif event == "queue.control":
         QUEUE_PAUSED.labels(data["queue"]).set(1 if data["paused"] else 0)
         QUEUE_LIMIT.labels(data["queue"]).set(data["limit"])
+    elif event == "jobs.rescued":
+        RESCUED.labels(data["queue"], data["state"]).inc(data["count"])
 
 
 telemetry.attach(_on_queue_event)
@@ -95,39 +105,61 @@ def observe_ingress(outcome: str) -> None:
     INGRESS_REQUESTS.labels(outcome).inc()
 
 
-class QueueDepthCollector(Collector):
-    """``piiq_queue_jobs{queue, state}`` read from the database at scrape time, at most
-    every ``ttl`` seconds (many replicas scraping must not load the database)."""
+@dataclass(frozen=True)
+class QueueTable:
+    """What the queue depth collector reads from the jobs table at scrape time."""
 
-    def __init__(self, read_counts: Callable[[], dict[str, dict[str, int]]], ttl: float = 10):
-        self.read_counts = read_counts
+    counts: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # queue -> state
+    oldest_available_s: Mapping[str, float] = field(default_factory=dict)  # queue -> seconds
+
+
+class QueueDepthCollector(Collector):
+    """``piiq_queue_jobs{queue, state}`` and ``piiq_queue_oldest_available_seconds{queue}``
+    read from the database at scrape time, at most every ``ttl`` seconds (many replicas
+    scraping must not load the database)."""
+
+    def __init__(self, read: Callable[[], QueueTable], ttl: float = 10):
+        self.read = read
         self.ttl = ttl
-        self._cached: tuple[float, dict[str, dict[str, int]]] | None = None
+        self._cached: tuple[float, QueueTable] | None = None
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         # Without describe(), registering would call collect() and query the database.
-        yield self._family()
+        yield from self._families()
 
     @staticmethod
-    def _family() -> GaugeMetricFamily:
-        return GaugeMetricFamily(
-            "piiq_queue_jobs", "Jobs in the table by queue and state.", labels=["queue", "state"]
+    def _families() -> tuple[GaugeMetricFamily, GaugeMetricFamily]:
+        return (
+            GaugeMetricFamily(
+                "piiq_queue_jobs",
+                "Jobs in the table by queue and state.",
+                labels=["queue", "state"],
+            ),
+            GaugeMetricFamily(
+                "piiq_queue_oldest_available_seconds",
+                "How long the oldest available job of each queue has waited to run (0: none "
+                "waits): what personal data waits before it is handled.",
+                labels=["queue"],
+            ),
         )
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = time.monotonic()
         if self._cached is None or now - self._cached[0] > self.ttl:
             try:
-                self._cached = (now, self.read_counts())
+                self._cached = (now, self.read())
             except Exception as exc:
                 log.warning("metrics.queue_depth_failed", error=type(exc).__name__)
-                self._cached = (now, {})  # unreachable: no figure rather than a stale one
-        gauge = self._family()
-        for queue, by_state in sorted(self._cached[1].items()):
+                self._cached = (now, QueueTable())  # unreachable: no figure, not a stale one
+        table = self._cached[1]
+        jobs, oldest = self._families()
+        for queue, by_state in sorted(table.counts.items()):
             for state, count in by_state.items():
-                gauge.add_metric([queue, state], count)
-        yield gauge
+                jobs.add_metric([queue, state], count)
+            oldest.add_metric([queue], table.oldest_available_s.get(queue, 0.0))
+        yield jobs
+        yield oldest
 
 
-def register_queue_depth(read_counts: Callable[[], dict[str, dict[str, int]]]) -> None:
-    REGISTRY.register(QueueDepthCollector(read_counts))
+def register_queue_depth(read: Callable[[], QueueTable]) -> None:
+    REGISTRY.register(QueueDepthCollector(read))

@@ -37,10 +37,13 @@ def runner_checks(runner: Runner) -> tuple[Any, Any]:
 
 
 def queue_depth_reader(database_url: str, prefix: str) -> Any:
-    def read() -> dict[str, dict[str, int]]:
+    def read() -> metrics.QueueTable:
         with psycopg.connect(database_url, connect_timeout=2) as conn:
             conn.execute("SET statement_timeout = '2s'")
-            return queue_inspect.queue_counts(conn, prefix)
+            return metrics.QueueTable(
+                counts=queue_inspect.queue_counts(conn, prefix),
+                oldest_available_s=queue_inspect.oldest_available(conn, prefix),
+            )
 
     return read
 

@@ -44,3 +44,10 @@ def queue_counts(
     for queue, state, count in conn.execute(sqlfiles.load("queue_counts.sql", prefix)):
         counts[queue][state] = count
     return dict(counts)
+
+
+def oldest_available(conn: psycopg.Connection[Any], prefix: str = "public") -> dict[str, float]:
+    """``{queue: seconds}`` its oldest available job has waited; queues without one are
+    left out."""
+    rows = conn.execute(sqlfiles.load("oldest_available.sql", prefix))
+    return {queue: seconds for queue, seconds in rows}

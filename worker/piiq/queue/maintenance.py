@@ -56,7 +56,8 @@ class PassSummary:
     pruned: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FINAL_STATES, 0))
     rescued: int = 0  # back to available
     discarded: int = 0  # rescued with no attempt left
-    rescued_by_queue: dict[str, int] = field(default_factory=dict)
+    rescued_by_queue: dict[str, int] = field(default_factory=dict)  # back to available
+    discarded_by_queue: dict[str, int] = field(default_factory=dict)
     producers_forgotten: int = 0
     duration_ms: float = 0.0
 
@@ -68,9 +69,14 @@ class PassSummary:
             self.pruned[state] += count
         self.rescued += other.rescued
         self.discarded += other.discarded
-        for queue, count in other.rescued_by_queue.items():
-            self.rescued_by_queue[queue] = self.rescued_by_queue.get(queue, 0) + count
+        _add(self.rescued_by_queue, other.rescued_by_queue)
+        _add(self.discarded_by_queue, other.discarded_by_queue)
         self.producers_forgotten += other.producers_forgotten
+
+
+def _add(totals: dict[str, int], counts: dict[str, int]) -> None:
+    for key, count in counts.items():
+        totals[key] = totals.get(key, 0) + count
 
 
 def rescue_steps(prefix: str, options: MaintenanceOptions) -> Steps[PassSummary]:
@@ -90,9 +96,10 @@ def rescue_steps(prefix: str, options: MaintenanceOptions) -> Steps[PassSummary]
         for _, state, queue in rows:
             if state == "discarded":
                 summary.discarded += 1
+                _add(summary.discarded_by_queue, {queue: 1})
             else:
                 summary.rescued += 1
-            summary.rescued_by_queue[queue] = summary.rescued_by_queue.get(queue, 0) + 1
+                _add(summary.rescued_by_queue, {queue: 1})
         if len(rows) < options.rescue_limit:
             return summary
 

@@ -733,6 +733,19 @@ class Runner:
         async with self.pool.connection() as conn:
             return await run_async(conn, steps)
 
+    def _report_rescued(self, summary: PassSummary) -> None:
+        """Telemetry for each queue's rescued jobs; wake the queues that got work back."""
+        for state, by_queue in (
+            ("available", summary.rescued_by_queue),
+            ("discarded", summary.discarded_by_queue),
+        ):
+            for queue, count in by_queue.items():
+                telemetry.emit("jobs.rescued", queue=queue, state=state, count=count)
+        for queue in summary.rescued_by_queue:
+            producer = self.producers.get(queue)
+            if producer is not None:
+                producer.notify()
+
     async def _maintenance_loop(self) -> None:
         options = self.options.maintenance
         assert options is not None
@@ -748,11 +761,9 @@ class Runner:
                         rescued=rescued.rescued,
                         discarded=rescued.discarded,
                         by_queue=rescued.rescued_by_queue,
+                        discarded_by_queue=rescued.discarded_by_queue,
                     )
-                    for queue in rescued.rescued_by_queue:
-                        producer = self.producers.get(queue)
-                        if producer is not None:
-                            producer.notify()
+                    self._report_rescued(rescued)
                 if pruning and time.monotonic() >= next_prune:
                     pruned = await self.run_maintenance(prune_steps(prefix, options))
                     next_prune = time.monotonic() + self.options.prune_interval

@@ -9,6 +9,9 @@ Events and their data:
 - ``fetch.stop``: queue, count (jobs leased), duration_s
 - ``queue.control``: queue, paused, limit (jobs at once in this process), global_limit
   (None without one); at start and whenever `piiq queues pause|resume|scale` changes it
+- ``jobs.rescued``: queue, state (available, or discarded when no attempt was left), count:
+  executing jobs of dead or hung processes (fast rescue) or past ``rescue_after`` (the
+  Lifeline) taken back by this runner's maintenance
 
 A handler runs on the runner's event loop and must be fast and never raise; one that
 raises is detached, so a metrics bug never stops job processing.
