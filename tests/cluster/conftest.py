@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "support" / "cluster"))
 
 from gated_slack import GatedSlackSandbox
-from harness import Cluster, piiq_entrypoint, running_cluster
+from harness import Cluster, running_cluster
 from suite import EXAMPLE, NAMESPACE, PIIQUEUE, RELEASE, REPO, chart_values, slack_secret
 
 from piiq.queue import devdb
@@ -62,39 +61,48 @@ def cluster(
         yield running
 
 
+def postgresql_url(conninfo: str) -> str:
+    """The postgresql:// URL the database Secret holds, for any libpq conninfo."""
+    info = psycopg.conninfo.conninfo_to_dict(conninfo)
+    return f"postgresql://{info['user']}@{info['host']}:{info.get('port', 5432)}/{info['dbname']}"
+
+
 @pytest.fixture(scope="session")
 def installed(
-    cluster: Cluster, slack: GatedSlackSandbox, tmp_path_factory: pytest.TempPathFactory
+    cluster: Cluster,
+    slack: GatedSlackSandbox,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Cluster:
-    """`helm install piiq charts/piiq --wait`, once for the suite."""
+    """The user's path to `helm install piiq charts/piiq --wait`, once for the suite: the
+    Secrets first (examples/piiq-secrets.example.yaml's names), then the chart, whose hook
+    Job migrates the database."""
+    cluster.kubectl("create", "namespace", NAMESPACE)
+    literals = {"piiq-db": {"url": postgresql_url(database_url)}, "piiq-slack": slack_secret()}
+    for name, data in literals.items():
+        cluster.kubectl(
+            "create", "secret", "generic", name, "-n", NAMESPACE,
+            *[f"--from-literal={key}={value}" for key, value in data.items()],
+        )  # fmt: skip
     values = tmp_path_factory.mktemp("helm") / "values.json"
     values.write_text(json.dumps(chart_values(slack)))
     cluster.helm(
-        "install", RELEASE, str(REPO / "charts" / "piiq"),
-        "--namespace", NAMESPACE, "--create-namespace",
+        "install", RELEASE, str(REPO / "charts" / "piiq"), "--namespace", NAMESPACE,
         "--values", str(values), "--wait", "--timeout", "5m",
     )  # fmt: skip
     return cluster
 
 
 @pytest.fixture(scope="session")
-def piiqueue(installed: Cluster, database_url: str) -> Cluster:
-    """examples/piiqueue.yaml applied with its Secrets (the chart made the args key) on a
-    migrated database, Ready."""
-    subprocess.run(
-        [piiq_entrypoint(), "migrate"],
-        env=dict(os.environ, PIIQ_DATABASE_URL=database_url),
-        check=True,
-        capture_output=True,
-    )
-    info = psycopg.conninfo.conninfo_to_dict(database_url)
-    url = f"postgresql://{info['user']}@{info['host']}:{info.get('port', 5432)}/{info['dbname']}"
-    literals = {"piiq-db": {"url": url}, "piiq-slack": slack_secret()}
-    for name, data in literals.items():
-        installed.kubectl(
-            "create", "secret", "generic", name, "-n", NAMESPACE,
-            *[f"--from-literal={key}={value}" for key, value in data.items()],
-        )  # fmt: skip
+def piiqueue(installed: Cluster) -> Cluster:
+    """examples/piiqueue.yaml applied as its header says (the detection ConfigMap from
+    examples/; the chart made the args key), Ready."""
+    examples = REPO / "examples"
+    installed.kubectl(
+        "create", "configmap", "piiq-detection", "-n", NAMESPACE,
+        f"--from-file=policy.yaml={examples / 'policy.yaml'}",
+        f"--from-file=recognizers.yaml={examples / 'recognizers.yaml'}",
+    )  # fmt: skip
     installed.kubectl("apply", "-n", NAMESPACE, "-f", str(EXAMPLE))
     installed.kubectl(
         "wait", "-n", NAMESPACE, "--for=condition=Ready", f"piiq/{PIIQUEUE}", "--timeout=300s"

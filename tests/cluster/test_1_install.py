@@ -3,6 +3,7 @@ chart's RBAC; every CEL rule and schema constraint of the CRD enforced by the AP
 
 from __future__ import annotations
 
+import psycopg
 from harness import Cluster
 from suite import NAMESPACE, SERVICE_ACCOUNT
 
@@ -63,3 +64,13 @@ def test_the_operator_may_do_its_work_and_nothing_else(installed: Cluster) -> No
         ("create", "serviceaccounts/token", ns),
     ):
         assert not can_i(installed, *refused), refused
+
+
+def test_the_install_hook_migrated_the_database(installed: Cluster, database_url: str) -> None:
+    """The chart's pre-install Job (`piiq migrate`) ran as a real Job's pod before --wait
+    returned; hook-succeeded deleted it."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        (version,) = conn.execute("SELECT obj_description('public.oban_jobs'::regclass)").fetchone()
+    assert version == "12"
+    jobs = installed.get("jobs", "-n", NAMESPACE, "-l", "app.kubernetes.io/component=migrate")
+    assert jobs["items"] == []

@@ -56,6 +56,13 @@ FULL_SPEC: dict[str, Any] = {
     "serviceAccountName": "piiq-workers",
     "env": [{"name": "PIIQ_LOG_LEVEL", "value": "info"}],
     "argsKeySecretRef": {"name": "piiq-args-key", "key": "PIIQ_ARGS_KEYS"},
+    "detection": {
+        "policyConfigMap": {
+            "name": "piiq-detection",
+            "policyKey": "policy.yaml",
+            "recognizersKey": "recognizers.yaml",
+        }
+    },
 }
 
 # Each CEL rule of the CRD (by its message) and a change to FULL_SPEC that breaks it.
