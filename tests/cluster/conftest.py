@@ -19,7 +19,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "support" / "cluster"))
 
 from gated_slack import GatedSlackSandbox
-from harness import Cluster, running_cluster
+from harness import PIIQ_IMAGE, Cluster, piiq_entrypoint, running_cluster
+from runtimes import choose
 from suite import EXAMPLE, NAMESPACE, PIIQUEUE, RELEASE, REPO, chart_values, slack_secret
 
 from piiq.queue import devdb
@@ -29,6 +30,10 @@ if os.geteuid() != 0:
         "the cluster suite runs pods in network namespaces: run it as root",
         allow_module_level=True,
     )
+
+
+def pytest_report_header() -> str:
+    return f"cluster suite: containers run as {choose(PIIQ_IMAGE, piiq_entrypoint()).description}"
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ kubectl and helm CLIs with the admin kubeconfig, and the wait helpers the tests 
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import os
@@ -16,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import runtimes
 from controlplane import ControlPlane, control_plane
 from kube_rest import Kube
 from node_agent import NodeAgent
 
 NODE = "node0"
+PIIQ_IMAGE = f"localhost/piiq:{importlib.metadata.version('piiq')}"  # `make image`
 COMMAND_TIMEOUT = 300
 T = TypeVar("T")
 
@@ -129,7 +132,7 @@ def running_cluster(directory: Path, published_ports: list[int]) -> Iterator[Clu
             serving_cert=plane.kubelet_serving.cert,
             serving_key=plane.kubelet_serving.key,
             client_ca=plane.ca.cert,
-            entrypoint=piiq_entrypoint(),
+            runtime=runtimes.choose(PIIQ_IMAGE, piiq_entrypoint()),
         )
         agent.start()
         try:

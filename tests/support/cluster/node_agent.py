@@ -3,11 +3,11 @@
 It does what a kubelet does, as far as piiq's pods need it:
 - registers its Node with the node's own credentials (the Node authorizer and the
   NodeRestriction admission plugin judge every call) and renews its Lease;
-- runs each container of a bound pod as a local process with the container's command
-  line after the image's ENTRYPOINT, its env resolved from values, Secrets, ConfigMaps and
-  the downward API, its volumes (Secrets, ConfigMaps, emptyDir, the projected service
-  account token) bind-mounted in a mount namespace of its own, in a network namespace of
-  its own (netns.py), with the in-cluster API address in KUBERNETES_SERVICE_*;
+- runs each container of a bound pod (runtimes.py) with the container's command line, its
+  env resolved from values, Secrets, ConfigMaps and the downward API, its volumes
+  (Secrets, ConfigMaps, emptyDir, the projected service account token) at their mount
+  paths, in the pod's own network namespace (netns.py), with the in-cluster API address in
+  KUBERNETES_SERVICE_*;
 - runs readiness and liveness probes, restarts containers per restartPolicy with back-off,
   and reports pod status (phase, IPs, conditions, container states and restart counts);
 - on graceful deletion sends SIGTERM, waits terminationGracePeriodSeconds, SIGKILLs, and
@@ -15,8 +15,8 @@ It does what a kubelet does, as far as piiq's pods need it:
 - serves the kubelet's containerLogs endpoint over TLS, so ``kubectl logs`` goes through
   the API server exactly as on a cluster.
 
-Processes run as root here (the image's user exists only in the image); with podman they
-would run as the image's uid. The agent says which when it starts.
+Containers run as podman containers of the image, or as local processes (runtimes.py); the
+agent says which when it starts.
 """
 
 from __future__ import annotations
@@ -41,32 +41,12 @@ from typing import Any
 import pod_spec
 from kube_rest import Kube, KubeError
 from netns import AddressPool, Forwarder, NodeNetwork, PodNetwork
+from runtimes import Launch, Runtime
 
 log = logging.getLogger("node-agent")
 Manifest = dict[str, Any]
 TICK = 0.25
 MAX_BACKOFF = 10.0
-# Runs in the pod's own mount namespace: every volume is first bound under a staging
-# directory (a volume mounted on /tmp must not hide the sources of the next ones), then onto
-# its mount path; then the container's command runs in its working directory.
-LAUNCH = r"""
-cd_to=$1; count=$2; shift 2
-stage=/mnt/.piiq-pod-volumes
-mkdir -p "$stage" && mount -t tmpfs tmpfs "$stage"
-i=0
-while [ "$i" -lt "$count" ]; do
-  i=$((i + 1)); mkdir "$stage/$i"; mount --bind "$1" "$stage/$i"
-  eval "target_$i=\$2 mode_$i=\$3"; shift 3
-done
-i=0
-while [ "$i" -lt "$count" ]; do
-  i=$((i + 1)); eval "target=\$target_$i mode=\$mode_$i"
-  mkdir -p "$target" && mount --bind "$stage/$i" "$target"
-  [ "$mode" = ro ] && mount -o remount,bind,ro "$target"
-done
-cd "$cd_to"
-exec "$@"
-"""
 
 
 def now() -> str:
@@ -82,6 +62,7 @@ class Container:
     spec: Manifest
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
+    launch: Launch | None = None
     restart_count: int = 0
     started_at: str | None = None
     terminated: Manifest | None = None  # the state of a container that exited
@@ -208,14 +189,14 @@ class PodRunner(threading.Thread):
     def _kill_all(self, grace: float) -> None:
         running = [c for c in self.containers.values() if c.running]
         for container in running:
-            _signal(container, signal.SIGTERM)
+            _signal(container, signal.SIGTERM, self.agent.runtime)
         deadline = time.monotonic() + grace
         for container in running:
             assert container.process is not None
             try:
                 container.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                _signal(container, signal.SIGKILL)
+                _signal(container, signal.SIGKILL, self.agent.runtime)
                 container.process.wait()
             self._exited(container)
 
@@ -252,9 +233,9 @@ class PodRunner(threading.Thread):
         container.backoff = min(MAX_BACKOFF, container.backoff * 2)
 
     def _start(self, container: Container, volumes: dict[str, Path]) -> None:
+        assert self.network is not None
         try:
             env = pod_spec.environment(self.pod, container.spec, self.agent.read)
-            argv = pod_spec.command(container.spec, self.agent.entrypoint)
         except (pod_spec.ConfigError, KubeError) as error:
             container.waiting = ("CreateContainerConfigError", str(error))
             container.backoff_until = time.monotonic() + 1
@@ -265,32 +246,30 @@ class PodRunner(threading.Thread):
             previous = container.log_path.with_suffix(".previous.log")
             if container.log_path.exists():
                 container.log_path.replace(previous)
-        launch = [
-            "nsenter",
-            f"--net={self.network.path if self.network else ''}",
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "/bin/sh",
-            "-c",
-            LAUNCH,
-            "launch",
-            container.spec.get("workingDir", pod_spec.IMAGE_WORKDIR),
-        ]
-        mounts = pod_spec.mounts(container.spec, volumes)
-        launch.append(str(len(mounts)))
-        for mount in mounts:
-            launch += [str(mount.source), mount.target, "ro" if mount.read_only else "rw"]
-        launch += argv
+        host, port = self.agent.api_address
+        env = {
+            "HOSTNAME": self.pod["metadata"]["name"],
+            "KUBERNETES_SERVICE_HOST": host,
+            "KUBERNETES_SERVICE_PORT": str(port),
+            "KUBERNETES_SERVICE_PORT_HTTPS": str(port),
+            **env,
+        }
+        name = f"piiq-{self.uid[:8]}-{container.name}-{container.restart_count}"
+        container.launch = self.agent.runtime.launch(
+            self.pod,
+            container.spec,
+            env,
+            pod_spec.mounts(container.spec, volumes),
+            self.network.path,
+            name,
+        )
         with container.log_path.open("ab") as out:
             container.process = subprocess.Popen(
-                launch,
+                container.launch.argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env=self._process_env(env),
+                env=container.launch.env,
                 start_new_session=True,
             )
         container.started_at = now()
@@ -300,18 +279,6 @@ class PodRunner(threading.Thread):
         delay = {k: (container.spec.get(k) or {}).get("initialDelaySeconds", 0) for k in PROBES}
         container.probe_due = {k: time.monotonic() + v for k, v in delay.items()}
         container.ready = not container.spec.get("readinessProbe")
-
-    def _process_env(self, env: dict[str, str]) -> dict[str, str]:
-        host, port = self.agent.api_address
-        return {
-            "PATH": f"{Path(self.agent.entrypoint).parent}:/usr/local/bin:/usr/bin:/bin",
-            **pod_spec.IMAGE_ENV,
-            "HOSTNAME": self.pod["metadata"]["name"],
-            "KUBERNETES_SERVICE_HOST": host,
-            "KUBERNETES_SERVICE_PORT": str(port),
-            "KUBERNETES_SERVICE_PORT_HTTPS": str(port),
-            **env,
-        }
 
     def _probe(self, container: Container) -> None:
         for kind in PROBES:
@@ -330,14 +297,14 @@ class PodRunner(threading.Thread):
                     container.ready = False
             elif not ok and -streak >= probe.get("failureThreshold", 3):
                 log.info("%s: liveness failed, restarting %s", self.name, container.name)
-                _signal(container, signal.SIGTERM)
+                _signal(container, signal.SIGTERM, self.agent.runtime)
                 assert container.process is not None
                 try:
                     container.process.wait(
                         self.pod["spec"].get("terminationGracePeriodSeconds", 30)
                     )
                 except subprocess.TimeoutExpired:
-                    _signal(container, signal.SIGKILL)
+                    _signal(container, signal.SIGKILL, self.agent.runtime)
                     container.process.wait()
                 self._exited(container)
                 return
@@ -360,25 +327,9 @@ class PodRunner(threading.Thread):
                 port = pod_spec.port_number(container.spec, probe["tcpSocket"]["port"])
                 self.agent.network.connect((self.network.ip, port), timeout).close()
                 return True
-            if "exec" in probe:
-                return self._exec_probe(probe["exec"]["command"], timeout)
         except (OSError, http.client.HTTPException, pod_spec.ConfigError):
             return False
         return False
-
-    def _exec_probe(self, command: list[str], timeout: float) -> bool:
-        assert self.network is not None
-        argv = pod_spec.command({"name": "probe", "command": command}, self.agent.entrypoint)
-        try:
-            result = subprocess.run(
-                ["nsenter", f"--net={self.network.path}", *argv],
-                capture_output=True,
-                timeout=timeout,
-                env=self._process_env({}),
-            )
-        except subprocess.TimeoutExpired:
-            return False
-        return result.returncode == 0
 
     # -- status ---------------------------------------------------------------------------
 
@@ -453,10 +404,13 @@ class PodRunner(threading.Thread):
 PROBES = ("readinessProbe", "livenessProbe")
 
 
-def _signal(container: Container, sig: signal.Signals) -> None:
-    if container.process is not None:
+def _signal(container: Container, sig: signal.Signals, runtime: Runtime) -> None:
+    if container.process is not None and container.launch is not None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(container.process.pid, sig)
+            if sig == signal.SIGKILL:
+                runtime.kill(container.launch, container.process.pid)
+            else:
+                os.killpg(container.process.pid, sig)
 
 
 class NodeAgent:
@@ -473,14 +427,14 @@ class NodeAgent:
         serving_cert: Path,
         serving_key: Path,
         client_ca: Path,
-        entrypoint: str,
+        runtime: Runtime,
     ) -> None:
         self.kube = kube
         self.name = name
         self.directory = directory
         self.api_address = api_address
         self.published_ports = published_ports
-        self.entrypoint = entrypoint
+        self.runtime = runtime
         self.addresses = AddressPool()
         self.forwarder = Forwarder()
         self.network = NodeNetwork(f"piiq-node-{os.getpid()}", self.forwarder)
@@ -570,7 +524,7 @@ class NodeAgent:
                 "systemUUID": "piiq-cluster-test",
                 "bootID": "piiq-cluster-test",
                 "kernelVersion": os.uname().release,
-                "osImage": "piiq node agent (local processes)",
+                "osImage": f"piiq node agent ({self.runtime.description})",
                 "containerRuntimeVersion": "process://1",
                 "kubeletVersion": "v1.36.0-piiq",
                 "kubeProxyVersion": "",
@@ -672,7 +626,7 @@ class NodeAgent:
     # -- start and stop -------------------------------------------------------------------
 
     def start(self) -> None:
-        log.info("node agent: pods run as local processes (podman not used)")
+        log.info("node agent: containers run as %s", self.runtime.description)
         self.logs.start()
         self.register()
         for target in (self._heartbeat, self._sync):
