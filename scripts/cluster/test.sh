@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+[ "$(id -u)" = 0 ] || { echo "make test-cluster runs pods in network namespaces: run it as root" >&2; exit 1; }
+
 started=$SECONDS
 bin_dirs=$(scripts/cluster/build.sh | paste -sd: -)
 echo "control plane binaries: $((SECONDS - started)) s (build or cache)"
@@ -13,5 +15,13 @@ if [ -z "${PIIQ_TEST_DATABASE_URL:-}" ] && [ -f .ci/.pg-url ]; then
   export PIIQ_TEST_DATABASE_URL
 fi
 suite=$SECONDS
-PIIQ_CLUSTER_BIN="$bin_dirs" .venv/bin/pytest tests/cluster -p no:cacheprovider "$@"
+# pytest tears the cluster down on SIGINT (its fixtures' finally): a TERM (CI's time-out) is
+# passed on as one, so no process, mount or network namespace outlives the run.
+PIIQ_CLUSTER_BIN="$bin_dirs" .venv/bin/pytest tests/cluster -p no:cacheprovider "$@" &
+pytest_pid=$!
+trap 'kill -INT "$pytest_pid" 2>/dev/null' INT TERM
+status=0
+wait "$pytest_pid" || status=$?
+if [ "$status" -gt 128 ]; then wait "$pytest_pid" || status=$?; fi  # interrupted: let it finish
 echo "cluster suite: $((SECONDS - suite)) s"
+exit "$status"

@@ -7,6 +7,8 @@ import psycopg
 from harness import Cluster
 from suite import NAMESPACE, SERVICE_ACCOUNT
 
+from piiq.queue.migrations import OBAN_VERSION
+
 CRD = "piiqueues.piiq.dev"
 AS_OPERATOR = f"--as=system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"
 
@@ -35,8 +37,12 @@ def test_helm_install_establishes_the_crd_and_runs_the_operator(installed: Clust
 
 
 def can_i(cluster: Cluster, *args: str) -> bool:
+    """`kubectl auth can-i` as the operator: yes (exit 0) or no (exit 1), nothing else."""
     result = cluster.kubectl("auth", "can-i", AS_OPERATOR, *args, check=False)
-    return result.stdout.strip() == "yes"
+    answer = result.stdout.strip()
+    assert (result.returncode, answer) in ((0, "yes"), (1, "no")), (args, result.stderr)
+    assert "Warning" not in result.stderr, (args, result.stderr)  # e.g. an unknown resource
+    return answer == "yes"
 
 
 def test_the_operator_may_do_its_work_and_nothing_else(installed: Cluster) -> None:
@@ -57,8 +63,8 @@ def test_the_operator_may_do_its_work_and_nothing_else(installed: Cluster) -> No
         ("patch", "deployments.apps", "--namespace=default"),
         ("create", "pods", ns),
         ("create", "pods/exec", ns),
-        ("delete", "nodes"),
-        ("create", "clusterrolebindings.rbac.authorization.k8s.io"),
+        ("delete", "nodes", "--all-namespaces"),
+        ("create", "clusterrolebindings.rbac.authorization.k8s.io", "--all-namespaces"),
         ("escalate", "roles.rbac.authorization.k8s.io", ns),
         ("impersonate", "serviceaccounts", ns),
         ("create", "serviceaccounts/token", ns),
@@ -71,6 +77,6 @@ def test_the_install_hook_migrated_the_database(installed: Cluster, database_url
     returned; hook-succeeded deleted it."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         (version,) = conn.execute("SELECT obj_description('public.oban_jobs'::regclass)").fetchone()
-    assert version == "12"
+    assert version == str(OBAN_VERSION)
     jobs = installed.get("jobs", "-n", NAMESPACE, "-l", "app.kubernetes.io/component=migrate")
     assert jobs["items"] == []

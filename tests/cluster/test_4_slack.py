@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 
+import psycopg
 from gated_slack import GatedSlackSandbox
 from harness import Cluster, eventually
 from suite import CARD, CHANNEL, NAMESPACE, PIIQUEUE, deliver, ingress_urls, slack_secret
@@ -17,8 +18,14 @@ CLEAN_TEXT = "standup moved to 10:30"
 PREFIX = re.compile(r"^\[pod/[^\]]+\] ")
 
 
+def settled(database_url: str) -> bool:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT state FROM oban_jobs WHERE queue = 'events'").fetchall()
+    return bool(rows) and all(state == "completed" for (state,) in rows)
+
+
 def test_a_card_number_is_deleted_and_its_author_dmed(
-    piiqueue: Cluster, slack: GatedSlackSandbox
+    piiqueue: Cluster, slack: GatedSlackSandbox, database_url: str
 ) -> None:
     urls = ingress_urls(piiqueue)
     assert len(urls) == 2
@@ -27,6 +34,7 @@ def test_a_card_number_is_deleted_and_its_author_dmed(
     eventually(lambda: not slack.message_exists(CHANNEL, card_ts), 60, "the card message deleted")
     (dm,) = eventually(lambda: slack.direct_messages("U0ALICE"), 30, "a DM to the author")
     assert CARD not in dm["text"]
+    eventually(lambda: settled(database_url), 60, "both message jobs completed")
     assert slack.message_exists(CHANNEL, clean_ts)
     assert slack.direct_messages("U0CAROL") == []
 

@@ -11,7 +11,19 @@ from suite import NAMESPACE, OPERATOR, PIIQUEUE, RELEASE
 KINDS = "deployments,replicasets,pods,cronjobs,jobs,services,poddisruptionbudgets"
 
 
+def test_deleting_the_piiqueue_collects_every_child(piiqueue: Cluster) -> None:
+    piiqueue.kubectl("delete", "piiq", PIIQUEUE, "-n", NAMESPACE, "--timeout=60s")
+
+    def children() -> list[str]:
+        found = piiqueue.get(KINDS, "-n", NAMESPACE, "-l", f"app.kubernetes.io/instance={PIIQUEUE}")
+        return [f"{o['kind']}/{o['metadata']['name']}" for o in found["items"]]
+
+    eventually(lambda: children() == [], 120, "every child of the PIIQueue collected")
+
+
 def test_the_operator_never_met_a_403(piiqueue: Cluster) -> None:
+    """Over the whole suite, the deletion included: its one container never restarted, so
+    its log is all of it."""
     logs = piiqueue.kubectl("logs", f"deploy/{OPERATOR}", "-n", NAMESPACE, "--tail=-1").stdout
     assert logs.strip(), "the operator logged nothing"
     for line in logs.splitlines():
@@ -21,16 +33,6 @@ def test_the_operator_never_met_a_403(piiqueue: Cluster) -> None:
     ]
     (status,) = pod["status"]["containerStatuses"]
     assert status["restartCount"] == 0, status  # its liveness probe held all along
-
-
-def test_deleting_the_piiqueue_collects_every_child(piiqueue: Cluster) -> None:
-    piiqueue.kubectl("delete", "piiq", PIIQUEUE, "-n", NAMESPACE, "--timeout=60s")
-
-    def children() -> list[str]:
-        found = piiqueue.get(KINDS, "-n", NAMESPACE, "-l", f"app.kubernetes.io/instance={PIIQUEUE}")
-        return [f"{o['kind']}/{o['metadata']['name']}" for o in found["items"]]
-
-    eventually(lambda: children() == [], 120, "every child of the PIIQueue collected")
 
 
 def test_helm_uninstall_leaves_only_the_crd(installed: Cluster) -> None:

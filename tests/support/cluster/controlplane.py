@@ -104,14 +104,14 @@ class ControlPlane:
 
 def _start(plane: ControlPlane, name: str, args: list[str]) -> None:
     (plane.directory / "logs").mkdir(exist_ok=True)
-    log = plane.log_path(name).open("ab")
-    plane.processes[name] = subprocess.Popen(
-        [str(plane.bin[name.split("@")[0]]), *args],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with plane.log_path(name).open("ab") as log:
+        plane.processes[name] = subprocess.Popen(
+            [str(plane.bin[name.split("@")[0]]), *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -197,8 +197,8 @@ def control_plane(directory: Path) -> Iterator[ControlPlane]:
     etcd_client, etcd_peer = free_port(), free_port()
     etcd_data = directory / "etcd"
     with ExitStack() as stack:
-        stack.callback(_stop, plane.processes)
-        stack.callback(shutil.rmtree, etcd_data, True)
+        stack.callback(shutil.rmtree, etcd_data, True)  # callbacks run last first:
+        stack.callback(_stop, plane.processes)  # etcd stops before its data goes
         _start(
             plane,
             "etcd",

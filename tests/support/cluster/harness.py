@@ -134,8 +134,8 @@ def running_cluster(directory: Path, published_ports: list[int]) -> Iterator[Clu
             client_ca=plane.ca.cert,
             runtime=runtimes.choose(PIIQ_IMAGE, piiq_entrypoint()),
         )
-        agent.start()
         try:
+            agent.start()
             cluster = Cluster(plane, agent, admin)
             cluster.kubectl("wait", "--for=condition=Ready", f"node/{NODE}", "--timeout=120s")
             yield cluster

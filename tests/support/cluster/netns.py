@@ -77,11 +77,38 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
+def socket_in(path: Path) -> socket.socket:
+    """A TCP socket of the network namespace at ``path`` (address reuse on, as listeners
+    of pods that come and go on the same IPs need)."""
+
+    def make() -> socket.socket:
+        sock = socket.socket(socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return sock
+
+    return _in_namespace(path, make)
+
+
+def add_namespace(name: str) -> Path:
+    """A new network namespace with its loopback up."""
+    subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+    except subprocess.CalledProcessError:
+        remove_namespace(name)
+        raise
+    return NETNS_DIR / name
+
+
+def remove_namespace(name: str) -> None:
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
 async def _connect_in(
     path: Path, address: tuple[str, int]
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A stream to ``address`` as seen from the network namespace at ``path``."""
-    sock = await asyncio.to_thread(_in_namespace, path, lambda: socket.socket(socket.AF_INET))
+    sock = await asyncio.to_thread(socket_in, path)
     sock.setblocking(False)
     try:
         await asyncio.get_running_loop().sock_connect(sock, address)
@@ -112,7 +139,6 @@ class Forwarder:
     def serve(self, listener: socket.socket, connect: Connect) -> asyncio.Server:
         """Accept on ``listener`` (bound, in whatever namespace made it); splice each
         connection to the stream ``connect()`` opens."""
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.listen(128)
         listener.setblocking(False)
 
@@ -148,11 +174,9 @@ class NodeNetwork:
 
     def __init__(self, name: str, forwarder: Forwarder) -> None:
         self.name = name
-        self.path = NETNS_DIR / name
+        self.path = add_namespace(name)
         self._forwarder = forwarder
         self._reached: list[asyncio.Server] = []
-        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
 
     def add_address(self, ip: str) -> None:
         subprocess.run(["ip", "-n", self.name, "addr", "add", f"{ip}/32", "dev", "lo"], check=True)
@@ -163,7 +187,7 @@ class NodeNetwork:
         )
 
     def socket(self) -> socket.socket:
-        return _in_namespace(self.path, lambda: socket.socket(socket.AF_INET))
+        return socket_in(self.path)
 
     def connect(self, address: tuple[str, int], timeout: float) -> socket.socket:
         """A connected socket to a pod IP, from the node's network (the kubelet's probes)."""
@@ -180,6 +204,7 @@ class NodeNetwork:
         """A loopback address of the host that forwards to ``address`` in the node's
         network, as ``kubectl port-forward`` gives one."""
         listener = socket.socket(socket.AF_INET)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
         self._reached.append(
             self._forwarder.serve(listener, lambda: _connect_in(self.path, address))
@@ -188,7 +213,7 @@ class NodeNetwork:
 
     def remove(self) -> None:
         self._forwarder.close(self._reached)
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+        remove_namespace(self.name)
 
 
 class PodNetwork:
@@ -197,18 +222,20 @@ class PodNetwork:
     def __init__(self, name: str, ip: str, node: NodeNetwork, forwarder: Forwarder) -> None:
         self.name = name
         self.ip = ip
-        self.path = NETNS_DIR / name
         self._node = node
         self._forwarder = forwarder
         self._servers: list[asyncio.Server] = []
-        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True)
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        node.add_address(ip)
+        self.path = add_namespace(name)
+        try:
+            node.add_address(ip)
+        except subprocess.CalledProcessError:
+            remove_namespace(name)
+            raise
 
     def publish_into(self, ports: Iterable[int]) -> None:
         """Listen on 127.0.0.1:PORT in the pod for each port, forwarding to the host's."""
         for port in ports:
-            listener = _in_namespace(self.path, lambda: socket.socket(socket.AF_INET))
+            listener = socket_in(self.path)
             listener.bind(("127.0.0.1", port))
             connect = functools.partial(asyncio.open_connection, "127.0.0.1", port)
             self._servers.append(self._forwarder.serve(listener, connect))
@@ -226,18 +253,17 @@ class PodNetwork:
         self._forwarder.close(self._servers)
         self._servers.clear()
         self._node.remove_address(self.ip)
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
+        remove_namespace(self.name)
 
 
 class AddressPool:
-    """Pod IPs from 10.244.0.0/16, never one that is in use."""
+    """Pod IPs from 10.244.0.0/16: each handed out once until the range runs out, so a
+    replacement pod never meets its predecessor's connections on the same address."""
 
     def __init__(self) -> None:
         self._hosts = itertools.islice(POD_RANGE.hosts(), 1, None)
-        self._free: list[str] = []
+        self._lock = threading.Lock()
 
     def take(self) -> str:
-        return self._free.pop(0) if self._free else str(next(self._hosts))
-
-    def give_back(self, ip: str) -> None:
-        self._free.append(ip)
+        with self._lock:
+            return str(next(self._hosts))

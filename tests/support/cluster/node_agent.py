@@ -110,6 +110,7 @@ class PodRunner(threading.Thread):
         self.force_killed = threading.Event()
         self.deletion_seen_at: float | None = None
         self._last_status: Manifest | None = None
+        self._transitions: dict[str, str | None] = {}
         self._started_at = now()
 
     @property
@@ -129,7 +130,6 @@ class PodRunner(threading.Thread):
             self._kill_all(0)
             if self.network is not None:
                 self.network.remove()
-                self.agent.addresses.give_back(self.network.ip)
             if self.stopping.is_set():  # deleted; a finished pod keeps its logs until then
                 self.agent.forget(self)
 
@@ -276,12 +276,14 @@ class PodRunner(threading.Thread):
         container.terminated = None
         container.waiting = None
         container.probe_streak.clear()
-        delay = {k: (container.spec.get(k) or {}).get("initialDelaySeconds", 0) for k in PROBES}
+        delay = {
+            k: (container.spec.get(k) or {}).get("initialDelaySeconds", 0) for k in pod_spec.PROBES
+        }
         container.probe_due = {k: time.monotonic() + v for k, v in delay.items()}
         container.ready = not container.spec.get("readinessProbe")
 
     def _probe(self, container: Container) -> None:
-        for kind in PROBES:
+        for kind in pod_spec.PROBES:
             probe = container.spec.get(kind)
             if not probe or time.monotonic() < container.probe_due.get(kind, 0):
                 continue
@@ -335,7 +337,8 @@ class PodRunner(threading.Thread):
 
     def _status(self) -> Manifest:
         containers = list(self.containers.values())
-        phase = "Running" if any(c.running for c in containers) else "Pending"
+        # Running once a container started, restarts and back-off included, as a kubelet says
+        phase = "Running" if any(c.started_at for c in containers) else "Pending"
         if self._finished():
             codes = [(c.terminated or {}).get("exitCode", 1) for c in containers]
             phase = "Succeeded" if not any(codes) else "Failed"
@@ -382,8 +385,11 @@ class PodRunner(threading.Thread):
         if status == self._last_status or self.force_killed.is_set():
             return
         stamped = json.loads(json.dumps(status))
-        for item in stamped["conditions"]:
-            item["lastTransitionTime"] = now()
+        before = {c["type"]: c for c in (self._last_status or {}).get("conditions", [])}
+        for item in stamped["conditions"]:  # a condition's time moves only when it changes
+            same = before.get(item["type"], {}).get("status") == item["status"]
+            item["lastTransitionTime"] = self._transitions.get(item["type"]) if same else now()
+            self._transitions[item["type"]] = item["lastTransitionTime"]
         try:
             self.agent.kube.patch(self.path + "/status", {"status": stamped})
             self._last_status = status
@@ -399,9 +405,6 @@ class PodRunner(threading.Thread):
         if found is None:
             return None
         return found.log_path.with_suffix(".previous.log") if previous else found.log_path
-
-
-PROBES = ("readinessProbe", "livenessProbe")
 
 
 def _signal(container: Container, sig: signal.Signals, runtime: Runtime) -> None:
@@ -576,7 +579,7 @@ class NodeAgent:
                 runner = self.runners.get(uid)
             if runner is None:
                 if pod["metadata"].get("deletionTimestamp"):
-                    self._delete_unstarted(pod)
+                    self._remove_pod_object(pod)
                 elif pod.get("status", {}).get("phase") not in ("Succeeded", "Failed"):
                     runner = PodRunner(self, pod)
                     with self._lock:
@@ -586,7 +589,7 @@ class NodeAgent:
                 runner.pod["metadata"] = pod["metadata"]
                 runner.stopping.set()
                 if not runner.is_alive():  # finished before: only the object is left
-                    self._delete_unstarted(pod)
+                    self._remove_pod_object(pod)
                     self.forget(runner)
         with self._lock:
             gone = [r for uid, r in self.runners.items() if uid not in seen]
@@ -596,7 +599,7 @@ class NodeAgent:
             if not runner.is_alive():
                 self.forget(runner)
 
-    def _delete_unstarted(self, pod: Manifest) -> None:
+    def _remove_pod_object(self, pod: Manifest) -> None:
         """The kubelet's last word on a pod with no running containers: remove it."""
         meta = pod["metadata"]
         with contextlib.suppress(KubeError):
@@ -648,6 +651,7 @@ class NodeAgent:
         self.logs.stop()
         self.network.remove()
         self.forwarder.stop()
+        self.runtime.cleanup()
 
 
 class LogServer:
@@ -698,27 +702,40 @@ def _log_handler(agent: NodeAgent) -> type[http.server.BaseHTTPRequestHandler]:
             runner = agent.find(parts[1], parts[2])
             previous = query.get("previous", ["false"])[0] == "true"
             path = runner.log_file(parts[3], previous) if runner else None
-            if path is None:
+            if runner is None or path is None:
                 return self._plain(404, f"pod {parts[1]}/{parts[2]} not on this node\n".encode())
-            tail = int(query["tailLines"][0]) if "tailLines" in query else None
-            data = _tail(path.read_bytes() if path.exists() else b"", tail)
+            if previous and not path.exists():
+                message = f'previous terminated container "{parts[3]}" not found\n'
+                return self._plain(400, message.encode())
+            raw = path.read_bytes() if path.exists() else b""
+            data = _tail(raw, int(query["tailLines"][0]) if "tailLines" in query else None)
             if "limitBytes" in query:
                 data = data[: int(query["limitBytes"][0])]
-            if query.get("follow", ["false"])[0] != "true" or runner is None:
+            if query.get("follow", ["false"])[0] != "true" or previous:
                 return self._plain(200, data)
+            self._follow(runner, parts[3], path, data, len(raw))
+
+        def _follow(
+            self, runner: PodRunner, container: str, path: Path, data: bytes, offset: int
+        ) -> None:
+            """Stream the log as it grows, until this run of the container ends (a
+            restart starts a new log, as the kubelet's follow does)."""
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            offset = path.stat().st_size if path.exists() else 0
-            self._chunk(data)
+            process = runner.containers[container].process
             try:
-                while runner.is_alive():
+                self._chunk(data)
+                while True:
+                    running = runner.is_alive() and runner.containers[container].process is process
                     with path.open("rb") as log_file:
                         log_file.seek(offset)
                         more = log_file.read()
                     offset += len(more)
                     self._chunk(more)
+                    if not running:
+                        break
                     time.sleep(0.2)
                 self.wfile.write(b"0\r\n\r\n")
             except (OSError, ssl.SSLError):

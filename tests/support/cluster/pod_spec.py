@@ -20,6 +20,7 @@ TokenIssuer = Callable[[Manifest], str]
 
 IMAGE_ENTRYPOINT = ["piiq"]  # the Dockerfile's ENTRYPOINT
 IMAGE_WORKDIR = "/tmp"  # and its WORKDIR
+PROBES = ("readinessProbe", "livenessProbe")
 IMAGE_ENV = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HOME": "/tmp"}
 
 
@@ -35,8 +36,7 @@ class Mount:
 
 
 def secret_data(obj: Manifest) -> dict[str, str]:
-    decoded = {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
-    return decoded | (obj.get("stringData") or {})
+    return {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
 
 
 def _key(reader: DataReader, kind: str, namespace: str, ref: Manifest) -> str | None:
@@ -200,7 +200,7 @@ def exposed_ports(pod: Manifest) -> set[int]:
     ports: set[int] = set()
     for container in pod["spec"]["containers"]:
         ports |= {int(p["containerPort"]) for p in container.get("ports") or []}
-        for probe in (container.get(k) for k in ("readinessProbe", "livenessProbe")):
+        for probe in (container.get(k) for k in PROBES):
             action = (probe or {}).get("httpGet") or (probe or {}).get("tcpSocket")
             if action:
                 ports.add(port_number(container, action["port"]))

@@ -10,6 +10,7 @@ mount namespace of its own: the image's user exists only in the image.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ Manifest = dict[str, Any]
 # its mount path; then the command runs in its working directory.
 LAUNCH = r"""
 cd_to=$1; count=$2; shift 2
-stage=/mnt/.piiq-pod-volumes
+stage=/mnt/.piiq-pod-volumes  # STAGE
 mkdir -p "$stage" && mount -t tmpfs tmpfs "$stage"
 i=0
 while [ "$i" -lt "$count" ]; do
@@ -71,11 +72,29 @@ class Runtime(Protocol):
 
     def kill(self, launch: Launch, pid: int) -> None: ...
 
+    def cleanup(self) -> None: ...
+
+
+def _missing_top(path: Path) -> Path | None:
+    """The highest ancestor of ``path`` (or itself) that does not exist yet."""
+    top = None
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            break
+        top = candidate
+    return top
+
+
+STAGE = Path("/mnt/.piiq-pod-volumes")
+
 
 class ProcessRuntime:
     def __init__(self, entrypoint: str) -> None:
         self.entrypoint = entrypoint
         self.description = f"local processes of {entrypoint}, as root"
+        # Mount points made on the host's disk (mounts are private, the directories are
+        # not): removed again, if still empty, by cleanup().
+        self._made: set[Path] = set()
 
     def launch(
         self,
@@ -86,6 +105,9 @@ class ProcessRuntime:
         netns: Path,
         name: str,
     ) -> Launch:
+        for target in (STAGE, *(Path(m.target) for m in mounts)):
+            if top := _missing_top(target):
+                self._made.add(top)
         argv = ["nsenter", f"--net={netns}", "unshare", "--mount", "--propagation", "private"]
         argv += ["--", "/bin/sh", "-c", LAUNCH, "launch"]
         argv += [container.get("workingDir", pod_spec.IMAGE_WORKDIR), str(len(mounts))]
@@ -97,6 +119,12 @@ class ProcessRuntime:
 
     def kill(self, launch: Launch, pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
+
+    def cleanup(self) -> None:
+        for top in self._made:
+            for directory, _, _ in sorted(os.walk(top), key=lambda d: -len(d[0])):
+                with contextlib.suppress(OSError):  # not empty: something else uses it
+                    os.rmdir(directory)
 
 
 def _security(pod: Manifest, container: Manifest) -> list[str]:
@@ -149,6 +177,9 @@ class PodmanRuntime:
         # SIGKILL to the podman client would leave the container running
         subprocess.run(["podman", "kill", "--signal", "KILL", launch.name], capture_output=True)
         os.killpg(pid, signal.SIGKILL)
+
+    def cleanup(self) -> None:
+        pass
 
 
 def choose(image: str | None, entrypoint: str) -> Runtime:
