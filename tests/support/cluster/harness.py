@@ -24,6 +24,8 @@ from node_agent import NodeAgent
 
 NODE = "node0"
 PIIQ_IMAGE = f"localhost/piiq:{importlib.metadata.version('piiq')}"  # `make image`
+# What local-process pods run from: the environment and the source tree (an editable install).
+KEEP_VISIBLE = (Path(sys.prefix), Path(__file__).resolve().parents[3])
 COMMAND_TIMEOUT = 300
 T = TypeVar("T")
 
@@ -132,7 +134,7 @@ def running_cluster(directory: Path, published_ports: list[int]) -> Iterator[Clu
             serving_cert=plane.kubelet_serving.cert,
             serving_key=plane.kubelet_serving.key,
             client_ca=plane.ca.cert,
-            runtime=runtimes.choose(PIIQ_IMAGE, piiq_entrypoint()),
+            runtime=runtimes.choose(PIIQ_IMAGE, piiq_entrypoint(), keep=KEEP_VISIBLE),
         )
         try:
             agent.start()

@@ -89,8 +89,13 @@ STAGE = Path("/mnt/.piiq-pod-volumes")
 
 
 class ProcessRuntime:
-    def __init__(self, entrypoint: str) -> None:
+    """``keep`` are host directories the processes need (this environment and the source
+    tree): bound back after the volumes, so an emptyDir on /tmp never hides a checkout or
+    a venv that lives under /tmp."""
+
+    def __init__(self, entrypoint: str, keep: tuple[Path, ...] = ()) -> None:
         self.entrypoint = entrypoint
+        self.keep = [pod_spec.Mount(path, str(path), read_only=False) for path in keep]
         self.description = f"local processes of {entrypoint}, as root"
         # Mount points made on the host's disk (mounts are private, the directories are
         # not): removed again, if still empty, by cleanup().
@@ -110,6 +115,7 @@ class ProcessRuntime:
                 self._made.add(top)
         argv = ["nsenter", f"--net={netns}", "unshare", "--mount", "--propagation", "private"]
         argv += ["--", "/bin/sh", "-c", LAUNCH, "launch"]
+        mounts = [*mounts, *self.keep]
         argv += [container.get("workingDir", pod_spec.IMAGE_WORKDIR), str(len(mounts))]
         for mount in mounts:
             argv += [str(mount.source), mount.target, "ro" if mount.read_only else "rw"]
@@ -182,12 +188,12 @@ class PodmanRuntime:
         pass
 
 
-def choose(image: str | None, entrypoint: str) -> Runtime:
+def choose(image: str | None, entrypoint: str, keep: tuple[Path, ...] = ()) -> Runtime:
     """Podman when it runs here and holds ``image`` (``PIIQ_CLUSTER_RUNTIME=process`` or
     ``podman`` forces a choice), else local processes."""
     wanted = os.environ.get("PIIQ_CLUSTER_RUNTIME", "")
     if wanted == "process" or not image:
-        return ProcessRuntime(entrypoint)
+        return ProcessRuntime(entrypoint, keep)
     usable = shutil.which("podman") is not None and (
         subprocess.run(["podman", "image", "exists", image], capture_output=True).returncode == 0
     )
@@ -195,4 +201,4 @@ def choose(image: str | None, entrypoint: str) -> Runtime:
         return PodmanRuntime(image)
     if wanted == "podman":
         raise RuntimeError(f"PIIQ_CLUSTER_RUNTIME=podman, but podman has no image {image}")
-    return ProcessRuntime(entrypoint)
+    return ProcessRuntime(entrypoint, keep)
