@@ -14,6 +14,16 @@ if [ -z "${PIIQ_TEST_DATABASE_URL:-}" ] && [ -f .ci/.pg-url ]; then
   PIIQ_TEST_DATABASE_URL="$(cat .ci/.pg-url)"
   export PIIQ_TEST_DATABASE_URL
 fi
+# Pods run as podman containers of the image when `make image` built it here, with the
+# podman settings scripts/image.sh uses (runc, rlimits root may set); else as local processes.
+# shellcheck source=scripts/image.sh
+source scripts/image.sh
+if command -v podman > /dev/null && (configure_podman) 2> /dev/null; then
+  export CONTAINERS_CONF="$CACHE_DIR/containers.conf"
+else
+  export PIIQ_CLUSTER_RUNTIME=${PIIQ_CLUSTER_RUNTIME:-process}
+fi
+
 suite=$SECONDS
 # pytest tears the cluster down on SIGINT (its fixtures' finally): a TERM (CI's time-out) is
 # passed on as one, so no process, mount or network namespace outlives the run.
