@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from piiq.queue.cron import format_entry
+
 from .meta import COMPONENT, INGRESS_PORT, METRICS_PORT, QUEUE_LABEL, Manifest, Owner, labels
 from .meta import metadata as _metadata
 from .network import network_policies
@@ -285,8 +287,14 @@ def worker_deployment(
 
     ``detection`` is the hash of the detection ConfigMap's keys (``detection_hash``), an
     annotation of the pods: reconcile reads the ConfigMap and passes it, so a change to
-    those keys rolls the pods."""
+    those keys rolls the pods.
+
+    Each ``spec.cron`` entry of this queue becomes a ``--cron`` argument: every pod of the
+    queue evaluates it, and the unique key per tick lets one job per tick in."""
     args = ["worker", "--queue", f"{plan.queue}={plan.per_pod}/{plan.concurrency}"]
+    for entry in spec.cron:
+        if entry.queue == plan.queue:
+            args += ["--cron", format_entry(entry)]
     environment = env(spec, Component.WORKER, slack_api_url)
     container = _container(spec, "worker", args, spec.resources, environment)
     container["env"].append({"name": "PIIQ_METRICS_PORT", "value": str(METRICS_PORT)})

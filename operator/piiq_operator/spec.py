@@ -9,11 +9,12 @@ are the CRD's defaults (a test keeps the two equal).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kubernetes.utils import parse_quantity
 
+from piiq.queue.cron import CronEntry, CronError
 from piiq.queue.durations import parse_duration
 
 QUEUE_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
@@ -37,6 +38,13 @@ SCHEDULE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+
 MAX_NAME = 40  # "<name>-maintenance" must fit a CronJob name (52 characters)
 MAX_OBJECT_NAME = 63
 MAX_QUEUES = 20
+MAX_CRON = 50
+CRON_EXPRESSION = re.compile(
+    r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
+    r"|[0-9A-Za-z*/,-]+(\s+[0-9A-Za-z*/,-]+){4})$"
+)
+WORKER_NAME = re.compile(r"^\S{1,127}$")
+CRON_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 MAX_CONCURRENCY = 1000
 MAX_REPLICAS = 100
 MIN_MAINTENANCE_AGE = 60.0  # seconds: pruner.maxAge and lifeline.rescueAfter
@@ -229,6 +237,8 @@ class PIIQueueSpec:
     network_policy: NetworkPolicy = NetworkPolicy()
     args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
     policy_config_map: PolicyConfigMap | None = None  # the workers' detection policy
+    # Periodic jobs: each entry runs in the worker pods of its queue (``--cron``).
+    cron: tuple[CronEntry, ...] = ()
 
 
 def object_suffix(queue: str) -> str:
@@ -377,6 +387,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         network_policy=_network_policy(root.child("networkPolicy")),
         policy_config_map=_policy_config_map(root.child("detection")),
     )
+    parsed = replace(parsed, cron=_cron(root, parsed))
     root.done()
     if problems:
         raise SpecError(problems)
@@ -666,6 +677,62 @@ def _autoscaling(section: _Fields, queues: dict[str, int], per_pod: int) -> Auto
         one.done()
     section.done()
     return Autoscaling(enabled=enabled, scale_down_delay=_seconds(delay), queues=scaling)
+
+
+def _cron(root: _Fields, parsed: PIIQueueSpec) -> tuple[CronEntry, ...]:
+    """``spec.cron``: periodic jobs, each inserted by the worker pods of its queue."""
+    items = root.sequence("cron")
+    path = f"{root.path}.cron"
+    if len(items) > MAX_CRON:
+        root.problems.append(f"{path} has {len(items)} entries: at most {MAX_CRON} are allowed")
+    entries: list[CronEntry] = []
+    for i, item in enumerate(items):
+        one = _Fields(item, f"{path}[{i}]", root.problems)
+        before = len(root.problems)
+        expression = one.string(
+            "expression",
+            None,
+            CRON_EXPRESSION,
+            "use five cron fields or an alias such as '*/5 * * * *' or '@daily'",
+        )
+        worker = one.string(
+            "worker", None, WORKER_NAME, "name the worker class, e.g. myapp.workers.Report"
+        )
+        queue = one.string("queue", None, hint="name a queue of spec.queues, e.g. default")
+        args = one.mapping("args")
+        priority = one.optional_integer("priority")
+        name = one.string(
+            "name", "", CRON_NAME, "use letters, digits, '-', '_' or '.'", required=False
+        )
+        one.done()
+        if queue and queue not in parsed.queues:
+            root.problems.append(
+                f"{one.path}.queue {queue!r} is not a queue of spec.queues: the entry runs in "
+                "that queue's worker pods; add the queue there or pick another"
+            )
+        scaling = parsed.autoscaling.queues.get(queue)
+        if parsed.autoscaling.enabled and scaling is not None and scaling.min_replicas == 0:
+            root.problems.append(
+                f"{one.path}: queue {queue!r} may scale to zero pods "
+                f"(autoscaling.queues.{queue}.minReplicas 0), and then no pod inserts the "
+                "entry's jobs: set minReplicas to 1 or more"
+            )
+        if len(root.problems) > before:
+            continue
+        try:
+            entries.append(
+                CronEntry(
+                    expression,
+                    worker,
+                    args=args,
+                    queue=queue,
+                    priority=priority,
+                    name=name or None,
+                )
+            )
+        except CronError as exc:
+            root.problems.append(f"{one.path}: {exc}")
+    return tuple(entries)
 
 
 def _seconds(text: str) -> float:

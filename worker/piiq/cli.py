@@ -236,6 +236,15 @@ def migrate(url: str, prefix: str, settings: Settings, down_to: int | None, vers
     default=None,
     help="Also run the time-based Lifeline (e.g. 30m); off by default.",
 )
+@click.option(
+    "--cron",
+    "crontab",
+    multiple=True,
+    metavar="'EXPR WORKER [OPTIONS]'",
+    help="A periodic job (Oban's Cron plugin), e.g. '*/5 * * * * myapp.workers.Report' "
+    'or \'@daily myapp.Cleanup {"args": {"days": 7}, "queue": "maintenance"}\'; '
+    "repeatable. Each minute's job is inserted once however many workers run the crontab.",
+)
 def worker(
     url: str,
     prefix: str,
@@ -251,6 +260,7 @@ def worker(
     no_fast_rescue: bool,
     prune_max_age: float | None,
     rescue_after: float | None,
+    crontab: tuple[str, ...],
 ) -> None:
     """Run queues: lease jobs, run their workers, record outcomes. Stops cleanly on SIGTERM.
 
@@ -272,7 +282,13 @@ def worker(
         heartbeat_interval=heartbeat_interval,
         maintenance=maintenance,
         rescue_interval=min(1.0, heartbeat_timeout / 3),
+        crontab=crontab,
     )
+    if crontab and prune_max_age is not None and prune_max_age < 60:
+        raise click.UsageError(
+            f"--prune-max-age {prune_max_age:g}s with --cron: keep finished jobs at least a "
+            "minute, or a worker starting later in the same minute would insert its job again"
+        )
     runner = Runner(client, list(queues), node=node or settings.node, options=options)
     from .slack.preflight import SlackSetupError, check_worker
 

@@ -14,6 +14,7 @@ client.insert(SlackMessageWorker.new({"channel": "C1", "ts": "1.2"}))
 
 from .client import Client, ConfigError
 from .control import pause_queue, queue_controls, resume_queue, scale_queue
+from .cron import CronEntry, CronError, parse_entry, parse_expression
 from .insert import InsertError
 from .job import Job, JobError
 from .maintenance import MaintenanceOptions, PassSummary
@@ -36,6 +37,8 @@ __all__ = [
     "Cancel",
     "Client",
     "ConfigError",
+    "CronEntry",
+    "CronError",
     "Discard",
     "InsertError",
     "Job",
@@ -54,6 +57,8 @@ __all__ = [
     "default_backoff",
     "migrate_down",
     "migrate_up",
+    "parse_entry",
+    "parse_expression",
     "pause_queue",
     "perform_job",
     "queue_controls",

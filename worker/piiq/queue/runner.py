@@ -18,8 +18,9 @@ import socket
 import time
 import uuid
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import psycopg
@@ -30,12 +31,14 @@ from psycopg_pool import AsyncConnectionPool
 from . import sqlfiles, telemetry
 from .client import Client, ConfigError
 from .control import QueueControl, control_channel
+from .cron import CronEntry, CronError, due_jobs, parse_crontab, seconds_to_next_tick, tick_of
 from .execution import WorkerInstances, execute
-from .job import Job, leased_jobs
+from .job import Job, leased_jobs, utcnow
 from .maintenance import MaintenanceOptions, PassSummary, prune_steps, rescue_steps
 from .outcome import Ack, ack_params, cut_off_ack
 from .steps import Steps, run_async
 from .threads import JobThreads
+from .worker import UnknownWorker, resolve_worker
 
 log = structlog.get_logger("piiq.queue")
 
@@ -70,6 +73,11 @@ class RunnerOptions:
     prune_interval: float = 60.0
     # Read paused and scaled queues (piiq_queues) this often even without a notification.
     control_interval: float = 1.0
+    # Periodic jobs (Oban's Cron plugin): entries or crontab lines (see cron.py). Every
+    # runner with a crontab inserts the due jobs at each minute; each (entry, tick) gets
+    # one job however many runners do. The clock is read this often (no database query).
+    crontab: tuple[CronEntry | str, ...] = ()
+    cron_interval: float = 1.0
 
 
 class QueueLimits(NamedTuple):
@@ -358,6 +366,7 @@ class Runner:
         *,
         node: str | None = None,
         options: RunnerOptions | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if client.testing == "manual":
             raise ConfigError(
@@ -368,6 +377,15 @@ class Runner:
         self.queues = parse_queues(queues)
         self.limits = {name: q.limit for name, q in self.queues.items()}
         self.options = options or RunnerOptions()
+        self.clock = clock  # UTC now, for the crontab (tests inject their own)
+        try:
+            self.crontab = parse_crontab(self.options.crontab)
+            for entry in self.crontab:  # as Oban: an entry whose worker is missing stops boot
+                resolve_worker(entry.worker)
+        except (CronError, UnknownWorker) as exc:
+            raise ConfigError(str(exc)) from None
+        self.cron_inserted = 0  # jobs this runner's crontab inserted (not the duplicates)
+        self.cron_tick: datetime | None = None  # the last tick evaluated
         self.node = node or os.environ.get("PIIQ_NODE") or socket.gethostname()
         self.producer_id = str(uuid.uuid4())
         self.attempted_by = [self.node, self.producer_id]
@@ -773,6 +791,47 @@ class Runner:
                 log.warning("maintenance.failed", error=type(exc).__name__)
             await asyncio.sleep(self.options.rescue_interval)
 
+    async def evaluate_crontab(self, tick: datetime) -> list[Job]:
+        """Insert the crontab's jobs due at ``tick``; returns them as stored (``conflict``:
+        another runner inserted that tick's job first)."""
+        jobs = due_jobs(self.crontab, tick, resolve_worker)
+        if not jobs:
+            return []
+        async with self.pool.connection() as conn, conn.transaction():
+            # Our connections skip the WAL flush (fetches and acks may be lost); an insert
+            # keeps full durability, as the client's inserts do.
+            await conn.execute(sqlfiles.load("durable_commit.sql", self.client.prefix))
+            stored = await self.client.ainsert_all(jobs, conn=conn)
+        self._database_ok()
+        inserted = [job for job in stored if not job.conflict]
+        self.cron_inserted += len(inserted)
+        for job in inserted:
+            telemetry.emit("cron.inserted", queue=job.queue, worker=job.worker)
+        log.info(
+            "cron.evaluated",
+            tick=tick.isoformat(),
+            inserted=[job.worker for job in inserted],
+            already_inserted=[job.worker for job in stored if job.conflict],
+        )
+        return stored
+
+    async def _cron_loop(self) -> None:
+        """At each tick (a new minute on the clock), insert the due jobs once; a failed
+        insert is retried while the minute lasts (a later tick is its own)."""
+        while not self.stopping:
+            tick = tick_of(self.clock())
+            if tick != self.cron_tick:
+                try:
+                    await self.evaluate_crontab(tick)
+                    self.cron_tick = tick
+                except DB_ERRORS as exc:  # retried at the next look at the clock
+                    log.warning("cron.failed", tick=tick.isoformat(), error=type(exc).__name__)
+                except Exception as exc:  # not retried: it would fail the same way
+                    log.error("cron.failed", tick=tick.isoformat(), error=repr(exc)[:500])
+                    self.cron_tick = tick
+            wait = seconds_to_next_tick(self.clock())
+            await asyncio.sleep(max(0.0, min(self.options.cron_interval, wait)))
+
     # Lifecycle ---------------------------------------------------------------------------
 
     def request_stop(self) -> None:
@@ -842,6 +901,8 @@ class Runner:
             helpers.append(asyncio.create_task(self._maintenance_loop(), name="maintenance"))
         if self.client.notify:
             helpers.append(asyncio.create_task(self._listen(), name="notifier"))
+        if self.crontab:
+            helpers.append(asyncio.create_task(self._cron_loop(), name="cron"))
         log.info(
             "worker.started",
             node=self.node,

@@ -12,6 +12,8 @@ Events and their data:
 - ``jobs.rescued``: queue, state (available, or discarded when no attempt was left), count:
   executing jobs of dead or hung processes (fast rescue) or past ``rescue_after`` (the
   Lifeline) taken back by this runner's maintenance
+- ``cron.inserted``: queue, worker: a periodic job this runner's crontab inserted (one per
+  entry and tick over every runner; runners that found it already inserted emit nothing)
 
 A handler runs on the runner's event loop and must be fast and never raise; one that
 raises is detached, so a metrics bug never stops job processing.
