@@ -25,6 +25,16 @@ FULL_SPEC: dict[str, Any] = {
     "imagePullPolicy": "IfNotPresent",
     "queues": {"events": 4, "default": 2},
     "concurrencyPerPod": 2,
+    "cron": [
+        {
+            "expression": "*/5 * * * *",
+            "worker": "piiq.canary.Canary",
+            "queue": "default",
+            "args": {},
+            "priority": 1,
+            "name": "canary",
+        }
+    ],
     "queuePrefix": "public",
     "database": {"secretRef": {"name": "piiq-db", "key": "url"}},
     "slack": {
@@ -74,6 +84,7 @@ CEL_BREAKS: dict[str, Any] = {
         "queues"
     ].update(default={"minReplicas": 3}),
     "queue names use lowercase letters": lambda s: s["queues"].update({"Events!": 1}),
+    "cron[].queue must be a queue of spec.queues": lambda s: s["cron"][0].update(queue="other"),
     "minReplicas must not be above maxReplicas": lambda s: s["autoscaling"]["queues"][
         "events"
     ].update(minReplicas=2, maxReplicas=1),
