@@ -8,7 +8,9 @@ import subprocess
 import sys
 
 from click.testing import CliRunner
+from queue_helpers import run_one
 
+from piiq import metrics
 from piiq.cli import main
 from piiq.queue import Client, Job
 
@@ -75,3 +77,18 @@ def test_demo_runs_to_the_end(fresh_database: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 messages and 2 files deleted, 1 warning, 6 DMs" in result.stdout
     assert "(10 jobs in all, all settled)" in " ".join(result.stdout.split())
+
+
+async def test_a_kept_unknown_worker_job_is_counted_and_shown(queue_client: Client) -> None:
+    """What an operator sees of a job whose worker a deploy has not brought yet: its own
+    outcome in piiq_jobs_total, and in `piiq jobs` scheduled with the reason."""
+    counted = metrics.JOBS.labels("r", "myapp.workers.Gone", "unknown_worker")
+    before = counted._value.get()
+    job = await run_one(queue_client, Job(worker="myapp.workers.Gone", queue="r"))
+    assert counted._value.get() == before + 1
+    (listed,) = [
+        json.loads(line) for line in invoke(queue_client, "jobs", "--json").output.splitlines()
+    ]
+    assert (listed["id"], listed["state"]) == (job.id, "scheduled")
+    shown = json.loads(invoke(queue_client, "jobs", "show", str(job.id)).output)
+    assert "unknown worker 'myapp.workers.Gone'" in shown["errors"][-1]["error"]
