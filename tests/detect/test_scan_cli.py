@@ -130,6 +130,13 @@ def test_errors_exit_with_their_own_status(
     done = piiq_scan(*args)
     assert done.returncode == status and message in done.stderr
     assert "Traceback" not in done.stderr
+    # one line naming the problem (click puts its usage and --help hint before a usage error)
+    lines = [
+        line
+        for line in done.stderr.splitlines()
+        if line.strip() and not line.startswith(("Usage:", "Try '"))
+    ]
+    assert len(lines) == 1, done.stderr
 
 
 def test_a_bad_unscannable_value_is_named(tmp_path: Path) -> None:
