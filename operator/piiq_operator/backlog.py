@@ -8,9 +8,11 @@ the problem but not the URL (it may hold a password).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
+from piiq.queue import QueueControl, queue_controls
 from piiq.queue.inspect import queue_counts
 
 CONNECT_TIMEOUT = 3
@@ -20,6 +22,8 @@ CONNECT_TIMEOUT = 3
 class QueueDepth:
     available: int  # waiting to run now: the backlog
     executing: int
+    paused: bool = False  # `piiq queues pause`: no worker fetches from it
+    limit: int | None = None  # `piiq queues scale`: jobs at once per worker, for every pod
 
     @property
     def demand(self) -> int:
@@ -42,6 +46,7 @@ def read_depths(url: str, prefix: str, queues: list[str]) -> dict[str, QueueDept
             application_name="piiq-operator",
         ) as conn:
             counts = queue_counts(conn, prefix)
+            controls = _controls(conn, prefix, queues)
     except psycopg.Error as exc:
         kind = (
             "database unreachable" if isinstance(exc, psycopg.OperationalError) else "query failed"
@@ -58,6 +63,20 @@ def read_depths(url: str, prefix: str, queues: list[str]) -> dict[str, QueueDept
         queue: QueueDepth(
             available=counts.get(queue, {}).get("available", 0),
             executing=counts.get(queue, {}).get("executing", 0),
+            paused=controls.get(queue, QueueControl()).paused,
+            limit=controls.get(queue, QueueControl()).local_limit,
         )
         for queue in queues
     }
+
+
+def _controls(
+    conn: psycopg.Connection[Any], prefix: str, queues: list[str]
+) -> dict[str, QueueControl]:
+    """Pause and scale set with `piiq queues`; none on a schema migrated before they
+    existed (the workers run on and say to migrate)."""
+    try:
+        with conn.transaction():
+            return queue_controls(conn, prefix, queues)
+    except psycopg.errors.UndefinedTable:
+        return {}

@@ -45,6 +45,7 @@ OWNED_STATUS = frozenset(
     {
         "observedGeneration",
         "queueNames",
+        "paused",
         "workers",
         "backlog",
         "backlogError",

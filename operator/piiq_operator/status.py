@@ -151,7 +151,7 @@ def _without_backlog(entry: Any) -> Any:
     return {k: v for k, v in entry.items() if k not in BACKLOG_KEYS}
 
 
-BACKLOG_KEYS = ("backlog", "executing")
+BACKLOG_KEYS = ("backlog", "executing", "paused", "limit")  # read from the database
 
 
 HEALTHY = (False, "AsExpected", "The spec is valid and applied")  # the Degraded condition
@@ -171,6 +171,9 @@ def _queue_entry(q: QueueObservation) -> dict[str, Any]:
     if q.depth is not None:
         entry["backlog"] = q.depth.available
         entry["executing"] = q.depth.executing
+        entry["paused"] = q.depth.paused
+        if q.depth.limit is not None:
+            entry["limit"] = q.depth.limit
     if q.scale_down_since:
         entry["scaleDownSince"] = q.scale_down_since
     return entry
@@ -217,6 +220,7 @@ def reconciled_status(
     status: dict[str, Any] = {
         "observedGeneration": generation,
         "queueNames": ",".join(q.plan.queue for q in queues),
+        "paused": ",".join(q.plan.queue for q in queues if q.depth and q.depth.paused) or None,
         "workers": f"{ready}/{desired}",
         "queues": [_queue_entry(q) for q in queues],
         "conditions": _conditions(

@@ -5,8 +5,10 @@ apply, field manager piiq-operator)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 
-from harness import Cluster, eventually
+from harness import Cluster, eventually, piiq_entrypoint
 from suite import NAMESPACE, PIIQUEUE
 
 WITHIN = 120
@@ -61,3 +63,34 @@ def test_a_manual_scale_is_put_back(piiqueue: Cluster) -> None:
         if "f:replicas" in (m.get("fieldsV1") or {}).get("f:spec", {})
     ]
     assert owners == [("piiq-operator", "Apply")], owners  # taken back from kubectl scale
+
+
+def test_a_paused_queue_shows_in_kubectl_get_piiq(piiqueue: Cluster, database_url: str) -> None:
+    """`piiq queues pause` on every worker at once, and in the PIIQueue's status."""
+
+    def piiq_queues(*args: str) -> None:
+        env = dict(os.environ, PIIQ_DATABASE_URL=database_url)
+        subprocess.run(
+            [piiq_entrypoint(), "queues", *args], env=env, check=True, capture_output=True
+        )
+
+    def wide() -> dict[str, str]:
+        header, line = piiqueue.kubectl(
+            "get", "piiq", PIIQUEUE, "-n", NAMESPACE, "-o", "wide"
+        ).stdout.splitlines()
+        return dict(zip(header.split(), line.split(), strict=True))
+
+    piiq_queues("pause", "events")
+    try:
+        eventually(lambda: wide()["PAUSED"] == "events", WITHIN, "PAUSED events")
+        status = piiqueue.get("piiq", PIIQUEUE, "-n", NAMESPACE)["status"]
+        (events,) = [q for q in status["queues"] if q["name"] == "events"]
+        assert events["paused"] is True
+    finally:
+        piiq_queues("resume", "events")
+
+    def resumed() -> bool:
+        status = piiqueue.get("piiq", PIIQUEUE, "-n", NAMESPACE)["status"]
+        return not status.get("paused") and not any(q.get("paused") for q in status["queues"])
+
+    eventually(resumed, WITHIN, "nothing paused")

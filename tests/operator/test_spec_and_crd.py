@@ -161,7 +161,12 @@ def test_crd_names_columns_and_status_subresource(crd: dict[str, Any]) -> None:
     version = crd["spec"]["versions"][0]
     assert version["name"] == "v1alpha1" and version["subresources"] == {"status": {}}
     columns = {c["name"]: c for c in version["additionalPrinterColumns"]}
-    assert list(columns) == ["Queues", "Workers", "Backlog", "Ready", "Reason", "Age"]
+    assert list(columns) == ["Queues", "Workers", "Backlog", "Paused", "Ready", "Reason", "Age"]
+    assert columns["Paused"] == {  # `-o wide` only
+        **columns["Paused"],
+        "jsonPath": ".status.paused",
+        "priority": 1,
+    }
     ready = '.status.conditions[?(@.type=="Ready")]'
     assert columns["Ready"]["jsonPath"] == f"{ready}.status"
     assert columns["Reason"]["jsonPath"] == f"{ready}.reason"  # why not Ready

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 from operator_helpers import piiqueue
 
+from piiq.queue import migrate_up, pause_queue, scale_queue
+from piiq_operator.backlog import read_depths
 from piiq_operator.handlers import OWNED_STATUS, changed_status
 from piiq_operator.sizing import plan
 from piiq_operator.spec import parse_spec
@@ -125,3 +128,26 @@ def test_every_status_key_reconcile_writes_is_owned() -> None:
     reconciled = reconciled_status(1, [observation(Rollout(3, True))], None, "x", {}, NOW)
     degraded = problem_status(1, Problem("X", "y"), PREVIOUS, NOW)
     assert set(reconciled) | set(degraded) <= OWNED_STATUS
+
+
+def test_paused_and_scaled_queues_are_read_from_the_database(fresh_database: str) -> None:
+    """`piiq queues pause|scale` shows in the PIIQueue's status (kubectl get piiq -o wide)."""
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        migrate_up(conn)
+        assert read_depths(fresh_database, "public", ["events"])["events"].paused is False
+        pause_queue(conn, "events")
+        scale_queue(conn, "default", 3)
+    depths = read_depths(fresh_database, "public", ["events", "default"])
+    assert (depths["events"].paused, depths["events"].limit) == (True, None)
+    assert (depths["default"].paused, depths["default"].limit) == (False, 3)
+    observed = QueueObservation(PLAN, "pii-events", 3, Rollout(3, True), depths["events"])
+    status = reconciled_status(1, [observed], None, None, {}, NOW)
+    assert status["paused"] == "events"
+    assert status["queues"][0]["paused"] is True and "limit" not in status["queues"][0]
+
+
+def test_a_schema_from_before_queue_control_reads_as_nothing_paused(fresh_database: str) -> None:
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        migrate_up(conn)
+        conn.execute("DROP TABLE public.piiq_queues")
+    assert read_depths(fresh_database, "public", ["events"])["events"].paused is False

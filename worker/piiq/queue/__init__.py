@@ -13,7 +13,7 @@ client.insert(SlackMessageWorker.new({"channel": "C1", "ts": "1.2"}))
 """
 
 from .client import Client, ConfigError
-from .control import pause_queue, queue_controls, resume_queue, scale_queue
+from .control import QueueControl, pause_queue, queue_controls, resume_queue, scale_queue
 from .cron import CronEntry, CronError, parse_entry, parse_expression
 from .insert import InsertError
 from .job import Job, JobError
@@ -46,6 +46,7 @@ __all__ = [
     "MaintenanceOptions",
     "MigrationError",
     "PassSummary",
+    "QueueControl",
     "Result",
     "Runner",
     "RunnerOptions",
