@@ -10,31 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from piiq_cli import one_line_error, run_piiq
 from queue_helpers import load
 
 from piiq.queue import Client, Job
-
-
-def run_piiq(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIIQ_")}
-    return subprocess.run(
-        [sys.executable, "-m", "piiq", *args],
-        env=clean | {"COLUMNS": "200"} | env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], status: int = 1) -> str:
-    assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    if status == 2:  # click's usage errors: the usage and a --help hint, then the error
-        assert lines[0].startswith("Usage:"), result.stderr
-        lines = lines[2:]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize("command", [["queues"], ["jobs"], ["jobs", "show", "1"]])

@@ -8,6 +8,7 @@ import sys
 import time
 from collections import Counter
 
+from piiq_cli import one_line_error, run_piiq
 from psycopg import sql
 
 from piiq.queue import Client
@@ -19,28 +20,6 @@ APP = (
     "    def perform(self, job):\n"
     "        return None\n"
 )
-
-
-def run_piiq(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PIIQ_")}
-    return subprocess.run(
-        [sys.executable, "-m", "piiq", *args],
-        env=clean | {"COLUMNS": "200"} | env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], status: int = 1) -> str:
-    """The one line on stderr (after click's usage lines for status 2), no traceback."""
-    assert result.returncode == status, (result.returncode, result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-    if status == 2:
-        lines = lines[2:]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def ticks(client: Client) -> Counter[str]:
