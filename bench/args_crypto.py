@@ -3,7 +3,7 @@
     .venv/bin/python bench/args_crypto.py [--rounds 20000]
 
 Seals and opens the args of Slack message jobs (AES-256-GCM, the ingress's and the
-workers' own code, piiq.argscrypt) for a short message, a 4 KB one with blocks, and a
+workers' own code, piiq.runtime.argscrypt) for a short message, a 4 KB one with blocks, and a
 40 KB one, and prints microseconds per message and the growth of the stored args. One
 core, in-process; compare with the ingress's ~10 ms ack p50 (docs/slack.md).
 """
@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "worker"))
-from piiq.argscrypt import ArgsKeys, generate, open_args
+from piiq.runtime.argscrypt import ArgsKeys, generate, open_args
 from piiq.slack.jobs import MESSAGE_SEALED_ARGS
 
 

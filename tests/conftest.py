@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from piiq import logs
 from piiq.queue import devdb
+from piiq.runtime import logs
 
 SUPPORT = Path(__file__).parent / "support"
 sys.path.insert(0, str(SUPPORT))  # shared test helpers: `import queue_helpers`

@@ -11,10 +11,10 @@ import psycopg
 from prometheus_client import CollectorRegistry, generate_latest
 
 from piiq.canary import Canary
-from piiq.metrics import QueueDepthCollector, QueueTable
-from piiq.ports import free_port
 from piiq.queue import Client
 from piiq.queue.inspect import oldest_available
+from piiq.runtime.metrics import QueueDepthCollector, QueueTable
+from piiq.runtime.ports import free_port
 
 
 def get(url: str) -> tuple[int, str]:

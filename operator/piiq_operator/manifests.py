@@ -42,7 +42,7 @@ __all__ = ["Manifest", "Owner", "labels"]  # re-exported: the builders' common p
 class DetectionFile:
     """One key of the detection ConfigMap as a file the workers read."""
 
-    variable: str  # the setting naming the file (worker/piiq/settings.py)
+    variable: str  # the setting naming the file (worker/piiq/runtime/settings.py)
     key: str  # the ConfigMap key
     path: str  # the file, under DETECTION_DIR
     field: str  # the spec field naming the key

@@ -23,7 +23,7 @@ import pytest
 from helm_chart import CHART, ROOT, by_kind, lint, pod_spec, render
 from prometheus_client import REGISTRY
 
-from piiq import metrics as worker_metrics
+from piiq.runtime import metrics as worker_metrics
 from piiq_operator import manifests
 from piiq_operator import metrics as operator_metrics  # noqa: F401 (registers its metrics)
 from piiq_operator.sizing import plan_queue

@@ -6,8 +6,8 @@ import subprocess
 import time
 import urllib.request
 
-from piiq.ports import free_port
 from piiq.queue import Client
+from piiq.runtime.ports import free_port
 from piiq.slack import sandbox as sb
 
 

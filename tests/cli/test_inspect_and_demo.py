@@ -10,9 +10,9 @@ import sys
 from click.testing import CliRunner
 from queue_helpers import run_one
 
-from piiq import metrics
 from piiq.cli import main
 from piiq.queue import Client, Job
+from piiq.runtime import metrics
 
 
 def invoke(client: Client, *args: str):

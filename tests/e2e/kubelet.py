@@ -32,7 +32,7 @@ from typing import Any
 
 from helm_chart import pod_spec
 
-from piiq.ports import free_port
+from piiq.runtime.ports import free_port
 
 Manifest = dict[str, Any]
 SecretReader = Callable[[str, str], Manifest | None]  # (namespace, name) -> Secret or None

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from prometheus_client import REGISTRY
 from queue_helpers import running, wait_for
 
-import piiq.metrics  # noqa: F401 (counts the queue's telemetry)
+import piiq.runtime.metrics  # noqa: F401 (counts the queue's telemetry)
 from piiq.cli import main
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
 from piiq.queue.durations import parse_duration

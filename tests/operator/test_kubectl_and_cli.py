@@ -20,7 +20,7 @@ import yaml
 from click.testing import CliRunner
 from operator_helpers import CRD_PATH, DEPLOYMENTS, EXAMPLE_PATH, PIIQ, ROOT, Cluster, eventually
 
-from piiq.ports import free_port
+from piiq.runtime.ports import free_port
 from piiq_operator.cli import operator_command
 from piiq_operator.manifests import DETECTION_HASH
 

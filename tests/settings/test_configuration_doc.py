@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from piiq.settings import Settings, configuration_markdown
+from piiq.runtime.settings import Settings, configuration_markdown
 
 DOC = Path(__file__).parents[2] / "docs" / "configuration.md"
 
 
 def test_configuration_doc_is_generated_from_settings() -> None:
     assert DOC.read_text() == configuration_markdown(), (
-        "docs/configuration.md is stale: run `python -m piiq.settings > docs/configuration.md`"
+        "docs/configuration.md is stale: run `python -m piiq.runtime.settings > docs/configuration.md`"
     )
 
 

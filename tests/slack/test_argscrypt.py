@@ -1,4 +1,4 @@
-"""piiq.argscrypt: the PIIQ_ARGS_KEYS format, sealing, rotation, and what cannot be opened."""
+"""piiq.runtime.argscrypt: the PIIQ_ARGS_KEYS format, sealing, rotation, and what cannot be opened."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pytest
 from pii_samples import CARD, SSN
 
-from piiq.argscrypt import (
+from piiq.runtime.argscrypt import (
     SEALED,
     ArgsKeyError,
     ArgsKeys,

@@ -15,7 +15,7 @@ from queue_helpers import running, wait_for
 
 from piiq.queue import Client
 from piiq.queue.job import LeaseLost
-from piiq.settings import Settings
+from piiq.runtime.settings import Settings
 from piiq.slack import sandbox as sb
 from piiq.slack.context import SlackContext
 from piiq.slack.workers import SlackFileWorker, SlackMessageWorker

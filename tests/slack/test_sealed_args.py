@@ -12,7 +12,7 @@ from pii_samples import CARD, SSN
 from queue_helpers import running, wait_for
 
 from piiq.queue import Client
-from piiq.settings import Settings
+from piiq.runtime.settings import Settings
 from piiq.slack import sandbox as sb
 from piiq.slack import workers
 

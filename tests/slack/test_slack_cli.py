@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from piiq.argscrypt import ArgsKeys
-from piiq.ports import free_port
+from piiq.runtime.argscrypt import ArgsKeys
+from piiq.runtime.ports import free_port
 from piiq.slack import sandbox as sb
 
 KEY = "k1:" + "A" * 43 + "="  # 32 zero bytes in base64

@@ -19,7 +19,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from . import logs
 from .maintenance_cli import run_maintenance
 from .queue import (
     LATEST_VERSION,
@@ -43,7 +42,8 @@ from .queue.control import (
 )
 from .queue.durations import parse_duration
 from .queue.job import STATES, SUSPENDED
-from .settings import Settings
+from .runtime import logs
+from .runtime.settings import Settings
 from .user_errors import URL_FORM, UserError, check_database_url, database_error, settings_error
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -296,7 +296,7 @@ def worker(
         check_worker(settings, queues)
     except SlackSetupError as exc:
         raise click.ClickException(str(exc)) from None
-    from .probes import ProbesUnavailable
+    from .runtime.probes import ProbesUnavailable
     from .worker_process import run_worker
 
     try:
@@ -666,8 +666,8 @@ def ingress(
     or with --socket-mode connects to Slack over a WebSocket instead; /healthz and /readyz
     answer either way.
     """
-    from .argscrypt import ArgsKeyError, ArgsKeys
-    from .probes import ProbesUnavailable
+    from .runtime.argscrypt import ArgsKeyError, ArgsKeys
+    from .runtime.probes import ProbesUnavailable
     from .slack.ingress import run_ingress
 
     logs.configure(settings.log_level, settings.log_format)
@@ -718,7 +718,7 @@ def keys_generate(key_id: str | None) -> None:
     Put it first in PIIQ_ARGS_KEYS to encrypt with it; keep older entries after it while
     jobs they sealed may still run. The same list goes to the ingress and the workers.
     """
-    from .argscrypt import ArgsKeyError, generate
+    from .runtime.argscrypt import ArgsKeyError, generate
 
     try:
         click.echo(generate(key_id))

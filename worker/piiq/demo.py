@@ -29,8 +29,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .ports import free_port
 from .queue import devdb, migrate_up
+from .runtime.ports import free_port
 from .slack import audit
 from .slack import sandbox as sb
 from .slack.audit import create_audit_table

@@ -66,7 +66,7 @@ class ScanCommand(click.Command):
 def load_detector(policy: Path | None, recognizers: Path | None) -> Detector:
     """The detector for ``--policy``/``--recognizers``, else the PIIQ_* settings."""
     from .detect import Detector, PolicyError
-    from .settings import Settings
+    from .runtime.settings import Settings
 
     settings = Settings()
     try:

@@ -7,10 +7,10 @@ from typing import Any
 
 import psycopg
 
-from . import metrics
-from .probes import serve_probes
 from .queue import Runner
 from .queue import inspect as queue_inspect
+from .runtime import metrics
+from .runtime.probes import serve_probes
 
 # Liveness: the runner talks to the database every poll interval; silence this long
 # means it is stuck (a restart may help), not a short database blip.

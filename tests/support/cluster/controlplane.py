@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 from certs import Authority, Pair, service_account_keys
 
-from piiq.ports import free_port
+from piiq.runtime.ports import free_port
 
 SERVICE_RANGE = "10.97.0.0/16"
 KUBERNETES_SERVICE_IP = "10.97.0.1"

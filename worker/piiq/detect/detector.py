@@ -91,7 +91,7 @@ class Detector:
 
     @classmethod
     def from_settings(cls, settings: object | None = None) -> Detector:
-        from ..settings import Settings
+        from ..runtime.settings import Settings
 
         s = settings if isinstance(settings, Settings) else Settings()
         return cls.create(
@@ -112,7 +112,7 @@ class Detector:
         """The detector of the settings (model, phone regions, files), with ``policy`` and
         ``recognizers`` files in place of the configured ones where given (``piiq scan
         --policy FILE --recognizers FILE``). Bad files raise ``PolicyError`` naming the fix."""
-        from ..settings import Settings
+        from ..runtime.settings import Settings
 
         s = settings if isinstance(settings, Settings) else Settings()
         return cls.create(

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
-from .. import metrics
+from ..runtime import metrics
 
 # slack_sdk logs request headers (with the token) at DEBUG: keep its logger above that.
 _SDK_LOG = logging.getLogger("piiq.slack.sdk")

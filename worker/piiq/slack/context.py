@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
 
-from ..argscrypt import ArgsKeys
-from ..settings import Settings
+from ..runtime.argscrypt import ArgsKeys
+from ..runtime.settings import Settings
 from .api import SlackApi
 
 if TYPE_CHECKING:

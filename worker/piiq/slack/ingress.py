@@ -18,10 +18,10 @@ import structlog
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
-from .. import metrics
-from ..argscrypt import ArgsKeys, describe
-from ..probes import Check, serve_probes
 from ..queue import Client
+from ..runtime import metrics
+from ..runtime.argscrypt import ArgsKeys, describe
+from ..runtime.probes import Check, serve_probes
 from .intake import EventIntake
 
 log = structlog.get_logger("piiq.ingress")

@@ -10,7 +10,7 @@ a batch that could not reach the database fails at once, and no event waits long
 ``deadline`` seconds: Slack gets its 503 in time and delivers the event again.
 
 With ``PIIQ_ARGS_KEYS`` set, what the message says (text, attachments, blocks, files) is
-encrypted before it is inserted (``piiq.argscrypt``); the workers decrypt it.
+encrypted before it is inserted (``piiq.runtime.argscrypt``); the workers decrypt it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any, Literal
 import psycopg
 import structlog
 
-from ..argscrypt import ArgsKeys
 from ..queue import Client, Job
+from ..runtime.argscrypt import ArgsKeys
 from .events import route_event
 from .jobs import message_job
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..argscrypt import SEALED, ArgsKeys
 from ..queue import Job, Unique
+from ..runtime.argscrypt import SEALED, ArgsKeys
 
 MESSAGE_WORKER = "piiq.slack.workers.SlackMessageWorker"
 MESSAGE_QUEUE = "events"
@@ -22,7 +22,7 @@ FILE_SENSITIVE_ARGS = (*FILE_SEALED_ARGS, SEALED)
 
 def message_job(args: dict[str, Any], keys: ArgsKeys | None = None) -> Job:
     """The job for one message event; its unique key is the event's id. With ``keys`` the
-    message's content is sealed (see ``piiq.argscrypt``)."""
+    message's content is sealed (see ``piiq.runtime.argscrypt``)."""
     return Job(
         worker=MESSAGE_WORKER,
         queue=MESSAGE_QUEUE,

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 import structlog
 
-from ..argscrypt import ArgsKeys, describe
-from ..settings import Settings
+from ..runtime.argscrypt import ArgsKeys, describe
+from ..runtime.settings import Settings
 from .jobs import FILE_QUEUE, MESSAGE_QUEUE
 
 log = structlog.get_logger("piiq.slack")

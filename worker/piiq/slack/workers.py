@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from .. import metrics
-from ..argscrypt import SETTING as ARGS_KEYS_SETTING
-from ..argscrypt import ArgsKeyError, ArgsKeys, ArgsUnreadable, open_args
 from ..queue import Discard, Job, Result, Snooze, Unique, Worker
-from ..settings import Settings
+from ..runtime import metrics
+from ..runtime.argscrypt import SETTING as ARGS_KEYS_SETTING
+from ..runtime.argscrypt import ArgsKeyError, ArgsKeys, ArgsUnreadable, open_args
+from ..runtime.settings import Settings
 from .api import DownloadRefused, SlackCallFailed
 from .content import TEXT, message_sources
 from .context import SlackContext

@@ -1,4 +1,4 @@
-"""Prometheus metrics for every piiq process, served by ``piiq.probes``.
+"""Prometheus metrics for every piiq process, served by ``piiq.runtime.probes``.
 
 The queue emits telemetry events (``piiq.queue.telemetry``) that are counted here; the
 Slack code and the ingress call the ``observe_*`` functions. Labels hold names, types
@@ -17,7 +17,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
-from .queue import telemetry
+from ..queue import telemetry
 
 log = structlog.get_logger("piiq.metrics")
 
