@@ -10,7 +10,7 @@ import urllib.request
 import psycopg
 from prometheus_client import CollectorRegistry, generate_latest
 
-from piiq.canary import Canary
+from piiq.commands.canary import Canary
 from piiq.queue import Client
 from piiq.queue.inspect import oldest_available
 from piiq.runtime.metrics import QueueDepthCollector, QueueTable

@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 
-from piiq.demo import Post, _table, slack_markup_for_terminal
+from piiq.commands.demo import Post, _table, slack_markup_for_terminal
 
 
 def render(posts: list[Post], width: int) -> list[str]:

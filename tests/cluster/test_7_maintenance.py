@@ -13,7 +13,7 @@ import psycopg
 from harness import Cluster, eventually
 from suite import NAMESPACE, PIIQUEUE
 
-from piiq.canary import Canary
+from piiq.commands.canary import Canary
 from piiq.queue import Client
 
 WITHIN = 120

@@ -22,7 +22,7 @@ from stack import (
     wait_until,
 )
 
-from piiq.canary import Canary
+from piiq.commands.canary import Canary
 from piiq.queue import Client
 from piiq.slack import sandbox as sb
 

@@ -19,7 +19,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from .maintenance_cli import run_maintenance
+from .commands.maintenance import run_maintenance
+from .commands.user_errors import (
+    URL_FORM,
+    UserError,
+    check_database_url,
+    database_error,
+    settings_error,
+)
 from .queue import (
     LATEST_VERSION,
     OBAN_VERSION,
@@ -44,7 +51,6 @@ from .queue.durations import parse_duration
 from .queue.job import STATES, SUSPENDED
 from .runtime import logs
 from .runtime.settings import Settings
-from .user_errors import URL_FORM, UserError, check_database_url, database_error, settings_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 console = Console()
@@ -296,8 +302,8 @@ def worker(
         check_worker(settings, queues)
     except SlackSetupError as exc:
         raise click.ClickException(str(exc)) from None
+    from .commands.worker import run_worker
     from .runtime.probes import ProbesUnavailable
-    from .worker_process import run_worker
 
     try:
         asyncio.run(run_worker(runner, settings.metrics_port))
@@ -590,7 +596,7 @@ def canary(
     url: str, prefix: str, settings: Settings, queue: str, timeout: float, no_wait: bool
 ) -> None:
     """Enqueue a no-op job and wait until a worker completes it (exit 1 if none does)."""
-    from .canary import send_canary
+    from .commands.canary import send_canary
 
     with Client(url, prefix=prefix) as client:
         ok, message = send_canary(client, queue, None if no_wait else timeout)
@@ -599,13 +605,13 @@ def canary(
 
 
 def _scan_command_class() -> type[click.Command]:
-    from .scan_cli import ScanCommand
+    from .commands.scan import ScanCommand
 
     return ScanCommand
 
 
 def _scan_help() -> str:
-    from .scan_cli import EXIT_STATUSES
+    from .commands.scan import EXIT_STATUSES
 
     return "Find personal data in TEXT or --file and show the policy's decision.\n\n" + (
         EXIT_STATUSES.replace("\n", " ")
@@ -642,7 +648,7 @@ def scan(
     as_json: bool,
     show_values: bool,
 ) -> None:
-    from .scan_cli import scan_command
+    from .commands.scan import scan_command
 
     sys.exit(scan_command(text, file, as_json, show_values, policy, recognizers))
 
@@ -749,7 +755,7 @@ def sandbox(host: str, port: int) -> None:
 @main.command()
 def demo() -> None:
     """Slack messages with PII deleted and DMed, end to end, on a local Slack sandbox."""
-    from .demo import run_demo
+    from .commands.demo import run_demo
 
     sys.exit(run_demo(console))
 

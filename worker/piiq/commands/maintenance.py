@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from .queue.maintenance import MaintenanceOptions, pass_steps
-from .queue.steps import run_sync
+from ..queue.maintenance import MaintenanceOptions, pass_steps
+from ..queue.steps import run_sync
 
 
 def run_maintenance(

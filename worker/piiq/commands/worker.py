@@ -7,10 +7,15 @@ from typing import Any
 
 import psycopg
 
-from .queue import Runner
-from .queue import inspect as queue_inspect
-from .runtime import metrics
-from .runtime.probes import serve_probes
+from ..queue import Runner
+from ..queue import inspect as queue_inspect
+from ..runtime import metrics
+from ..runtime.probes import serve_probes
+from .canary import Canary
+
+# Workers every `piiq worker` serves without --import (Canary's stored name is not its
+# module's path, so it must be registered by importing it here).
+BUILT_IN_WORKERS = (Canary,)
 
 # Liveness: the runner talks to the database every poll interval; silence this long
 # means it is stuck (a restart may help), not a short database blip.

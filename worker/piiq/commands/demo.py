@@ -29,11 +29,11 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .queue import devdb, migrate_up
-from .runtime.ports import free_port
-from .slack import audit
-from .slack import sandbox as sb
-from .slack.audit import create_audit_table
+from ..queue import devdb, migrate_up
+from ..runtime.ports import free_port
+from ..slack import audit
+from ..slack import sandbox as sb
+from ..slack.audit import create_audit_table
 
 DEMO_PREFIX = "piiq_demo"
 TIMEOUT_S = 60.0

@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from .detect import Detector, ScanResult, Source
-    from .filetext import Extraction
-    from .filetext.verdict import FileVerdict
+    from ..detect import Detector, ScanResult, Source
+    from ..filetext import Extraction
+    from ..filetext.verdict import FileVerdict
 
 # Decisions.
 EXIT_ALLOW, EXIT_WARN, EXIT_DELETE = 0, 1, 2
@@ -65,8 +65,8 @@ class ScanCommand(click.Command):
 
 def load_detector(policy: Path | None, recognizers: Path | None) -> Detector:
     """The detector for ``--policy``/``--recognizers``, else the PIIQ_* settings."""
-    from .detect import Detector, PolicyError
-    from .runtime.settings import Settings
+    from ..detect import Detector, PolicyError
+    from ..runtime.settings import Settings
 
     settings = Settings()
     try:
@@ -89,9 +89,9 @@ def scan_command(
     recognizers: Path | None = None,
 ) -> int:
     """Scan and print; returns the exit status."""
-    from .detect import Source
-    from .filetext import extract_text
-    from .filetext.verdict import (
+    from ..detect import Source
+    from ..filetext import extract_text
+    from ..filetext.verdict import (
         DETECT_MIN_SECONDS,
         FILE_SECONDS,
         file_verdict,
