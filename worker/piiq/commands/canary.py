@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import click
+
 from ..queue import Client, Job, Worker
 from ..queue.inspect import get_job
 
@@ -45,3 +47,11 @@ def send_canary(client: Client, queue: str, timeout: float | None) -> tuple[bool
         f"canary job {job.id} still {state} after {timeout:g}s: is a worker running "
         f"`piiq worker --queue {queue}=N` against this database?"
     )
+
+
+def canary(url: str, prefix: str, queue: str, timeout: float, no_wait: bool) -> int:
+    """Send a canary, say what became of it; the exit status (1: no worker completed it)."""
+    with Client(url, prefix=prefix) as client:
+        ok, message = send_canary(client, queue, None if no_wait else timeout)
+    click.echo(message)
+    return 0 if ok else 1

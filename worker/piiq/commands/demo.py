@@ -348,3 +348,8 @@ def _summary(
     if not expected:
         console.print("[red]the demo did not end as expected[/]: see the table above")
     return expected
+
+
+def demo() -> int:
+    """``piiq demo`` on the terminal; the exit status."""
+    return run_demo(Console())

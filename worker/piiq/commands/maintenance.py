@@ -8,10 +8,52 @@ import sys
 import threading
 from datetime import UTC, datetime
 
+import click
 import psycopg
 
+from ..queue.durations import parse_duration
 from ..queue.maintenance import MaintenanceOptions, pass_steps
 from ..queue.steps import run_sync
+
+
+def maintenance(
+    url: str,
+    prefix: str,
+    prune_max_age: float,
+    keep: tuple[str, ...],
+    prune_limit: int,
+    rescue_after: float,
+    heartbeat_timeout: float,
+    no_fast_rescue: bool,
+    once: bool,
+    interval: float,
+) -> int:
+    """Run the passes the options describe; the exit status."""
+    options = MaintenanceOptions(
+        prune_max_age=prune_max_age,
+        prune_max_age_by_state=parse_keep(keep),
+        prune_limit=prune_limit,
+        rescue_after=rescue_after,
+        fast_rescue=not no_fast_rescue,
+        heartbeat_timeout=heartbeat_timeout,
+    )
+    return run_maintenance(url, prefix, options, once=once, interval=interval)
+
+
+def parse_keep(specs: tuple[str, ...]) -> dict[str, float]:
+    """--keep STATE=AGE entries as seconds by state."""
+    ages: dict[str, float] = {}
+    for spec in specs:
+        state, sep, age = spec.partition("=")
+        if not sep:
+            raise click.BadParameter(
+                f"{spec!r} must look like STATE=AGE, e.g. discarded=30d", param_hint="--keep"
+            )
+        try:
+            ages[state.strip()] = parse_duration(age)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--keep") from None
+    return ages
 
 
 def run_maintenance(

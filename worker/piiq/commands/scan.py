@@ -80,7 +80,7 @@ def load_detector(policy: Path | None, recognizers: Path | None) -> Detector:
         raise ScanError(str(exc), EXIT_CONFIG) from None
 
 
-def scan_command(
+def scan(
     text: str | None,
     file: Path | None,
     as_json: bool,

@@ -6,6 +6,8 @@ mistake reads the same wherever it happens.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -44,6 +46,15 @@ def check_database_url(url: str, source: str = "PIIQ_DATABASE_URL") -> str:
     except psycopg.ProgrammingError:
         raise UserError(f"{source} is not a PostgreSQL URL; expected {URL_FORM}") from None
     return url
+
+
+@contextlib.contextmanager
+def database_errors(url: str, prefix: str) -> Iterator[None]:
+    """Any database error inside as ``database_error``'s one line (a ``UserError``)."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise database_error(exc, url, prefix) from None
 
 
 def database_error(exc: psycopg.Error, url: str, prefix: str) -> UserError:

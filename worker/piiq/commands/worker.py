@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
+import click
 import psycopg
 
-from ..queue import Runner
+from ..queue import Client, MaintenanceOptions, Runner, RunnerOptions
 from ..queue import inspect as queue_inspect
-from ..runtime import metrics
-from ..runtime.probes import serve_probes
+from ..runtime import logs, metrics
+from ..runtime.probes import ProbesUnavailable, serve_probes
+from ..runtime.settings import Settings
+from ..slack.preflight import SlackSetupError, check_worker
 from .canary import Canary
 
 # Workers every `piiq worker` serves without --import (Canary's stored name is not its
@@ -64,3 +71,71 @@ async def run_worker(runner: Runner, metrics_port: int) -> None:
     finally:
         if probes is not None:
             await probes.cleanup()
+
+
+def worker(
+    url: str,
+    prefix: str,
+    settings: Settings,
+    queues: tuple[str, ...],
+    imports: tuple[str, ...],
+    node: str | None,
+    no_notify: bool,
+    poll_interval: float,
+    shutdown_grace: float,
+    heartbeat_interval: float,
+    heartbeat_timeout: float,
+    no_fast_rescue: bool,
+    prune_max_age: float | None,
+    rescue_after: float | None,
+    crontab: tuple[str, ...],
+) -> None:
+    """Check the options and the Slack setup, then run the queues until SIGTERM."""
+    logs.configure(settings.log_level, settings.log_format)
+    import_worker_modules(imports)
+    client = Client(url, prefix=prefix, notify=settings.notify and not no_notify)
+    maintenance = MaintenanceOptions(
+        prune_max_age=prune_max_age,
+        rescue_after=rescue_after,
+        fast_rescue=not no_fast_rescue,
+        heartbeat_timeout=heartbeat_timeout,
+    )
+    options = RunnerOptions(
+        poll_interval=poll_interval,
+        shutdown_grace=shutdown_grace,
+        heartbeat_interval=heartbeat_interval,
+        maintenance=maintenance,
+        rescue_interval=min(1.0, heartbeat_timeout / 3),
+        crontab=crontab,
+    )
+    if crontab and prune_max_age is not None and prune_max_age < 60:
+        raise click.UsageError(
+            f"--prune-max-age {prune_max_age:g}s with --cron: keep finished jobs at least a "
+            "minute, or a worker starting later in the same minute would insert its job again"
+        )
+    runner = Runner(client, list(queues), node=node or settings.node, options=options)
+    try:  # after the Runner has checked the --queue specs
+        check_worker(settings, queues)
+    except SlackSetupError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        asyncio.run(run_worker(runner, settings.metrics_port))
+    except ProbesUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def import_worker_modules(modules: tuple[str, ...]) -> None:
+    """Import the application's workers as ``python -m`` would find them: the working
+    directory first on the path, so ``piiq worker --import myapp`` works from the app's
+    directory without PYTHONPATH."""
+    if modules and "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise click.BadParameter(
+                f"cannot import {module!r}: {exc}; run from the directory that holds it or "
+                "add that directory to PYTHONPATH",
+                param_hint="--import",
+            ) from None

@@ -1,0 +1,53 @@
+"""``piiq ingress``: Slack events in (the Events API over HTTP, or Socket Mode), one job
+per message out."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from ..runtime import logs
+from ..runtime.argscrypt import ArgsKeyError, ArgsKeys
+from ..runtime.probes import ProbesUnavailable
+from ..runtime.settings import Settings
+from ..slack.ingress import run_ingress
+
+
+def ingress(
+    url: str, prefix: str, settings: Settings, host: str, port: int | None, socket_mode: bool
+) -> None:
+    """Check the Slack settings the transport needs, then serve until stopped."""
+    logs.configure(settings.log_level, settings.log_format)
+    try:
+        args_keys = ArgsKeys.from_setting(settings.args_keys)
+    except ArgsKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    secret, app_token = settings.slack_signing_secret, settings.slack_app_token
+    if socket_mode and app_token is None:
+        raise click.UsageError(
+            "--socket-mode needs PIIQ_SLACK_APP_TOKEN: an app-level token (xapp-) with "
+            "connections:write, from your Slack app's Basic Information page"
+        )
+    if not socket_mode and secret is None:
+        raise click.UsageError(
+            "the Events API needs PIIQ_SLACK_SIGNING_SECRET (Basic Information -> Signing "
+            "Secret in your Slack app); or use --socket-mode with PIIQ_SLACK_APP_TOKEN"
+        )
+    serving = run_ingress(
+        url,
+        prefix,
+        signing_secret=secret.get_secret_value() if secret and not socket_mode else None,
+        app_token=app_token.get_secret_value() if app_token and socket_mode else None,
+        api_url=settings.slack_api_url,
+        exempt_channels=settings.exempt_channels,
+        host=host,
+        port=port if port is not None else settings.ingress_port,
+        max_body=settings.max_event_bytes,
+        metrics_port=settings.metrics_port,
+        args_keys=args_keys,
+    )
+    try:
+        asyncio.run(serving)
+    except ProbesUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
