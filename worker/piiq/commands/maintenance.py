@@ -14,6 +14,7 @@ import psycopg
 from ..queue.durations import parse_duration
 from ..queue.maintenance import MaintenanceOptions, pass_steps
 from ..queue.steps import run_sync
+from .user_errors import database_error
 
 
 def maintenance(
@@ -68,17 +69,9 @@ def run_maintenance(
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
                 summary = run_sync(conn, pass_steps(prefix, options))
-        except psycopg.OperationalError as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            _emit(
-                {
-                    "event": "maintenance.failed",
-                    "level": "error",
-                    "error": first,
-                    "hint": "check PIIQ_DATABASE_URL and that PostgreSQL is running",
-                },
-                err=True,
-            )
+        except psycopg.OperationalError as exc:  # the next pass may reach it: keep going
+            error = str(database_error(exc, url, prefix))
+            _emit({"event": "maintenance.failed", "level": "error", "error": error}, err=True)
             if once:
                 return 1
         else:

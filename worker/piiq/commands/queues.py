@@ -72,13 +72,8 @@ def scale(url: str, prefix: str, name: str, limit: str) -> None:
 
 def _control_queue(url: str, prefix: str, name: str, change: Callable[..., int], done: str) -> None:
     """Apply a pause/resume/scale and say how many running workers it reached."""
-    try:
-        with psycopg.connect(url, autocommit=True) as conn:
-            workers = change(conn, name, prefix=prefix)
-    except psycopg.errors.UndefinedTable:
-        raise click.ClickException(
-            f"{prefix}.piiq_queues does not exist: run `piiq migrate` (this piiq's additions)"
-        ) from None
+    with psycopg.connect(url, autocommit=True) as conn:
+        workers = change(conn, name, prefix=prefix)
     reached = (
         f"{workers} running worker{'s' if workers != 1 else ''} serve it"
         if workers
