@@ -43,9 +43,9 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "worker"))
+from piiq import sandbox as sb  # noqa: E402
 from piiq.queue import devdb  # noqa: E402
 from piiq.runtime.ports import free_port  # noqa: E402
-from piiq.slack import sandbox as sb  # noqa: E402
 from piiq.slack.audit import create_audit_table  # noqa: E402
 
 CHANNEL = "C0BENCH"

@@ -255,8 +255,8 @@ async def operator_cluster(url: str, tmp: Path) -> AsyncIterator[Any]:
 
 async def run(binary: Path, seconds: float, tmp: Path) -> tuple[list[dict[str, Any]], float]:
     """The run; returns each panel with its series, and the run's length in seconds."""
+    from piiq import sandbox as sb
     from piiq.runtime.ports import free_port
-    from piiq.slack import sandbox as sb
 
     url = database_url()
     fresh_schema(url)

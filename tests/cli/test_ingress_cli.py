@@ -6,9 +6,9 @@ import subprocess
 import time
 import urllib.request
 
+from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.runtime.ports import free_port
-from piiq.slack import sandbox as sb
 
 
 def test_ingress_without_a_way_to_receive_events_says_what_to_set(

@@ -18,8 +18,8 @@ from helm_chart import NAMESPACE, flag_values, hooks, install, operator_args, re
 from kubelet import Kubelet, Manifest, Pod, secret_reader
 from operator_helpers import emulated_cluster, eventually, running_operator
 
+from piiq import sandbox as sb
 from piiq.queue import devdb
-from piiq.slack import sandbox as sb
 from piiq_operator.policy import Policy
 
 PIIQUEUE = "pii-detector"

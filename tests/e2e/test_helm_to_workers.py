@@ -22,9 +22,9 @@ from stack import (
     wait_until,
 )
 
+from piiq import sandbox as sb
 from piiq.commands.canary import Canary
 from piiq.queue import Client
-from piiq.slack import sandbox as sb
 
 CHANNEL = "C0GENERAL"
 CARD, SSN = "4556 7375 8689 9855", "536-22-1474"

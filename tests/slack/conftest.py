@@ -8,10 +8,10 @@ import pytest
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.runtime.argscrypt import ArgsKeys
 from piiq.runtime.settings import Settings
-from piiq.slack import sandbox as sb
 from piiq.slack.audit import create_audit_table
 from piiq.slack.ingress import database_check, make_app
 from piiq.slack.intake import EventIntake

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from piiq.slack import sandbox as sb
+from piiq import sandbox as sb
 from piiq.slack.content import message_sources
 from piiq.slack.events import route_event
 from piiq.slack.jobs import message_job

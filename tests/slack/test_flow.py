@@ -13,10 +13,10 @@ from pii_samples import CARD, PHONE, SSN
 from prometheus_client import REGISTRY
 from queue_helpers import running, wait_for
 
+from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.queue.inspect import queue_counts
 from piiq.slack import audit
-from piiq.slack import sandbox as sb
 from piiq.slack.jobs import MESSAGE_WORKER
 
 from .conftest import CHANNEL

@@ -7,7 +7,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from piiq.slack import sandbox as sb
+from piiq import sandbox as sb
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import pytest
 from pii_samples import CARD, SSN
 from queue_helpers import running, wait_for
 
+from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.runtime.settings import Settings
-from piiq.slack import sandbox as sb
 from piiq.slack import workers
 
 from .conftest import CHANNEL, serve_ingress

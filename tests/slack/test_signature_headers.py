@@ -11,8 +11,8 @@ import urllib.parse
 
 import pytest
 
+from piiq import sandbox as sb
 from piiq.queue import Client
-from piiq.slack import sandbox as sb
 
 from .conftest import CHANNEL
 from .test_flow import jobs

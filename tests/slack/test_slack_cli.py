@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from piiq import sandbox as sb
 from piiq.runtime.argscrypt import ArgsKeys
 from piiq.runtime.ports import free_port
-from piiq.slack import sandbox as sb
 
 KEY = "k1:" + "A" * 43 + "="  # 32 zero bytes in base64
 

@@ -7,8 +7,8 @@ import asyncio
 
 from queue_helpers import wait_for
 
+from piiq import sandbox as sb
 from piiq.queue import Client
-from piiq.slack import sandbox as sb
 from piiq.slack.ingress import serve_socket_mode
 from piiq.slack.intake import EventIntake
 

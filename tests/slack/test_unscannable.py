@@ -11,8 +11,8 @@ import documents
 import pytest
 from pii_samples import CARD, SSN
 
+from piiq import sandbox as sb
 from piiq.queue import Client
-from piiq.slack import sandbox as sb
 
 from .conftest import CHANNEL
 from .test_flow import audit_rows, jobs, run_workers, send

@@ -6,7 +6,7 @@ import io
 import zipfile
 
 from piiq.filetext.sniff import OLE_MAGIC as OLE_MAGIC  # legacy Office and encrypted OOXML
-from piiq.slack.sandbox import text_pdf
+from piiq.sandbox import text_pdf
 
 # The sandbox hosts such PDFs for the demo; the tests share its writer.
 pdf = text_pdf

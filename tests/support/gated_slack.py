@@ -12,7 +12,7 @@ import threading
 
 from aiohttp import web
 
-from piiq.slack.sandbox import SlackSandbox
+from piiq.sandbox import SlackSandbox
 
 GATE_TIMEOUT = 60.0  # a forgotten gate opens by itself: the test cannot hang on it
 

@@ -3,7 +3,7 @@ appear in a log line (tests/conftest.py checks every line of the session)."""
 
 from __future__ import annotations
 
-from piiq.slack import sandbox as sb
+from piiq import sandbox as sb
 
 CARD = "4556 7375 8689 9855"  # Luhn-valid, not a well-known test card (those are allowed)
 SSN = "536-22-1474"

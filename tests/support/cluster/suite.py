@@ -9,7 +9,7 @@ from typing import Any
 from gated_slack import GatedSlackSandbox
 from harness import Cluster
 
-from piiq.slack import sandbox as sb
+from piiq import sandbox as sb
 
 REPO = Path(__file__).parents[3]
 NAMESPACE = "piiq"  # the chart's release namespace, and the PIIQueue's

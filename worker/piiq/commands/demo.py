@@ -29,10 +29,10 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from .. import sandbox as sb
 from ..queue import devdb, migrate_up
 from ..runtime.ports import free_port
 from ..slack import audit
-from ..slack import sandbox as sb
 from ..slack.audit import create_audit_table
 from .user_errors import check_database_url, database_errors
 

@@ -7,7 +7,7 @@ import contextlib
 
 import click
 
-from ..slack import sandbox as sb
+from .. import sandbox as sb
 
 
 def sandbox(host: str, port: int) -> None:
