@@ -212,7 +212,7 @@ def _measure(slack: sb.SlackSandbox, sent: list[Sent]) -> dict[str, dict[str, fl
             missed += deleted is None
             if deleted is not None:
                 to_delete.append(deleted - s.delivered_at)
-            dm = first_dm.get(sb._dm_channel(s.user))
+            dm = first_dm.get(sb.dm_channel(s.user))
             if dm is not None:
                 to_dm.append(dm - s.delivered_at)
         elif s.kind == "file" and s.file_id in file_deletes:

@@ -1,18 +1,23 @@
-"""A local Slack for the demo and the tests (see ``server``)."""
+"""A local Slack for the demo and the tests, one job per module: ``workspace`` (team,
+people, tokens, messages, files), ``web_api`` (the methods piiq calls, file hosting),
+``faults`` (rate limits, errors, hooks), ``calls`` (what was asked), ``socket_mode``,
+``delivery`` (signed Events API requests), ``documents`` (a PDF writer) and ``server``
+(``SlackSandbox``: the parts behind one HTTP server).
+"""
 
-from .server import (
+from .calls import Call
+from .delivery import SIGNING_SECRET
+from .documents import text_pdf
+from .server import SlackSandbox
+from .workspace import (
     ADMIN_TOKEN,
     ADMIN_USER_ID,
     APP_TOKEN,
     BOT_ID,
     BOT_TOKEN,
     BOT_USER_ID,
-    SIGNING_SECRET,
     TEAM_ID,
-    Call,
-    SlackSandbox,
-    _dm_channel,
-    text_pdf,
+    dm_channel,
 )
 
 __all__ = [
@@ -26,6 +31,6 @@ __all__ = [
     "TEAM_ID",
     "Call",
     "SlackSandbox",
-    "_dm_channel",
+    "dm_channel",
     "text_pdf",
 ]
