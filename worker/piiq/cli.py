@@ -163,15 +163,16 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 )
 def migrate(url: str, prefix: str, settings: Settings, down_to: int | None, version: int) -> None:
     """Bring the database to Oban's schema v12, or --version 13 or 14 (plus piiq's additive
-    objects and the Slack audit table; --down-to leaves the audit trail in place)."""
-    from .slack.audit import create_audit_table
+    objects and the Slack tables: the audit trail, the shared rate limits; --down-to leaves
+    them in place)."""
+    from .slack.tables import create_slack_tables
 
     if down_to is not None and version != OBAN_VERSION:
         raise click.UsageError("give --version or --down-to, not both")
     with psycopg.connect(url, autocommit=True) as conn:
         if down_to is None:
             report = migrate_up(conn, prefix, version)
-            create_audit_table(conn, prefix)
+            create_slack_tables(conn, prefix)
         else:
             report = migrate_down(conn, down_to, prefix)
     steps = ", ".join(report.applied) if report.applied else "nothing to do"

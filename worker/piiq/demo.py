@@ -33,7 +33,7 @@ from .ports import free_port
 from .queue import devdb, migrate_up
 from .slack import audit
 from .slack import sandbox as sb
-from .slack.audit import create_audit_table
+from .slack.tables import create_slack_tables
 
 DEMO_PREFIX = "piiq_demo"
 TIMEOUT_S = 60.0
@@ -113,7 +113,7 @@ def _fresh_schema(url: str) -> None:
             sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(DEMO_PREFIX))
         )
         migrate_up(conn, DEMO_PREFIX)
-        create_audit_table(conn, DEMO_PREFIX)
+        create_slack_tables(conn, DEMO_PREFIX)
 
 
 @contextlib.contextmanager

@@ -4,7 +4,8 @@ The demo and the tests point the real ``slack_sdk`` clients at it (``base_url``)
 request crosses HTTP as it would to slack.com. It keeps a small workspace (users,
 messages, files), answers as Slack does (HTTP 200 with ``ok: false`` for API errors, 429
 with Retry-After for rate limits, an HTML sign-in page for a file fetched without a
-token), records every call, and can inject rate limits and errors. It also plays Slack's
+token), records every call, enforces per-method limits per workspace (``MethodLimits``),
+and can inject rate limits and errors. It also plays Slack's
 side of the Events API: ``post_message`` stores a message and ``deliver`` sends the
 signed event to an ingress URL.
 
@@ -17,6 +18,7 @@ import asyncio
 import io
 import itertools
 import json
+import math
 import threading
 import time
 import urllib.error
@@ -63,6 +65,38 @@ class _Fault:
     after: int = 0  # calls that still succeed before this fault starts
 
 
+class MethodLimits:
+    """Slack's per-method rate limits, counted per workspace: at most ``calls`` of a method
+    in each ``window`` seconds (fixed windows, as Slack's per-minute tiers count). A call
+    over the limit gets HTTP 429 with Retry-After: the whole seconds until the window ends.
+    Self-contained: ``admit`` is all the server needs of it."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._limits: dict[str, tuple[int, float]] = {}
+        self._windows: dict[tuple[str, str], tuple[float, int]] = {}  # -> (start, calls)
+        self.refused: list[tuple[str, str, float]] = []  # (team, method, window start)
+
+    def set(self, method: str, calls: int, window: float) -> None:
+        self._limits[method] = (calls, window)
+
+    def admit(self, team: str, method: str) -> int | None:
+        """None: the call may go on; else the Retry-After (seconds) of its 429."""
+        limit = self._limits.get(method)
+        if limit is None:
+            return None
+        calls, window = limit
+        now = self._clock()
+        start, made = self._windows.get((team, method), (now, 0))
+        if now >= start + window:
+            start, made = start + window * ((now - start) // window), 0
+        if made < calls:
+            self._windows[(team, method)] = (start, made + 1)
+            return None
+        self.refused.append((team, method, start))
+        return max(1, math.ceil(start + window - now))
+
+
 @dataclass
 class Workspace:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -81,6 +115,7 @@ class SlackSandbox:
         self.calls: list[Call] = []
         self.verifier = SignatureVerifier(SIGNING_SECRET)
         self._faults: dict[str, list[_Fault]] = {}
+        self.method_limits = MethodLimits()
         self._hooks: dict[str, list[Callable[[Call], None]]] = {}
         self._socket_outbox: list[dict[str, Any]] = []
         self.socket_acks: list[str] = []
@@ -248,6 +283,12 @@ class SlackSandbox:
         """The next ``times`` calls of ``method`` get HTTP 429 with Retry-After."""
         self._add_fault(method, _Fault("ratelimited", 429, times, retry_after))
 
+    def limit(self, method: str, calls: int, per: float) -> None:
+        """From now on at most ``calls`` calls of ``method`` per ``per`` seconds in the
+        workspace, as Slack's tiers do; more get 429 with Retry-After (``MethodLimits``)."""
+        with self._lock:
+            self.method_limits.set(method, calls, per)
+
     def fail(
         self, method: str, error: str, *, times: int = 1, status: int = 200, after: int = 0
     ) -> None:
@@ -404,6 +445,9 @@ class SlackSandbox:
         kind = _TOKENS.get(token)
         if kind is None:
             return _error("invalid_auth")
+        retry_after = self.method_limits.admit(TEAM_ID, method)
+        if retry_after is not None:
+            return _error("ratelimited", 429, {"Retry-After": str(retry_after)})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method", 404)
