@@ -12,10 +12,12 @@ from contextlib import AsyncExitStack
 
 import psycopg
 import pytest
+from click.testing import CliRunner
 from pii_samples import CARD
 from pydantic import SecretStr
 from queue_helpers import running, wait_for
 
+from piiq.cli import main
 from piiq.queue import Client
 from piiq.settings import Settings
 from piiq.slack import sandbox as sb
@@ -102,6 +104,14 @@ def test_without_the_table_calls_go_on_and_one_line_says_to_migrate(
     assert len(warnings) == 1 and warnings[0]["fix"] == "run piiq migrate"
 
 
+def test_piiq_migrate_creates_the_table(fresh_database: str) -> None:
+    result = CliRunner().invoke(main, ["migrate", "--database-url", fresh_database])
+    assert result.exit_code == 0, result.output
+    with psycopg.connect(fresh_database, autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass('public.piiq_slack_rate_limits')").fetchone()
+    assert found == ("piiq_slack_rate_limits",)
+
+
 def test_sharing_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, slack_client: Client) -> None:
     monkeypatch.setenv("PIIQ_SLACK_SHARED_RATE_LIMITS", "false")
     shared = SharedRateLimits(enabled=Settings().slack_shared_rate_limits)
@@ -114,7 +124,9 @@ def refusals_per_window(slack: sb.SlackSandbox) -> Counter[float]:
 
 async def run_pods(slack: sb.SlackSandbox, client: Client, ingress_url: str) -> Counter[float]:
     """MESSAGES card numbers through the ingress to RUNNERS runners under the limit; every
-    message must be deleted and its author DMed once, and every job complete."""
+    message must be deleted and its author DMed once, and every job complete. Snoozed jobs
+    are staged every 0.1 s, so their jitter spreads them (staged every 1 s, as by default,
+    a window opens with up to every running job calling at once: docs/slack.md)."""
     slack.limit("chat.delete", LIMIT, per=WINDOW)
     authors = ["U0ALICE", "U0BOB", "U0CAROL"]
     sent = []
