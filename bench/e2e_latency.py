@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "worker"))
 from piiq import sandbox as sb  # noqa: E402
 from piiq.queue import devdb  # noqa: E402
 from piiq.runtime.ports import free_port  # noqa: E402
-from piiq.slack.audit import create_audit_table  # noqa: E402
+from piiq.slack.tables import create_slack_tables  # noqa: E402
 
 CHANNEL = "C0BENCH"
 SETTLE_TIMEOUT_S = 120.0
@@ -230,7 +230,7 @@ def run_rate(
 ) -> dict[str, Any]:
     prefix = devdb.create_schema(server)
     with psycopg.connect(server, autocommit=True) as conn:
-        create_audit_table(conn, prefix)
+        create_slack_tables(conn, prefix)
     count = int(rate * seconds)
     try:
         with sb.SlackSandbox() as slack, tempfile.TemporaryDirectory() as logs:

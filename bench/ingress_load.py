@@ -41,7 +41,7 @@ from piiq import sandbox as sb  # noqa: E402
 from piiq.queue import devdb  # noqa: E402
 from piiq.runtime.argscrypt import generate  # noqa: E402
 from piiq.runtime.ports import free_port  # noqa: E402
-from piiq.slack.audit import create_audit_table  # noqa: E402
+from piiq.slack.tables import create_slack_tables  # noqa: E402
 
 PEER = """
 import sys
@@ -148,7 +148,7 @@ def main() -> int:
     server = devdb.bench_database_url()
     prefix = devdb.create_schema(server)
     with psycopg.connect(server, autocommit=True) as conn:
-        create_audit_table(conn, prefix)
+        create_slack_tables(conn, prefix)
     requests, unique = make_requests(args.events, args.duplicates)
     console.print(
         f"{len(requests)} signed events ({unique} unique, {len(requests) - unique} retried "

@@ -89,12 +89,12 @@ def fresh_schema(url: str) -> None:
     from psycopg import sql
 
     from piiq.queue import migrate_up
-    from piiq.slack.audit import create_audit_table
+    from piiq.slack.tables import create_slack_tables
 
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(PREFIX)))
         migrate_up(conn, PREFIX)
-        create_audit_table(conn, PREFIX)
+        create_slack_tables(conn, PREFIX)
 
 
 class Piiq:

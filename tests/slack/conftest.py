@@ -12,9 +12,9 @@ from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.runtime.argscrypt import ArgsKeys
 from piiq.runtime.settings import Settings
-from piiq.slack.audit import create_audit_table
 from piiq.slack.ingress import database_check, make_app
 from piiq.slack.intake import EventIntake
+from piiq.slack.tables import create_slack_tables
 
 CHANNEL = "C0GENERAL"
 
@@ -43,7 +43,7 @@ def slack_settings(slack: sb.SlackSandbox, monkeypatch: pytest.MonkeyPatch) -> S
 def slack_client(queue_client: Client) -> Client:
     """The test's queue schema with the audit table in it (what `piiq migrate` makes)."""
     with queue_client.connect(autocommit=True) as conn:
-        create_audit_table(conn, queue_client.prefix)
+        create_slack_tables(conn, queue_client.prefix)
     return queue_client
 
 

@@ -33,7 +33,7 @@ from .. import sandbox as sb
 from ..queue import devdb, migrate_up
 from ..runtime.ports import free_port
 from ..slack import audit
-from ..slack.audit import create_audit_table
+from ..slack.tables import create_slack_tables
 from .user_errors import check_database_url, database_errors
 
 DEMO_PREFIX = "piiq_demo"
@@ -115,7 +115,7 @@ def _fresh_schema(url: str) -> None:
             sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(DEMO_PREFIX))
         )
         migrate_up(conn, DEMO_PREFIX)
-        create_audit_table(conn, DEMO_PREFIX)
+        create_slack_tables(conn, DEMO_PREFIX)
 
 
 @contextlib.contextmanager

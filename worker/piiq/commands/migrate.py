@@ -6,7 +6,7 @@ import click
 import psycopg
 
 from ..queue import OBAN_VERSION, migrate_down, migrate_up
-from ..slack.audit import create_audit_table
+from ..slack.tables import create_slack_tables
 
 
 def migrate(url: str, prefix: str, down_to: int | None, version: int) -> None:
@@ -16,7 +16,7 @@ def migrate(url: str, prefix: str, down_to: int | None, version: int) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         if down_to is None:
             report = migrate_up(conn, prefix, version)
-            create_audit_table(conn, prefix)
+            create_slack_tables(conn, prefix)
         else:
             report = migrate_down(conn, down_to, prefix)
     steps = ", ".join(report.applied) if report.applied else "nothing to do"

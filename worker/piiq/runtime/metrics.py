@@ -61,6 +61,12 @@ SLACK_CALLS = Counter(
     "Slack Web API calls by method and outcome (ok, ratelimited, or Slack's error code).",
     ["method", "outcome"],
 )
+SLACK_CALLS_HELD = Counter(
+    "piiq_slack_api_calls_held_total",
+    "Slack Web API calls not made because another worker's 429 blocks the method in the "
+    "workspace for now (PIIQ_SLACK_SHARED_RATE_LIMITS); their jobs wait for the block's end.",
+    ["method"],
+)
 DECISIONS = Counter(
     "piiq_decisions_total",
     "Scan decisions by action (delete, warn, allow) and entity type (none when clean).",
@@ -92,6 +98,10 @@ telemetry.attach(_on_queue_event)
 
 def observe_slack_call(method: str, outcome: str) -> None:
     SLACK_CALLS.labels(method, outcome).inc()
+
+
+def observe_slack_call_held(method: str) -> None:
+    SLACK_CALLS_HELD.labels(method).inc()
 
 
 def observe_decision(action: str, entity_counts: Mapping[str, int]) -> None:

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         "the attempt fails and is retried, so a hung Slack call cannot hold its slot (0: no "
         "limit). Keep it above a file's 30 s scan budget plus its Slack calls (15 s each).",
     )
+    slack_shared_rate_limits: bool = Field(
+        default=True,
+        description="Share Slack's 429s among all workers through the database "
+        "(piiq_slack_rate_limits): after one worker is refused a method in a workspace, the "
+        "others wait for Retry-After instead of calling it. Off: each job finds the limit "
+        "itself.",
+    )
     ingress_port: int = Field(default=3000, description="Port of `piiq ingress` (Events API).")
     max_event_bytes: int = Field(
         default=1024 * 1024, description="Events API request bodies above this get 413."

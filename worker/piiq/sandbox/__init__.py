@@ -1,6 +1,6 @@
 """A local Slack for the demo and the tests, one job per module: ``workspace`` (team,
 people, tokens, messages, files), ``web_api`` (the methods piiq calls, file hosting),
-``faults`` (rate limits, errors, hooks), ``calls`` (what was asked), ``socket_mode``,
+``faults`` (rate limits, errors, hooks), ``limits`` (Slack's per-method tiers), ``calls`` (what was asked), ``socket_mode``,
 ``delivery`` (signed Events API requests), ``documents`` (a PDF writer) and ``server``
 (``SlackSandbox``: the parts behind one HTTP server).
 """
@@ -8,6 +8,7 @@ people, tokens, messages, files), ``web_api`` (the methods piiq calls, file host
 from .calls import Call
 from .delivery import SIGNING_SECRET
 from .documents import text_pdf
+from .limits import MethodLimits
 from .server import SlackSandbox
 from .workspace import (
     ADMIN_TOKEN,
@@ -30,6 +31,7 @@ __all__ = [
     "SIGNING_SECRET",
     "TEAM_ID",
     "Call",
+    "MethodLimits",
     "SlackSandbox",
     "dm_channel",
     "text_pdf",

@@ -21,6 +21,7 @@ from aiohttp import web
 from .calls import Call, CallLog
 from .delivery import EventDelivery
 from .faults import Faults, Hook
+from .limits import MethodLimits
 from .socket_mode import SocketMode
 from .web_api import WebApi
 from .workspace import Workspace, envelope
@@ -34,12 +35,14 @@ class SlackSandbox:
         self.workspace = Workspace.with_people()
         lock = self.workspace.lock
         self.faults = Faults(lock)
+        self.method_limits = MethodLimits()
         self.call_log = CallLog(lock)
         self.socket_mode = SocketMode(lock)
         self.delivery = EventDelivery()
         self.web_api = WebApi(
             self.workspace,
             self.faults,
+            self.method_limits,
             self.call_log,
             lambda: f"ws://{self.host}:{self.port}/socket-mode",
         )
@@ -102,6 +105,12 @@ class SlackSandbox:
     def rate_limit(self, method: str, *, times: int = 1, retry_after: int = 1) -> None:
         """The next ``times`` calls of ``method`` get HTTP 429 with Retry-After."""
         self.faults.rate_limit(method, times=times, retry_after=retry_after)
+
+    def limit(self, method: str, calls: int, per: float) -> None:
+        """From now on at most ``calls`` calls of ``method`` per ``per`` seconds in the
+        workspace, as Slack's tiers do; more get 429 with Retry-After (limits.py)."""
+        with self.workspace.lock:
+            self.method_limits.set(method, calls, per)
 
     def fail(
         self, method: str, error: str, *, times: int = 1, status: int = 200, after: int = 0

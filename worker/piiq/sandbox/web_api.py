@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .calls import Call, CallLog
 from .faults import Faults
+from .limits import MethodLimits
 from .workspace import ADMIN_USER_ID, BOT_ID, BOT_USER_ID, TEAM_ID, TOKENS, Workspace, dm_channel
 
 
@@ -26,11 +27,13 @@ class WebApi:
         self,
         workspace: Workspace,
         faults: Faults,
+        limits: MethodLimits,
         calls: CallLog,
         socket_url: Callable[[], str],
     ) -> None:
         self.workspace = workspace
         self.faults = faults
+        self.limits = limits
         self.calls = calls
         self.socket_url = socket_url
 
@@ -74,6 +77,9 @@ class WebApi:
         kind = TOKENS.get(token)
         if kind is None:
             return _error("invalid_auth")
+        retry_after = self.limits.admit(TEAM_ID, method)
+        if retry_after is not None:
+            return _error("ratelimited", 429, {"Retry-After": str(retry_after)})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return _error("unknown_method", 404)

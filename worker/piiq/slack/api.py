@@ -7,12 +7,13 @@ environment and never leave this module: not into job args, not into logs.
 
 from __future__ import annotations
 
+import copy
 import logging
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 from slack_sdk import WebClient
@@ -20,6 +21,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from ..runtime import metrics
+
+if TYPE_CHECKING:
+    from .ratelimits import WorkspaceLimits
 
 # slack_sdk logs request headers (with the token) at DEBUG: keep its logger above that.
 _SDK_LOG = logging.getLogger("piiq.slack.sdk")
@@ -66,6 +70,7 @@ class SlackFailure:
     error: str
     kind: ErrorKind
     retry_after: float = 0.0
+    held: bool = False  # not called: another worker's 429 blocks the method for now
 
     def __str__(self) -> str:
         return f"{self.method} failed: {self.error}"
@@ -139,6 +144,14 @@ class SlackApi:
         self.admin = self._client(admin_token, timeout) if admin_token else None
         self._bot_token = bot_token
         self.timeout = timeout
+        self.limits: WorkspaceLimits | None = None
+
+    def within(self, limits: WorkspaceLimits | None) -> SlackApi:
+        """This API (the same clients) with its calls going through a workspace's limits
+        shared by every worker (``ratelimits``): one per job."""
+        api = copy.copy(self)
+        api.limits = limits
+        return api
 
     def _client(self, token: SecretStr, timeout: int) -> WebClient:
         return WebClient(
@@ -151,14 +164,23 @@ class SlackApi:
 
     def call(self, client: WebClient | None, method: str, **params: object) -> dict:  # type: ignore[type-arg]
         """Call ``method`` (e.g. ``chat.delete``) through the SDK's own method, which knows
-        how Slack wants its parameters encoded; failures raise ``SlackCallFailed``."""
+        how Slack wants its parameters encoded; failures raise ``SlackCallFailed``. With
+        shared limits, a method another worker was refused is not called until its block
+        ends (a ``rate_limited`` failure, ``held``), and a 429 here blocks it for all."""
         if client is None:
             raise SlackCallFailed(SlackFailure(method, "no_token_configured", "auth"))
+        wait = self.limits.wait(method, params) if self.limits is not None else 0.0
+        if wait > 0:
+            metrics.observe_slack_call_held(method)
+            raise SlackCallFailed(SlackFailure(method, "ratelimited", "rate_limited", wait, True))
         try:
             data = getattr(client, method.replace(".", "_"))(**params).data
         except SlackApiError as exc:
             failure = classify(method, exc)
             metrics.observe_slack_call(method, failure.error)
+            if failure.kind == "rate_limited" and self.limits is not None:
+                seconds = self.limits.block(method, params, failure.retry_after)
+                failure = replace(failure, retry_after=seconds)
             raise SlackCallFailed(failure) from None
         except OSError:
             metrics.observe_slack_call(method, "connection_error")

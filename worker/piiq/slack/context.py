@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
 from ..runtime.argscrypt import ArgsKeys
 from ..runtime.settings import Settings
 from .api import SlackApi
+from .ratelimits import SharedRateLimits
 
 if TYPE_CHECKING:
     from ..detect import Detector
+    from ..queue import Job
 
 
 @dataclass
@@ -19,13 +21,25 @@ class SlackContext:
     api: SlackApi
     settings: Settings = field(repr=False)
     args_keys: ArgsKeys | None = field(default=None, repr=False)
+    rate_limits: SharedRateLimits = field(default_factory=SharedRateLimits, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> SlackContext:
         """Raises ArgsKeyError (one line, no key) when PIIQ_ARGS_KEYS cannot be read."""
         s = settings or Settings()
         api = SlackApi(s.slack_api_url, s.slack_bot_token, s.slack_admin_token)
-        return cls(api=api, settings=s, args_keys=ArgsKeys.from_setting(s.args_keys))
+        return cls(
+            api=api,
+            settings=s,
+            args_keys=ArgsKeys.from_setting(s.args_keys),
+            rate_limits=SharedRateLimits(enabled=s.slack_shared_rate_limits),
+        )
+
+    def for_job(self, job: Job) -> SlackContext:
+        """This context with Slack calls going through the job's workspace's shared rate
+        limits (on the job's database), when they are on."""
+        limits = self.rate_limits.workspace(job.client, str(job.args.get("team") or ""))
+        return replace(self, api=self.api.within(limits)) if limits is not None else self
 
     @property
     def detector(self) -> Detector:

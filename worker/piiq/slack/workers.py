@@ -2,7 +2,8 @@
 
 Files go to their own queue (``pii_detection``) so a slow PDF or an OCR run never holds
 up message scanning. Slack's answers become queue outcomes: a 429 snoozes the job for
-Retry-After, a network error or 5xx retries it with backoff, a rejected token discards it
+Retry-After (and, shared through the database, holds the method for every worker until
+then: ``ratelimits``), a network error or 5xx retries it with backoff, a rejected token discards it
 with an error saying which setting to fix.
 """
 
@@ -74,7 +75,7 @@ class SlackWorker(Worker):
         except (ArgsUnreadable, ArgsKeyError) as exc:
             return _unreadable(job, exc)
         try:
-            return self.handle(job, ctx)
+            return self.handle(job, ctx.for_job(job))
         except SlackCallFailed as exc:
             return _slack_outcome(job, exc)
 
@@ -312,7 +313,10 @@ def _slack_outcome(job: Job, exc: SlackCallFailed) -> Result:
     failure = exc.failure
     if failure.kind == "rate_limited":
         wait = failure.retry_after + random.uniform(0, 1)  # spread the herd
-        log.warning("slack rate limited", job_id=job.id, method=failure.method, snooze_s=wait)
+        if failure.held:  # another worker's 429: this one did not call
+            log.info("slack call held", job_id=job.id, method=failure.method, snooze_s=wait)
+        else:
+            log.warning("slack rate limited", job_id=job.id, method=failure.method, snooze_s=wait)
         return Snooze(wait)
     if failure.kind == "auth":
         setting = _TOKEN_SETTING.get(failure.method, "PIIQ_SLACK_BOT_TOKEN")

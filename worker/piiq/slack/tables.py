@@ -1,0 +1,17 @@
+"""piiq's own tables on the Slack side, beside Oban's: one call creates them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from .audit import create_audit_table
+from .ratelimits import create_rate_limit_table
+
+
+def create_slack_tables(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
+    """Idempotent: the audit trail and the shared rate limits. ``piiq migrate`` runs it
+    after the queue's migrations; tests, the demo and benches that set up a schema too."""
+    create_audit_table(conn, prefix)
+    create_rate_limit_table(conn, prefix)
