@@ -45,13 +45,31 @@ def route_event(envelope: dict[str, Any], exempt_channels: Collection[str] = ())
         return Routing(None, f"subtype {subtype}")
     else:
         message = event
+    team = envelope.get("team_id") or message.get("team")
+    return route_message(
+        message, channel, team=team, event_id=envelope.get("event_id"), edited=edited
+    )
+
+
+def route_message(
+    message: dict[str, Any],
+    channel: str,
+    *,
+    team: str | None,
+    event_id: str | None = None,
+    edited: bool = False,
+) -> Routing:
+    """One message as Slack shows it, in an event or in ``conversations.history``: the
+    job args, or why there are none (a bot's message, a channel join ...)."""
     if message.get("bot_id") or message.get("subtype") in ("bot_message", "tombstone"):
         return Routing(None, "bot message")
+    if message.get("subtype") not in SCANNED_SUBTYPES:
+        return Routing(None, f"subtype {message.get('subtype')}")
     if not message.get("user") or not message.get("ts"):
         return Routing(None, "no author or ts")
     args = {
-        "event_id": envelope.get("event_id"),
-        "team": envelope.get("team_id") or message.get("team"),
+        "event_id": event_id,
+        "team": team,
         "channel": channel,
         "user": message["user"],
         "ts": message["ts"],

@@ -20,14 +20,21 @@ MESSAGE_SENSITIVE_ARGS = (*MESSAGE_SEALED_ARGS, SEALED)
 FILE_SENSITIVE_ARGS = (*FILE_SEALED_ARGS, SEALED)
 
 
-def message_job(args: dict[str, Any], keys: ArgsKeys | None = None) -> Job:
-    """The job for one message event; its unique key is the event's id. With ``keys`` the
-    message's content is sealed (see ``piiq.runtime.argscrypt``)."""
+def message_job(args: dict[str, Any], keys: ArgsKeys | None = None, *, priority: int = 0) -> Job:
+    """The job for one message. Its unique key is the event's id for a message Slack sent
+    as an event, else the message itself (channel and ts: a history scan, where a message
+    found twice is scanned once). With ``keys`` the message's content is sealed (see
+    ``piiq.runtime.argscrypt``)."""
+    if args.get("event_id"):
+        key = f"slack-event:{args['team']}:{args['event_id']}"
+    else:
+        key = f"slack-message:{args['team']}:{args['channel']}:{args['ts']}"
     return Job(
         worker=MESSAGE_WORKER,
         queue=MESSAGE_QUEUE,
+        priority=priority,
         max_attempts=MAX_ATTEMPTS,
         args=keys.seal(args, MESSAGE_SEALED_ARGS) if keys else args,
         meta={"scrub": list(MESSAGE_SENSITIVE_ARGS)},
-        unique=Unique(key=f"slack-event:{args['team']}:{args['event_id']}"),
+        unique=Unique(key=key),
     ).validate()
