@@ -6,6 +6,7 @@ data is deleted, and a message a live event already scanned is not scanned again
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -13,15 +14,18 @@ import time
 from collections import Counter
 
 import pytest
+import yaml
+from helm_chart import ROOT
 from pii_samples import CARD, SSN
 from piiq_cli import one_line_error, run_piiq
 from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
-from piiq.queue import Client, MaintenanceOptions
+from piiq.queue import Client, CronEntry, MaintenanceOptions
 from piiq.slack import history_store
 from piiq.slack.history_jobs import PAGE_WORKER, start_scans
 from piiq.slack.jobs import MESSAGE_WORKER
+from piiq_operator.spec import parse_spec
 
 from .conftest import CHANNEL
 from .test_flow import QUEUES, jobs, send, settled
@@ -203,3 +207,43 @@ def test_bad_input_is_one_line_naming_the_value(
     assert "'--since'" in zero and "more than zero" in zero
     with slack_client.connect() as conn:
         assert history_store.statuses(conn, slack_client.prefix, PAGE_WORKER) == []
+
+
+async def test_the_examples_cron_entry_backfills_its_channels_through_a_worker(
+    slack: sb.SlackSandbox, slack_client: Client, slack_settings
+) -> None:
+    """examples/piiqueue-backfill.yaml's spec.cron entry as the operator hands it to the
+    worker pods (its schedule made every minute): the tick's job starts a scan of each
+    channel over the last day; a channel the app is not in is a cancelled page, named."""
+    doc = yaml.safe_load((ROOT / "examples/piiqueue-backfill.yaml").read_text())
+    (entry,) = parse_spec(doc["metadata"]["name"], doc["spec"]).cron
+    public, private = entry.args["channels"]
+    slack.add_channel(private, private=True, bot_member=False)
+    for i in range(3):
+        slack.post_message(public, "U0ALICE", f"note {i}")
+    every_minute = CronEntry("* * * * *", entry.worker, args=entry.args, queue=entry.queue)
+    async with running(slack_client, {"default": 1}, crontab=(every_minute,)):
+        await wait_for(lambda: len(statuses(slack_client)) >= 2, 30)
+        await wait_for(lambda: all(s.done for s in statuses(slack_client)), 30)
+    # A test that crosses a minute sees a second tick: its scans find the messages scanned.
+    scans = statuses(slack_client)
+    readable = [s for s in scans if s.channel == public]
+    assert sum(s.enqueued for s in readable) == 3 and {s.failed for s in readable} == {0}
+    assert {(s.pages, s.failed) for s in scans if s.channel == private} == {(0, 1)}
+    assert {s.latest - s.oldest for s in scans} == {86400}
+    cancelled = [j for j in jobs(slack_client) if j["state"] == "cancelled"]
+    assert cancelled and all("channel_not_found" in j["errors"][-1]["error"] for j in cancelled)
+
+
+async def test_wait_shows_the_progress_until_the_scan_is_done(
+    slack: sb.SlackSandbox, slack_client: Client, slack_settings
+) -> None:
+    for i in range(7):
+        slack.post_message(CHANNEL, "U0BOB", f"hello {i}")
+    env = slack_env(slack, slack_client)
+    args = ("scan-history", "--channel", CHANNEL, "--since", "1d", "--page-size", "2", "--wait")
+    async with running(slack_client, {"default": 1}):
+        waited = await asyncio.to_thread(run_piiq, *args, **env)
+    assert waited.returncode == 0, waited.stderr
+    assert f"{CHANNEL}: scan started" in waited.stdout
+    assert "4 pages, 7 messages enqueued" in waited.stdout and "done" in waited.stdout

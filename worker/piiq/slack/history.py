@@ -19,6 +19,7 @@ entry runs for a periodic backfill (``{"channels": [...], "since": "1d"}``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -115,8 +116,8 @@ class HistoryPageWorker(SlackWorker):
 
 
 class HistoryScanWorker(SlackWorker):
-    """Starts a history scan of ``channels`` over the ``since`` before the job's time (a
-    cron job's tick): ``{"channels": ["C0123ABCD"], "since": "1d"}``. For a periodic
+    """Starts a history scan of ``channels`` over the ``since`` before the job was inserted
+    (a cron job: at its tick): ``{"channels": ["C0123ABCD"], "since": "1d"}``. For a periodic
     backfill through a PIIQueue's ``spec.cron``; ``piiq scan-history`` does the same."""
 
     queue = HISTORY_QUEUE
@@ -170,13 +171,10 @@ def _is_thread(message: dict[str, Any]) -> bool:
 
 
 def _job_time(job: Job) -> float:
-    """The moment the scan looks back from: the cron tick, else when the job was due; the
-    same on every retry of the job."""
-    tick = job.meta.get("cron_tick")
-    if tick:
-        return datetime.fromisoformat(str(tick)).replace(tzinfo=UTC).timestamp()
-    when = job.scheduled_at or job.inserted_at or datetime.now(UTC).replace(tzinfo=None)
-    return when.replace(tzinfo=UTC).timestamp()
+    """The moment the scan looks back from: when the job was inserted (a cron job: at its
+    tick), the same on every retry; up to the next whole second."""
+    when = job.inserted_at or job.scheduled_at or datetime.now(UTC).replace(tzinfo=None)
+    return float(math.ceil(when.replace(tzinfo=UTC).timestamp()))
 
 
 def _team(api: SlackApi) -> str:
