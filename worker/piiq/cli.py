@@ -164,8 +164,8 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 )
 def migrate(url: str, prefix: str, settings: Settings, **options: Any) -> None:
     """Bring the database to Oban's schema v12, or --version 13 or 14 (plus piiq's additive
-    objects and the Slack tables: the audit trail, the shared rate limits; --down-to leaves
-    them in place)."""
+    objects and the Slack tables: the audit trail, the shared rate limits, history scans;
+    --down-to leaves them in place)."""
     from .commands.migrate import migrate
 
     migrate(url, prefix, **options)
