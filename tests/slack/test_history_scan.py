@@ -15,12 +15,14 @@ from collections import Counter
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from helm_chart import ROOT
 from pii_samples import CARD, SSN
 from piiq_cli import one_line_error, run_piiq
 from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
+from piiq.cli import main
 from piiq.queue import Client, CronEntry, MaintenanceOptions
 from piiq.slack import history_store
 from piiq.slack.history_jobs import PAGE_WORKER, start_scans
@@ -180,6 +182,8 @@ async def test_a_page_run_again_after_its_commit_reads_nothing_and_enqueues_noth
 def test_bad_input_is_one_line_naming_the_value(
     slack: sb.SlackSandbox, slack_client: Client
 ) -> None:
+    """Two as a person meets them (a process of its own), the rest through click in-process
+    (the same command, without a Python start each)."""
     slack.add_channel("C0OUTSIDE", bot_member=False)
     env = slack_env(slack, slack_client)
     bad_since = run_piiq("scan-history", "--channel", CHANNEL, "--since", "30x", **env)
@@ -188,25 +192,34 @@ def test_bad_input_is_one_line_naming_the_value(
         run_piiq("scan-history", "--channel", "C0NOPE", "--since", "1d", **env)
     )
     assert "C0NOPE" in unknown and "channel_not_found" in unknown and "/invite" in unknown
-    outside = one_line_error(
-        run_piiq("scan-history", "--channel", "C0OUTSIDE", "--since", "1d", **env)
-    )
+    outside = cli_error(env, "--channel", "C0OUTSIDE", "--since", "1d")
     assert "C0OUTSIDE" in outside and "not_in_channel" in outside
-    name = one_line_error(run_piiq("scan-history", "--channel", "#general", "--since", "1d", **env))
+    name = cli_error(env, "--channel", "#general", "--since", "1d")
     assert "'#general'" in name and "not a conversation id" in name
-    none = one_line_error(run_piiq("scan-history", "--since", "1d", **env))
-    assert "--channel" in none
-    no_token = {k: v for k, v in env.items() if k != "PIIQ_SLACK_BOT_TOKEN"}
-    tokenless = one_line_error(
-        run_piiq("scan-history", "--channel", CHANNEL, "--since", "1d", **no_token)
-    )
-    assert "PIIQ_SLACK_BOT_TOKEN" in tokenless
-    zero = one_line_error(
-        run_piiq("scan-history", "--channel", CHANNEL, "--since", "0", **env), status=2
-    )
+    assert "--channel" in cli_error(env, "--since", "1d")
+    no_token = {**env, "PIIQ_SLACK_BOT_TOKEN": ""}
+    tokenless = cli_error(no_token, "--channel", CHANNEL, "--since", "1d")
+    assert tokenless.startswith("Error: no Slack bot token: set PIIQ_SLACK_BOT_TOKEN")
+    zero = cli_error(env, "--channel", CHANNEL, "--since", "0", status=2)
     assert "'--since'" in zero and "more than zero" in zero
+    exempt = {**env, "PIIQ_EXEMPT_CHANNELS": CHANNEL}
+    assert "exempt" in cli_error(exempt, "--channel", CHANNEL, "--since", "1d")
     with slack_client.connect() as conn:
         assert history_store.statuses(conn, slack_client.prefix, PAGE_WORKER) == []
+
+
+def cli_error(env: dict[str, str], *args: str, status: int = 1) -> str:
+    """`piiq scan-history ARGS` in-process: its one line on stderr (after click's usage,
+    for status 2)."""
+    result = CliRunner().invoke(main, ["scan-history", *args], env=env)
+    assert result.exit_code == status, (result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    if status == 2:
+        assert lines[0].startswith("Usage:")
+        lines = lines[2:]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
 async def test_the_examples_cron_entry_backfills_its_channels_through_a_worker(

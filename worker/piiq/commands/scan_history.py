@@ -84,7 +84,7 @@ def follow(
         TextColumn("{task.fields[state]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=False)) as progress:
+    with Progress(*columns) as progress:
         tasks: dict[str, int] = {}
         while True:
             current = _statuses(client, scans)
@@ -176,12 +176,13 @@ def _check_ids(channels: Sequence[str], exempt: Sequence[str]) -> None:
 def _check_slack(settings: Settings, channels: Sequence[str]) -> str:
     """The workspace's id; each channel read once, so a mistake is named before anything
     is enqueued."""
-    if settings.slack_bot_token is None:
+    token = settings.slack_bot_token
+    if token is None or not token.get_secret_value():
         raise UserError(
             "no Slack bot token: set PIIQ_SLACK_BOT_TOKEN (the token the workers use) to "
             "check the channels and find the workspace"
         )
-    api = SlackApi(settings.slack_api_url, settings.slack_bot_token, None)
+    api = SlackApi(settings.slack_api_url, token, None)
     try:
         team = str(api.call(api.bot, "auth.test")["team_id"])
     except SlackCallFailed as exc:
