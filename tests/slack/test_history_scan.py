@@ -260,3 +260,19 @@ async def test_wait_shows_the_progress_until_the_scan_is_done(
     assert waited.returncode == 0, waited.stderr
     assert f"{CHANNEL}: scan started" in waited.stdout
     assert "4 pages, 7 messages enqueued" in waited.stdout and "done" in waited.stdout
+
+
+async def test_a_live_event_for_a_message_a_scan_enqueued_makes_no_second_job(
+    slack: sb.SlackSandbox, ingress_url: str, slack_client: Client, slack_settings
+) -> None:
+    """The other order than the scan finding an event's job: the scan first, then the
+    message's event arrives late (a Slack retry): the database's unique key holds."""
+    late = slack.post_message(CHANNEL, "U0ALICE", "posted while the ingress was down")
+    now = int(time.time()) + 1
+    start_scans(slack_client, [history_store.Scan(sb.TEAM_ID, CHANNEL, now - 600, now)], "default")
+    async with running(slack_client, {"default": 1}):
+        await wait_for(lambda: statuses(slack_client)[0].done, 30)
+    assert statuses(slack_client)[0].enqueued == 1
+    assert await send(slack, ingress_url, late, retry_num=1) == 200
+    scanned = [j for j in jobs(slack_client) if j["worker"] == MESSAGE_WORKER]
+    assert [j["args"]["ts"] for j in scanned] == [late["event"]["ts"]]

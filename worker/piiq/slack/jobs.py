@@ -21,11 +21,11 @@ FILE_SENSITIVE_ARGS = (*FILE_SEALED_ARGS, SEALED)
 
 
 def message_job(args: dict[str, Any], keys: ArgsKeys | None = None, *, priority: int = 0) -> Job:
-    """The job for one message. Its unique key is the event's id for a message Slack sent
-    as an event, else the message itself (channel and ts: a history scan, where a message
-    found twice is scanned once). With ``keys`` the message's content is sealed (see
-    ``piiq.runtime.argscrypt``)."""
-    if args.get("event_id"):
+    """The job for one message, unique per message (workspace, channel, ts): Slack's
+    retries of its event, the ingress replicas, and a history scan that finds it make one
+    job. An edit is a new version of the message: unique per edit event instead. With
+    ``keys`` the message's content is sealed (see ``piiq.runtime.argscrypt``)."""
+    if args.get("edited"):
         key = f"slack-event:{args['team']}:{args['event_id']}"
     else:
         key = f"slack-message:{args['team']}:{args['channel']}:{args['ts']}"
