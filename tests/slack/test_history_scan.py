@@ -23,8 +23,9 @@ from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.cli import main
-from piiq.queue import Client, CronEntry, MaintenanceOptions
+from piiq.queue import Client, CronEntry, Discard, MaintenanceOptions, perform_job
 from piiq.slack import history_store
+from piiq.slack.history import HistoryScanWorker
 from piiq.slack.history_jobs import PAGE_WORKER, start_scans
 from piiq.slack.jobs import MESSAGE_WORKER
 from piiq_operator.spec import parse_spec
@@ -276,3 +277,19 @@ async def test_a_live_event_for_a_message_a_scan_enqueued_makes_no_second_job(
     assert await send(slack, ingress_url, late, retry_num=1) == 200
     scanned = [j for j in jobs(slack_client) if j["worker"] == MESSAGE_WORKER]
     assert [j["args"]["ts"] for j in scanned] == [late["event"]["ts"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ({"since": "1d"}, "args.channels"),
+        ({"channels": "C0GENERAL", "since": "1d"}, "args.channels"),
+        ({"channels": ["C0GENERAL"], "since": "soon"}, "args.since"),
+    ],
+)
+def test_a_cron_entry_with_bad_args_is_discarded_naming_them(
+    args: dict, named: str, slack: sb.SlackSandbox, slack_settings
+) -> None:
+    result = perform_job(HistoryScanWorker, args)
+    assert isinstance(result, Discard) and result.reason.startswith(named)
+    assert slack.calls == []  # nothing asked of Slack

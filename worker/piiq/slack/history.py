@@ -106,9 +106,10 @@ class HistoryPageWorker(SlackWorker):
                 if a["ts"] not in seen
             ]
             inserted = client.insert_all([*new, *follow], conn=conn)
-            counts = {
-                "enqueued": sum(1 for j in inserted[: len(new)] if not j.conflict),
-                "skipped": len(found) - len(new),
+            enqueued = sum(1 for j in inserted[: len(new)] if not j.conflict)
+            counts = {  # skipped: had a job already, found before the insert or by its key
+                "enqueued": enqueued,
+                "skipped": len(found) - enqueued,
                 "threads": len(threads),
             }
             history_store.record_page(conn, client.prefix, args["scan"], page_name(args), **counts)
