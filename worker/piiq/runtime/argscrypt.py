@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -112,6 +114,14 @@ class ArgsKeys:
         if raw is None or not raw.strip():
             return None
         return cls.parse(raw)
+
+    def derived(self, purpose: str) -> tuple[tuple[str, bytes], ...]:
+        """Per key, a key for another use (HMAC-SHA-256 of ``purpose`` under it): the
+        encryption keys themselves are used for nothing else."""
+        return tuple(
+            (key_id, hmac.new(key, purpose.encode(), hashlib.sha256).digest())
+            for key_id, key in self.keys
+        )
 
     def seal(self, args: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
         """``args`` with ``fields`` replaced by one sealed field (encrypted with the first key)."""

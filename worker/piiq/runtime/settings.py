@@ -74,7 +74,15 @@ class Settings(BaseSettings):
     )
     admin_channel: str | None = Field(
         default=None,
-        description="Channel ID that hears when a message with PII could not be deleted.",
+        description="Channel ID (keep it private) that hears when a message with PII could "
+        "not be deleted, and where admins review held messages and false-positive reports.",
+    )
+    review_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="Days a quarantined message's encrypted copy is kept for review; after "
+        "that the periodic job piiq.slack.review.ExpireHeldWorker deletes it (policy action "
+        "quarantine, docs/slack.md).",
     )
     dry_run: bool = Field(
         default=False, description="Decide and record, but never delete or notify."

@@ -1,7 +1,8 @@
 """A local Slack for the demo and the tests, one job per module: ``workspace`` (team,
 people, tokens, messages, files), ``web_api`` (the methods piiq calls, file hosting),
 ``faults`` (rate limits, errors, hooks), ``limits`` (Slack's per-method tiers), ``calls`` (what was asked), ``socket_mode``,
-``delivery`` (signed Events API requests), ``documents`` (a PDF writer) and ``server``
+``delivery`` (signed Events API requests), ``interactivity`` (button clicks and modal
+submissions, signed), ``interactive_api`` (chat.update, views.open), ``documents`` (a PDF writer) and ``server``
 (``SlackSandbox``: the parts behind one HTTP server).
 """
 

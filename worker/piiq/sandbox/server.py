@@ -21,6 +21,7 @@ from aiohttp import web
 from .calls import Call, CallLog
 from .delivery import EventDelivery
 from .faults import Faults, Hook
+from .interactivity import Interactivity
 from .limits import MethodLimits
 from .socket_mode import SocketMode
 from .web_api import WebApi
@@ -39,6 +40,7 @@ class SlackSandbox:
         self.call_log = CallLog(lock)
         self.socket_mode = SocketMode(lock)
         self.delivery = EventDelivery()
+        self.interactivity = Interactivity(self.workspace, self.delivery)
         self.web_api = WebApi(
             self.workspace,
             self.faults,
@@ -83,14 +85,46 @@ class SlackSandbox:
 
     # Delivering events like Slack does (delivery.py, socket_mode.py) ----------------------
 
-    def signed_headers(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-        return self.delivery.signed_headers(body, timestamp)
+    def signed_headers(
+        self, body: bytes, timestamp: int | None = None, content_type: str = "application/json"
+    ) -> dict[str, str]:
+        return self.delivery.signed_headers(body, timestamp, content_type)
 
     def deliver(
         self, url: str, envelope: dict[str, Any], *, retry_num: int | None = None
     ) -> tuple[int, bytes]:
         """POST ``envelope``, signed, to an Events API endpoint; returns (status, body)."""
         return self.delivery.deliver(url, envelope, retry_num=retry_num)
+
+    def click(
+        self,
+        url: str,
+        channel: str,
+        ts: str,
+        action_id: str,
+        user: str,
+        shown: dict[str, Any] | None = None,
+    ) -> tuple[int, bytes]:
+        """``user`` clicks a button of the message at (channel, ts) (or of ``shown``, the
+        message as a client that has not refreshed still shows it): Slack POSTs a signed
+        block_actions payload to the interactivity ``url`` (interactivity.py)."""
+        return self.interactivity.click(url, channel, ts, action_id, user, shown)
+
+    def submit_view(
+        self, url: str, view_id: str, user: str, values: dict[str, dict[str, str]]
+    ) -> tuple[int, bytes]:
+        """``user`` submits the modal ``view_id``: a signed view_submission payload."""
+        return self.interactivity.submit(url, view_id, user, values)
+
+    def open_views(self, user: str) -> list[dict[str, Any]]:
+        """Modals the app opened for ``user`` (views.open)."""
+        return self.interactivity.open_views(user)
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """The messages in ``channel`` now, oldest first (copies)."""
+        with self.workspace.lock:
+            found = [dict(m) for (c, _), m in self.workspace.messages.items() if c == channel]
+        return sorted(found, key=lambda m: float(m["ts"]))
 
     def push_socket_event(self, envelope: dict[str, Any]) -> str:
         """Send ``envelope`` over Socket Mode to a connected app; returns its envelope_id."""

@@ -13,13 +13,16 @@ from typing import Any
 
 from aiohttp import web
 
+from .answers import error as _error
+from .answers import ok as _ok
 from .calls import Call, CallLog
 from .faults import Faults
+from .interactive_api import InteractiveMethods, json_field
 from .limits import MethodLimits
 from .workspace import ADMIN_USER_ID, BOT_ID, BOT_USER_ID, TEAM_ID, TOKENS, Workspace, dm_channel
 
 
-class WebApi:
+class WebApi(InteractiveMethods):
     """``/api/{method}``: ``handle`` answers a request; ``socket_url`` is where
     apps.connections.open sends a Socket Mode app."""
 
@@ -150,6 +153,12 @@ class WebApi:
         }
         if metadata is not None:
             message["metadata"] = metadata
+        blocks = json_field(args.get("blocks"))
+        if blocks is not None:
+            message["blocks"] = blocks
+        for name in ("thread_ts", "username", "icon_url"):
+            if args.get(name):
+                message[name] = args[name]
         self.workspace.messages[(channel, ts)] = message
         shown = {k: v for k, v in message.items() if k != "channel"}
         return _ok(channel=channel, ts=ts, message=shown)
@@ -224,11 +233,3 @@ class WebApi:
 def _flag(value: Any) -> bool:
     """A boolean parameter as Slack reads it: true, 1 (what slack_sdk sends for True)."""
     return str(value).lower() in ("1", "true")
-
-
-def _ok(**fields: Any) -> web.Response:
-    return web.json_response({"ok": True, **fields})
-
-
-def _error(error: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"ok": False, "error": error}, status=status, headers=headers)

@@ -46,6 +46,9 @@ class Workspace:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_bodies: dict[str, bytes] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
+    # Interactivity: trigger ids handed out with clicks (-> user, when), opened modals.
+    triggers: dict[str, tuple[str, float]] = field(default_factory=dict)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 

@@ -8,6 +8,7 @@ import psycopg
 
 from .audit import create_audit_table
 from .ratelimits import create_rate_limit_table
+from .review_store import create_review_tables
 
 
 def create_slack_tables(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
@@ -15,3 +16,4 @@ def create_slack_tables(conn: psycopg.Connection[Any], prefix: str = "public") -
     after the queue's migrations; tests, the demo and benches that set up a schema too."""
     create_audit_table(conn, prefix)
     create_rate_limit_table(conn, prefix)
+    create_review_tables(conn, prefix)

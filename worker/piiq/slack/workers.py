@@ -23,9 +23,11 @@ from ..runtime import metrics
 from ..runtime.argscrypt import SETTING as ARGS_KEYS_SETTING
 from ..runtime.argscrypt import ArgsKeyError, ArgsKeys, ArgsUnreadable, open_args
 from ..runtime.settings import Settings
+from . import allowlist
 from .api import DownloadRefused, SlackCallFailed
 from .content import TEXT, message_sources
 from .context import SlackContext
+from .holding import Review
 from .jobs import (
     FILE_QUEUE,
     FILE_SEALED_ARGS,
@@ -102,9 +104,9 @@ class SlackMessageWorker(SlackWorker):
         sources = message_sources(args)
         if not sources:
             return None
-        detector = ctx.detector
+        detector = allowlist.detector_for(job, ctx)
         result = detector.scan(sources)
-        decision = result.decision
+        decision = allowlist.holdable(job, ctx, result.decision, message=True)
         if decision.action == "allow":
             _log_decision(job, "message", decision.action, {})
             return None
@@ -115,6 +117,7 @@ class SlackMessageWorker(SlackWorker):
             delete_method="chat.delete",
             delete_params={"channel": args["channel"], "ts": args["ts"]},
             redacted=redacted if sources[0].name == TEXT else None,
+            review=Review(allowlist.value_hashes(result, ctx), str(args.get("text") or "")),
         )
         done = respond(job, ctx, decision, target)
         _log_decision(job, "message", decision.action, decision.entity_counts, **done)
@@ -146,10 +149,11 @@ class SlackFileWorker(SlackWorker):
         extraction = _file_text(job, ctx, info)
         if extraction is None:
             return None
-        detector = ctx.detector
+        detector = allowlist.detector_for(job, ctx)
         names = _name_sources(subject, info, job.args["file"])
         deadline = max(started + fv.FILE_SECONDS, time.monotonic() + fv.DETECT_MIN_SECONDS)
         result, note = fv.scan_within(detector, names, extraction.text, subject, deadline)
+        result.decision = allowlist.holdable(job, ctx, result.decision, message=False)
         coverage, why = fv.with_note(extraction.status, extraction.summary, note)
         verdict = fv.file_verdict(
             result.decision.action, coverage, why, detector.policy.unscannable
