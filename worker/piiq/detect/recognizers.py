@@ -19,7 +19,7 @@ import yaml
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from .catalog import BUILTIN_ENTITIES, closest
-from .policy import PolicyError, Thresholds
+from .policy import LEVELS, PolicyError, Thresholds
 
 KEYS = ("entity", "name", "patterns", "context", "deny_list", "policy")
 PATTERN_KEYS = ("name", "regex", "score")
@@ -52,12 +52,15 @@ def load_recognizers(
 
 
 def _thresholds(policy: Any, where: str) -> Thresholds:
-    if not isinstance(policy, dict) or set(policy) - {"delete", "warn"}:
-        raise PolicyError(f"{where}: policy must be {{delete: score, warn: score}}, got {policy!r}")
+    if not isinstance(policy, dict) or set(policy) - set(LEVELS):
+        raise PolicyError(
+            f"{where}: policy must be {{delete: score, quarantine: score, warn: score}}, "
+            f"got {policy!r}"
+        )
     for key, score in policy.items():
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
             raise PolicyError(f"{where}: policy.{key} = {score!r} must be a score from 0 to 1")
-    return Thresholds(policy.get("delete"), policy.get("warn"))
+    return Thresholds(policy.get("delete"), policy.get("warn"), policy.get("quarantine"))
 
 
 def _check_keys(spec: dict[str, Any], where: str) -> None:
