@@ -20,6 +20,7 @@ from queue_helpers import running, wait_for
 from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.runtime.settings import Settings
+from piiq.sandbox.delivery import post
 from piiq.slack import review_blocks as rb
 from piiq.slack.review import ExpireHeldWorker
 
@@ -234,12 +235,10 @@ async def test_false_positive_report_accepted_allow_lists_that_value_only(
 async def test_forged_interactions_enqueue_nothing_and_a_repeat_makes_one_job(
     slack: sb.SlackSandbox, review_url: str, slack_client: Client
 ) -> None:
-    from piiq.sandbox.delivery import post
-
-    url = f"{review_url}/slack/interactions"
     async with running(slack_client, QUEUES):
         item = await hold_a_card(slack, review_url, slack_client)
     (review,) = bot_messages(slack, ADMINS)
+    url = f"{review_url}/slack/interactions"
     before = len(jobs(slack_client))
     payload = slack.interactivity._base("block_actions", sb.ADMIN_USER_ID) | {
         "container": {"type": "message", "message_ts": review["ts"], "channel_id": ADMINS},

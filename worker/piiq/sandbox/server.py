@@ -41,6 +41,11 @@ class SlackSandbox:
         self.socket_mode = SocketMode(lock)
         self.delivery = EventDelivery()
         self.interactivity = Interactivity(self.workspace, self.delivery)
+        # People click buttons and submit modals: Slack POSTs signed payloads to the
+        # app's interactivity URL (interactivity.py); open_views: the modals opened.
+        self.click = self.interactivity.click
+        self.submit_view = self.interactivity.submit
+        self.open_views = self.interactivity.open_views
         self.web_api = WebApi(
             self.workspace,
             self.faults,
@@ -95,30 +100,6 @@ class SlackSandbox:
     ) -> tuple[int, bytes]:
         """POST ``envelope``, signed, to an Events API endpoint; returns (status, body)."""
         return self.delivery.deliver(url, envelope, retry_num=retry_num)
-
-    def click(
-        self,
-        url: str,
-        channel: str,
-        ts: str,
-        action_id: str,
-        user: str,
-        shown: dict[str, Any] | None = None,
-    ) -> tuple[int, bytes]:
-        """``user`` clicks a button of the message at (channel, ts) (or of ``shown``, the
-        message as a client that has not refreshed still shows it): Slack POSTs a signed
-        block_actions payload to the interactivity ``url`` (interactivity.py)."""
-        return self.interactivity.click(url, channel, ts, action_id, user, shown)
-
-    def submit_view(
-        self, url: str, view_id: str, user: str, values: dict[str, dict[str, str]]
-    ) -> tuple[int, bytes]:
-        """``user`` submits the modal ``view_id``: a signed view_submission payload."""
-        return self.interactivity.submit(url, view_id, user, values)
-
-    def open_views(self, user: str) -> list[dict[str, Any]]:
-        """Modals the app opened for ``user`` (views.open)."""
-        return self.interactivity.open_views(user)
 
     def messages_in(self, channel: str) -> list[dict[str, Any]]:
         """The messages in ``channel`` now, oldest first (copies)."""

@@ -99,17 +99,26 @@ def announce_hold(
         note(job, item_id, tombstone_ts=_ts(tombstone))
         return "; ".join(steps)
     text, blocks = rb.review_message(held, describe_types(decision))
-    channel = ctx.admin_channel
-    review = once(
-        job,
-        "review_ts",
-        lambda: post_once(job, ctx, channel, text, "review", blocks=blocks),
-        "review not posted",
-    )
-    note(job, item_id, tombstone_ts=_ts(tombstone), review_ts=_ts(review))
+    review = tell_admins(job, ctx, "review", text, blocks)
+    note(job, item_id, tombstone_ts=_ts(tombstone), review_ts=review)
     return "; ".join(steps)
+
+
+def tell_admins(
+    job: Job, ctx: SlackContext, step: str, text: str, blocks: list[dict[str, Any]]
+) -> str | None:
+    """Post to the admin channel once (across retries); its ts, None when it failed."""
+    channel = ctx.admin_channel
+    assert channel is not None
+    posted = once(
+        job,
+        f"{step}_ts",
+        lambda: post_once(job, ctx, channel, text, step, blocks=blocks),
+        f"{step} not posted",
+    )
+    return _ts(posted)
 
 
 def _ts(step: str) -> str | None:
     """A step's recorded result is a ts, or why it failed."""
-    return None if step.startswith(("tombstone not", "review not")) else step
+    return None if " not posted" in step else step

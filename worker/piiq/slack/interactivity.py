@@ -15,10 +15,10 @@ import json
 import urllib.parse
 from typing import Any
 
-from ..queue import Job, Unique
+from ..queue import Job
 from ..runtime.argscrypt import SEALED, ArgsKeys
 from . import review_blocks as rb
-from .jobs import MAX_ATTEMPTS, MESSAGE_QUEUE
+from .jobs import sealed_job
 
 REVIEW_WORKER = "piiq.slack.review.ReviewWorker"
 SEALED_ARGS = ("justification",)
@@ -82,11 +82,4 @@ def _item_id(value: object) -> int | None:
 
 def interaction_job(args: dict[str, Any], keys: ArgsKeys | None = None) -> Job:
     key = f"slack-interaction:{args['team']}:{args['trigger_id']}:{args['action_id']}"
-    return Job(
-        worker=REVIEW_WORKER,
-        queue=MESSAGE_QUEUE,
-        max_attempts=MAX_ATTEMPTS,
-        args=keys.seal(args, SEALED_ARGS) if keys else args,
-        meta={"scrub": list(SENSITIVE_ARGS)},
-        unique=Unique(key=key),
-    ).validate()
+    return sealed_job(REVIEW_WORKER, args, keys, SEALED_ARGS, key)

@@ -23,11 +23,20 @@ FILE_SENSITIVE_ARGS = (*FILE_SEALED_ARGS, SEALED)
 def message_job(args: dict[str, Any], keys: ArgsKeys | None = None) -> Job:
     """The job for one message event; its unique key is the event's id. With ``keys`` the
     message's content is sealed (see ``piiq.runtime.argscrypt``)."""
+    key = f"slack-event:{args['team']}:{args['event_id']}"
+    return sealed_job(MESSAGE_WORKER, args, keys, MESSAGE_SEALED_ARGS, key)
+
+
+def sealed_job(
+    worker: str, args: dict[str, Any], keys: ArgsKeys | None, sealed: tuple[str, ...], key: str
+) -> Job:
+    """A job on the events queue whose ``sealed`` args (what people wrote) are encrypted
+    with ``keys`` (when set) and scrubbed once it is finished; unique by ``key``."""
     return Job(
-        worker=MESSAGE_WORKER,
+        worker=worker,
         queue=MESSAGE_QUEUE,
         max_attempts=MAX_ATTEMPTS,
-        args=keys.seal(args, MESSAGE_SEALED_ARGS) if keys else args,
-        meta={"scrub": list(MESSAGE_SENSITIVE_ARGS)},
-        unique=Unique(key=f"slack-event:{args['team']}:{args['event_id']}"),
+        args=keys.seal(args, sealed) if keys else args,
+        meta={"scrub": [*sealed, SEALED]},
+        unique=Unique(key=key),
     ).validate()

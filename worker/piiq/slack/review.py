@@ -80,16 +80,29 @@ def _claim(job: Job, item: dict[str, Any], decision: str, states: tuple[str, ...
         )
 
 
-def release(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
+def _decide(
+    job: Job,
+    ctx: SlackContext,
+    item: dict[str, Any],
+    decision: str,
+    states: tuple[str, ...],
+    act: Callable[[dict[str, Any]], str],
+) -> Result:
+    """An admin's decision: from the admin channel, taken once, then ``act`` on the item
+    as claimed; the audit row says who and what was done."""
     refused = _from_admins(job, ctx, item)
     if refused is not None:
         return refused
-    claimed = _claim(job, item, "released", ("held",))
+    claimed = _claim(job, item, decision, states)
     if claimed is None:
         return _already(job, ctx, item)
-    steps = _release(job, ctx, claimed)
-    _audit(job, claimed, "released", f"released by {job.args['user']}; {steps}")
+    done = act(claimed)
+    _audit(job, claimed, decision, f"{decision.replace('_', ' ')} by {job.args['user']}; {done}")
     return None
+
+
+def release(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
+    return _decide(job, ctx, item, "released", ("held",), lambda held: _release(job, ctx, held))
 
 
 def _release(job: Job, ctx: SlackContext, item: dict[str, Any]) -> str:
@@ -132,12 +145,10 @@ def _release(job: Job, ctx: SlackContext, item: dict[str, Any]) -> str:
 
 
 def delete(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
-    refused = _from_admins(job, ctx, item)
-    if refused is not None:
-        return refused
-    claimed = _claim(job, item, "deleted", ("held",))
-    if claimed is None:
-        return _already(job, ctx, item)
+    return _decide(job, ctx, item, "deleted", ("held",), lambda held: _delete(job, ctx, held))
+
+
+def _delete(job: Job, ctx: SlackContext, item: dict[str, Any]) -> str:
     admin = job.args["user"]
     if item.get("tombstone_ts"):
         text = ":wastebasket: A message held for review was removed by an admin."
@@ -154,40 +165,27 @@ def delete(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
         item,
         f":wastebasket: Deleted by <@{admin}>: a message {rb.where(item)}; the kept copy is gone.",
     )
-    _audit(job, claimed, "deleted", f"deleted by {admin}; kept copy deleted")
-    return None
+    return "kept copy deleted"
 
 
 def false_positive(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
     """Not personal data: its values join the workspace's allow-list; a held message is
     released."""
-    refused = _from_admins(job, ctx, item)
-    if refused is not None:
-        return refused
-    claimed = _claim(job, item, "false_positive", ("held", "open"))
-    if claimed is None:
-        return _already(job, ctx, item)
-    admin = job.args["user"]
+    states = ("held", "open")
+    return _decide(job, ctx, item, "false_positive", states, lambda c: _allow(job, ctx, c))
+
+
+def _allow(job: Job, ctx: SlackContext, item: dict[str, Any]) -> str:
     assert job.client is not None
     with job.client.connection() as conn:
-        added = store.allow(conn, job.client.prefix, claimed, admin)
-    job.record(allow_listed=added)
-    steps = [
-        f"ruled not personal data by {admin}",
-        f"{len(claimed['value_hashes'])} values allow-listed by hash",
-    ]
-    if claimed["state"] == "held":
-        steps.append(_release(job, ctx, claimed))
+        store.allow(conn, job.client.prefix, item, job.args["user"])
+    steps = [f"{len(item['value_hashes'])} values allow-listed by hash"]
+    if item["state"] == "held":
+        steps.append(_release(job, ctx, item))
     else:
-        _update_review(
-            job,
-            ctx,
-            item,
-            f":white_check_mark: <@{admin}> ruled it not personal "
-            f"data: the same values will not be flagged again in this workspace.",
-        )
-    _audit(job, claimed, "false_positive", "; ".join(steps))
-    return None
+        _update_review(job, ctx, item, f":white_check_mark: <@{job.args['user']}> ruled it not "
+                       "personal data: the same values will not be flagged again here.")  # fmt: skip
+    return "; ".join(steps)
 
 
 def keep_flagged(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
@@ -264,14 +262,7 @@ def _report(job: Job, ctx: SlackContext, item: dict[str, Any], justification: st
         return Cancel("no admin channel (PIIQ_ADMIN_CHANNEL) to report to")
     found = describe_types(item["entities"])
     text, blocks = rb.report_message(item, found, justification)
-    channel = ctx.admin_channel
-    ts = once(
-        job,
-        "reported",
-        lambda: post_once(job, ctx, channel, text, "report", blocks=blocks),
-        "report not posted",
-    )
-    holding.note(job, item["id"], report_ts=ts)
+    holding.note(job, item["id"], report_ts=holding.tell_admins(job, ctx, "report", text, blocks))
     _update_dm(job, ctx, item, "You said this is not personal data: the admins will decide.")
     said = "with" if justification.strip() else "without"
     _audit(job, item, "reported_false_positive", f"author reported it, {said} a justification")
