@@ -92,6 +92,13 @@ async def hold_a_card(slack: sb.SlackSandbox, url: str, client: Client, **where)
     return item
 
 
+@pytest.fixture
+async def held(slack: sb.SlackSandbox, review_url: str, slack_client: Client) -> dict:
+    """Alice's card number, held for review (workers ran until it was)."""
+    async with running(slack_client, QUEUES):
+        return await hold_a_card(slack, review_url, slack_client)
+
+
 async def test_quarantine_then_review_then_release(
     slack: sb.SlackSandbox, review_url: str, slack_client: Client
 ) -> None:
@@ -136,11 +143,11 @@ async def test_quarantine_then_review_then_release(
 
 
 async def test_quarantine_then_delete_and_a_second_click_changes_nothing(
-    slack: sb.SlackSandbox, review_url: str, slack_client: Client
+    slack: sb.SlackSandbox, review_url: str, slack_client: Client, held: dict
 ) -> None:
+    item = held
+    (review,) = bot_messages(slack, ADMINS)
     async with running(slack_client, QUEUES):
-        item = await hold_a_card(slack, review_url, slack_client)
-        (review,) = bot_messages(slack, ADMINS)
         await click(slack, review_url, ADMINS, review["ts"], rb.DELETE, sb.ADMIN_USER_ID)
         await wait_for(lambda: len(jobs(slack_client)) == 2 and settled(slack_client))
         # Another admin's client still shows the buttons: Release comes too late.
@@ -184,12 +191,12 @@ async def test_retention_expiry_deletes_the_kept_copy(
 
 
 async def test_false_positive_report_accepted_allow_lists_that_value_only(
-    slack: sb.SlackSandbox, review_url: str, slack_client: Client
+    slack: sb.SlackSandbox, review_url: str, slack_client: Client, held: dict
 ) -> None:
     interactions = f"{review_url}/slack/interactions"
+    item = held
+    (dm,) = slack.direct_messages("U0ALICE")
     async with running(slack_client, QUEUES):
-        item = await hold_a_card(slack, review_url, slack_client)
-        (dm,) = slack.direct_messages("U0ALICE")
         await click(slack, review_url, dm["channel"], item["dm_ts"], rb.NOT_PII, "U0ALICE")
         await wait_for(lambda: bool(slack.open_views("U0ALICE")))  # within the trigger's 3 s
         (modal,) = slack.open_views("U0ALICE")
@@ -233,10 +240,9 @@ async def test_false_positive_report_accepted_allow_lists_that_value_only(
 
 
 async def test_forged_interactions_enqueue_nothing_and_a_repeat_makes_one_job(
-    slack: sb.SlackSandbox, review_url: str, slack_client: Client
+    slack: sb.SlackSandbox, review_url: str, slack_client: Client, held: dict
 ) -> None:
-    async with running(slack_client, QUEUES):
-        item = await hold_a_card(slack, review_url, slack_client)
+    item = held
     (review,) = bot_messages(slack, ADMINS)
     url = f"{review_url}/slack/interactions"
     before = len(jobs(slack_client))
