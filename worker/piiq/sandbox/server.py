@@ -22,7 +22,9 @@ from .calls import Call, CallLog
 from .delivery import EventDelivery
 from .faults import Faults, Hook
 from .limits import MethodLimits
+from .oauth import SandboxOAuth
 from .socket_mode import SocketMode
+from .tenants import Tenants
 from .web_api import WebApi
 from .workspace import Workspace, envelope
 
@@ -39,8 +41,10 @@ class SlackSandbox:
         self.call_log = CallLog(lock)
         self.socket_mode = SocketMode(lock)
         self.delivery = EventDelivery()
+        self.tenants = Tenants(self.workspace, lock)
+        self.oauth = SandboxOAuth(self.tenants, self.call_log)
         self.web_api = WebApi(
-            self.workspace,
+            self.tenants,
             self.faults,
             self.method_limits,
             self.call_log,
@@ -77,6 +81,20 @@ class SlackSandbox:
 
     def envelope(self, event: dict[str, Any]) -> dict[str, Any]:
         return envelope(event)
+
+    # More workspaces, Enterprise Grid orgs, OAuth (tenants.py, oauth.py) ------------------
+
+    def add_workspace(self, team_id: str, enterprise_id: str | None = None) -> Workspace:
+        """Another workspace (in the org ``enterprise_id``) with the same people; post in it
+        with its own ``post_message``. Its tokens come from installing the app (OAuth)."""
+        return self.tenants.add_workspace(team_id, enterprise_id)
+
+    def team(self, team_id: str) -> Workspace:
+        return self.tenants.workspaces[team_id]
+
+    @property
+    def authorize_url(self) -> str:
+        return f"http://{self.host}:{self.port}/oauth/v2/authorize"
 
     def message_exists(self, channel: str, ts: str) -> bool:
         return self.workspace.message_exists(channel, ts)
@@ -169,6 +187,8 @@ class SlackSandbox:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_post("/api/oauth.v2.access", self.oauth.access)  # before /api/{method}
+        app.router.add_get("/oauth/v2/authorize", self.oauth.authorize)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/files-pri/{team_file}/{rest:.*}", self.web_api.download)
         app.router.add_get("/socket-mode", self.socket_mode.handle)
