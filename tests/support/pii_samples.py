@@ -20,6 +20,7 @@ NEVER_LOGGED = (
     sb.ADMIN_TOKEN,
     sb.APP_TOKEN,
     sb.SIGNING_SECRET,
+    sb.CLIENT_SECRET,
 )
 
 

@@ -135,7 +135,7 @@ class ArgsKeys:
         key = dict(self.keys).get(key_id)
         if key is None:
             raise ArgsUnreadable(
-                f"{what} encrypted with key id {key_id!r}, which {self.setting} does not "
+                f"{what} are encrypted with key id {key_id!r}, which {self.setting} does not "
                 f"hold (it holds {', '.join(self.ids)}): add that key back to {self.setting}; "
                 "a key must stay listed while data sealed with it may still be read",
                 key_id,
@@ -181,7 +181,7 @@ def open_args(args: Mapping[str, Any], keys: ArgsKeys | None) -> dict[str, Any]:
             "on this worker: give the workers the same keys as the ingress",
             key_id,
         )
-    plain = keys.decrypt(sealed, _bound(rest), "the job's args are")
+    plain = keys.decrypt(sealed, _bound(rest), "the job's args")
     try:
         secret = json.loads(plain)
     except ValueError:

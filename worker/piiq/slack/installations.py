@@ -170,7 +170,7 @@ class PostgresInstallationStore(InstallationStore):
         if row is None:
             return None
         _, enterprise, team, user, _, installed_at, details, sealed = row
-        what = f"the tokens of the installation of {enterprise or '-'}/{team or '-'} are"
+        what = f"the tokens of the installation of {enterprise or '-'}/{team or '-'}"
         secrets = json.loads(self.keys.decrypt(sealed, self._bound(enterprise, team, user), what))
         return Installation(
             **{**details, **secrets, "installed_at": installed_at.replace(tzinfo=UTC)}
