@@ -21,6 +21,7 @@ from .workspace import (
     BOT_TOKEN,
     BOT_USER_ID,
     TEAM_ID,
+    Workspace,
     dm_channel,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "Call",
     "MethodLimits",
     "SlackSandbox",
+    "Workspace",
     "dm_channel",
     "text_pdf",
 ]
