@@ -73,9 +73,10 @@ class Settings(BaseSettings):
         default=None, description="OAuth: the Slack app's client secret."
     )
     slack_scopes: Annotated[list[str], NoDecode] = Field(
-        default=["channels:history", "groups:history", "chat:write", "files:read", "im:write"],
+        default=["channels:history", "groups:history", "im:history", "files:read",
+                 "chat:write", "im:write", "users:read"],
         description="OAuth: bot scopes asked for at install (comma-separated).",
-    )
+    )  # fmt: skip
     slack_user_scopes: Annotated[list[str], NoDecode] = Field(
         default=["chat:write", "files:write"],
         description="OAuth: user scopes asked of the installing admin (comma-separated); "
