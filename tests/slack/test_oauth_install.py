@@ -430,3 +430,31 @@ def test_oauth_settings_that_cannot_work_are_one_clear_line(
     monkeypatch.setenv("PIIQ_SLACK_TOKEN_KEYS", "t1:short")
     with pytest.raises(ValueError, match="PIIQ_SLACK_TOKEN_KEYS: the key of 't1'"):
         OAuthApp.from_settings(Settings())
+
+
+async def test_uninstall_and_revoked_tokens_delete_the_stored_installation(
+    slack: sb.SlackSandbox, oauth_ingress: str, slack_client: Client, oauth_app: OAuthApp
+) -> None:
+    slack.add_workspace(SECOND)
+    async with browser(oauth_ingress) as session:
+        for team in (sb.TEAM_ID, SECOND):
+            assert (await install(session, oauth_ingress, slack, team=team))[0] == 200
+    store = oauth_app.store(slack_client)
+
+    def installed(team: str) -> bool:
+        return store.find_installation(enterprise_id=None, team_id=team) is not None
+
+    revoked = slack.team(SECOND).envelope(
+        {"type": "tokens_revoked", "tokens": {"oauth": ["U0SOMEONE"], "bot": []}}
+    )
+    assert await send(slack, oauth_ingress, revoked) == 200
+    assert installed(SECOND)  # another user's token: the installer's row stays
+    revoked["event"]["tokens"]["oauth"] = [sb.ADMIN_USER_ID]
+    revoked["event_id"] += "2"
+    assert await send(slack, oauth_ingress, revoked) == 200
+    assert not installed(SECOND) and installed(sb.TEAM_ID)
+
+    uninstalled = slack.envelope({"type": "app_uninstalled"})
+    assert await send(slack, oauth_ingress, uninstalled) == 200
+    assert not installed(sb.TEAM_ID)
+    assert jobs(slack_client) == []  # neither became a job

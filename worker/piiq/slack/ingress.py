@@ -57,6 +57,9 @@ def make_app(
             metrics.observe_ingress("url_verification")
             return web.json_response({"challenge": body.get("challenge", "")})
         try:
+            if oauth is not None and await oauth.forget(body):  # uninstalled, revoked
+                metrics.observe_ingress("uninstall")
+                return web.Response(status=200)
             accepted = await intake.accept(body)
         except Exception as exc:
             # 5xx makes Slack retry; the unique key keeps a retry from making a second job.

@@ -8,6 +8,7 @@ cookie and be consumed from the store (once, before it expires), then the code i
 exchanged (``oauth.v2.access``) and the installation saved, tokens encrypted
 (``PostgresInstallationStore``). Any failure is a page saying what went wrong and where
 to start again (``RedirectUriPageRenderer``), with a 4xx status; no token is logged.
+``app_uninstalled`` and ``tokens_revoked`` events delete what the store holds for them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.oauth.state_utils import OAuthStateUtils
 
 from ..queue import sqlfiles
+from .installations import installation_key
 from .oauth_app import INSTALL_PATH, REDIRECT_PATH, OAuthApp
 
 if TYPE_CHECKING:
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("piiq.ingress")
 
 _PACKAGE = "piiq.slack"
+FORGET_EVENTS = ("app_uninstalled", "tokens_revoked")
 
 
 class PostgresOAuthStateStore(OAuthStateStore):
@@ -133,6 +136,31 @@ class OAuthFlow:
             enterprise_url=installation.enterprise_url,
         )
         return self._page(page, 200)
+
+    async def forget(self, envelope: dict[str, Any]) -> bool:
+        """``app_uninstalled`` and ``tokens_revoked`` (Events API): delete what the store
+        holds for them, as Bolt does; True when the envelope was one of them."""
+        event = envelope.get("event") or {}
+        kind = event.get("type")
+        if envelope.get("type") != "event_callback" or kind not in FORGET_EVENTS:
+            return False
+        authorization = (envelope.get("authorizations") or [{}])[0] or {}
+        enterprise = envelope.get("enterprise_id") or authorization.get("enterprise_id")
+        org_wide = bool(authorization.get("is_enterprise_install"))
+        _, team = installation_key(enterprise, envelope.get("team_id"), org_wide)
+        where = {"enterprise_id": enterprise, "team_id": team or None}
+        tokens = event.get("tokens") or {}
+        if kind == "app_uninstalled" or tokens.get("bot"):
+            await asyncio.to_thread(lambda: self.store.delete_all(**where))
+        else:
+            for user in tokens.get("oauth") or []:
+                await asyncio.to_thread(
+                    lambda u=user: self.store.delete_installation(**where, user_id=u)
+                )
+        log.info(
+            "slack installation deleted", slack_event=kind, team=team or None, enterprise=enterprise
+        )
+        return True
 
     def _page(self, html: str, status: int) -> web.Response:
         response = web.Response(status=status, text=html, content_type="text/html")
