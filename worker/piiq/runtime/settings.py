@@ -62,6 +62,42 @@ class Settings(BaseSettings):
         default="https://slack.com/api/",
         description="Slack Web API base URL (the local sandbox in the demo and tests).",
     )
+    slack_client_id: str | None = Field(
+        default=None,
+        description="OAuth: the Slack app's client ID. With it and the client secret, the "
+        "ingress serves /slack/install and /slack/oauth_redirect, installations (tokens "
+        "encrypted) are kept in PostgreSQL, and workers take each job's tokens from its "
+        "workspace's installation (docs/slack.md).",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None, description="OAuth: the Slack app's client secret."
+    )
+    slack_scopes: Annotated[list[str], NoDecode] = Field(
+        default=["channels:history", "groups:history", "im:history", "files:read",
+                 "chat:write", "im:write", "users:read"],
+        description="OAuth: bot scopes asked for at install (comma-separated).",
+    )  # fmt: skip
+    slack_user_scopes: Annotated[list[str], NoDecode] = Field(
+        default=["chat:write", "files:write"],
+        description="OAuth: user scopes asked of the installing admin (comma-separated); "
+        "their user token deletes messages and files. Empty: piiq only notifies.",
+    )
+    slack_redirect_uri: str | None = Field(
+        default=None,
+        description="OAuth: the public URL of /slack/oauth_redirect; unset, Slack uses the "
+        "app's configured Redirect URL.",
+    )
+    slack_token_keys: SecretStr | None = Field(
+        default=None,
+        description="OAuth: keys that encrypt installation tokens at rest (AES-256-GCM), "
+        "`KEY_ID:BASE64` entries like PIIQ_ARGS_KEYS (the first encrypts, all decrypt); "
+        "unset, PIIQ_ARGS_KEYS is used. One of them must be set for OAuth.",
+    )
+    slack_oauth_state_seconds: int = Field(
+        default=600,
+        ge=10,
+        description="OAuth: how long an install link's state is accepted (one use).",
+    )
     args_keys: SecretStr | None = Field(
         default=None,
         description="Keys that encrypt message text in job args (AES-256-GCM): "
@@ -120,7 +156,7 @@ class Settings(BaseSettings):
             return [part.strip().upper() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("exempt_channels", mode="before")
+    @field_validator("exempt_channels", "slack_scopes", "slack_user_scopes", mode="before")
     @classmethod
     def _split_channels(cls, value: object) -> object:
         if isinstance(value, str):

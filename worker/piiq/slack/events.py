@@ -51,7 +51,8 @@ def route_event(envelope: dict[str, Any], exempt_channels: Collection[str] = ())
         return Routing(None, "no author or ts")
     args = {
         "event_id": envelope.get("event_id"),
-        "team": envelope.get("team_id") or message.get("team"),
+        "team": envelope.get("team_id") or envelope.get("context_team_id") or message.get("team"),
+        **_org(envelope),
         "channel": channel,
         "user": message["user"],
         "ts": message["ts"],
@@ -63,6 +64,23 @@ def route_event(envelope: dict[str, Any], exempt_channels: Collection[str] = ())
         "files": [_file(f) for f in message.get("files") or [] if f.get("id")],
     }
     return Routing(_no_nul(args), "edited message" if edited else "message")
+
+
+def _org(envelope: dict[str, Any]) -> dict[str, Any]:
+    """Enterprise Grid: the org, and whether the app's installation is org-wide (Slack says
+    so in ``authorizations``); nothing outside Grid. Bolt reads the same fields."""
+    authorization = (envelope.get("authorizations") or [{}])[0] or {}
+    enterprise = (
+        envelope.get("enterprise_id")
+        or envelope.get("context_enterprise_id")
+        or authorization.get("enterprise_id")
+    )
+    if not enterprise:
+        return {}
+    return {
+        "enterprise": enterprise,
+        "enterprise_install": bool(authorization.get("is_enterprise_install")),
+    }
 
 
 def content_changed(before: dict[str, Any], after: dict[str, Any]) -> bool:

@@ -24,6 +24,8 @@ from ..runtime.argscrypt import ArgsKeys, describe
 from ..runtime.probes import Check, serve_probes
 from . import interactivity
 from .intake import EventIntake
+from .oauth_app import OAuthApp
+from .oauth_flow import OAuthFlow
 
 log = structlog.get_logger("piiq.ingress")
 
@@ -32,7 +34,12 @@ INTERACTIONS_PATH = "/slack/interactions"
 
 
 def make_app(
-    intake: EventIntake, verifier: SignatureVerifier | None, *, max_body: int, ready: Check
+    intake: EventIntake,
+    verifier: SignatureVerifier | None,
+    *,
+    max_body: int,
+    ready: Check,
+    oauth: OAuthFlow | None = None,
 ) -> web.Application:
     """The ingress app; without a verifier (Socket Mode only) it serves just the probes."""
 
@@ -59,6 +66,9 @@ def make_app(
             metrics.observe_ingress("url_verification")
             return web.json_response({"challenge": body.get("challenge", "")})
         try:
+            if oauth is not None and await oauth.forget(body):  # uninstalled, revoked
+                metrics.observe_ingress("uninstall")
+                return web.Response(status=200)
             accepted = await intake.accept(body)
         except Exception as exc:
             # 5xx makes Slack retry; the unique key keeps a retry from making a second job.
@@ -102,6 +112,8 @@ def make_app(
         app.router.add_post(INTERACTIONS_PATH, interactions)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if oauth is not None:  # /slack/install and /slack/oauth_redirect (oauth_flow)
+        oauth.add_routes(app)
     return app
 
 
@@ -206,6 +218,7 @@ async def run_ingress(
     max_body: int,
     metrics_port: int = 0,
     args_keys: ArgsKeys | None = None,
+    oauth: OAuthApp | None = None,
 ) -> None:
     """Serve until SIGTERM: the Events API with a signing secret, Socket Mode with an app
     token, and the probes always. With ``args_keys`` message content is sealed in jobs."""
@@ -215,7 +228,8 @@ async def run_ingress(
     client = Client(database_url, prefix=prefix, pool_timeout=2.0)
     intake = EventIntake(client, exempt_channels, keys=args_keys)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
-    app = make_app(intake, verifier, max_body=max_body, ready=database_check(client))
+    flow = OAuthFlow(oauth, client) if oauth is not None else None
+    app = make_app(intake, verifier, max_body=max_body, ready=database_check(client), oauth=flow)
     tasks = [serve_http(app, host, port, stop)]
     if app_token:
         tasks.append(serve_socket_mode(intake, app_token, api_url, stop))

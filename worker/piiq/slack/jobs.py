@@ -18,6 +18,9 @@ FILE_SEALED_ARGS = ("file",)
 # ... and scrubbed from the job once it is finished, in either form.
 MESSAGE_SENSITIVE_ARGS = (*MESSAGE_SEALED_ARGS, SEALED)
 FILE_SENSITIVE_ARGS = (*FILE_SEALED_ARGS, SEALED)
+# Enterprise Grid: the org and whether the app is installed org-wide, as the event said
+# (only when there is an org); with ``team`` they say which installation's tokens to use.
+WORKSPACE_ARGS = ("enterprise", "enterprise_install")
 
 
 def message_job(args: dict[str, Any], keys: ArgsKeys | None = None) -> Job:

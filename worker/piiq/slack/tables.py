@@ -7,13 +7,15 @@ from typing import Any
 import psycopg
 
 from .audit import create_audit_table
+from .installations import create_installation_tables
 from .ratelimits import create_rate_limit_table
 from .review_store import create_review_tables
 
 
 def create_slack_tables(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
-    """Idempotent: the audit trail and the shared rate limits. ``piiq migrate`` runs it
+    """Idempotent: the audit trail, the shared rate limits, OAuth installations. ``piiq migrate`` runs it
     after the queue's migrations; tests, the demo and benches that set up a schema too."""
     create_audit_table(conn, prefix)
     create_rate_limit_table(conn, prefix)
     create_review_tables(conn, prefix)
+    create_installation_tables(conn, prefix)

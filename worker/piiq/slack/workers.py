@@ -35,6 +35,7 @@ from .jobs import (
     MAX_ATTEMPTS,
     MESSAGE_QUEUE,
     MESSAGE_SENSITIVE_ARGS,
+    WORKSPACE_ARGS,
 )
 from .respond import Target, respond
 
@@ -281,6 +282,7 @@ def _queue_files(job: Job, keys: ArgsKeys | None) -> None:
         return
     keep = ("team", "channel", "user", "ts", "thread_ts", "event_id")
     base = {k: job.args.get(k) for k in keep}
+    base |= {k: job.args[k] for k in WORKSPACE_ARGS if job.args.get(k)}
     job.client.insert_all(
         [
             SlackFileWorker.new(
@@ -323,11 +325,8 @@ def _slack_outcome(job: Job, exc: SlackCallFailed) -> Result:
             log.warning("slack rate limited", job_id=job.id, method=failure.method, snooze_s=wait)
         return Snooze(wait)
     if failure.kind == "auth":
-        setting = _TOKEN_SETTING.get(failure.method, "PIIQ_SLACK_BOT_TOKEN")
         log.error("slack token rejected", job_id=job.id, method=failure.method, error=failure.error)
-        return Discard(
-            f"{failure}: Slack rejected the token; check {setting} and reinstall the app"
-        )
+        return Discard(f"{failure}: {_token_fix(job, failure.method)}")
     raise exc  # network errors, 5xx, fatal_error: retry with backoff
 
 
@@ -335,6 +334,22 @@ _TOKEN_SETTING = {
     "chat.delete": "PIIQ_SLACK_ADMIN_TOKEN",
     "files.delete": "PIIQ_SLACK_ADMIN_TOKEN",
 }
+
+
+def _token_fix(job: Job, method: str) -> str:
+    """What to do about a token Slack refused, or one that is not there."""
+    where = f"workspace {job.args.get('team') or '?'}"
+    if job.args.get("enterprise"):
+        where += f" of org {job.args['enterprise']}"
+    if method == "installation":
+        return (
+            f"no installation for {where} and no PIIQ_SLACK_BOT_TOKEN: install the app there "
+            "through /slack/install"
+        )
+    if method == "oauth.v2.access":
+        return f"the tokens of {where} could not be refreshed; reinstall the app there"
+    setting = _TOKEN_SETTING.get(method, "PIIQ_SLACK_BOT_TOKEN")
+    return f"Slack rejected the token; check {setting} (or the installation of {where}) and reinstall the app"
 
 
 def _log_decision(job: Job, subject: str, decision: str, entities: dict[str, int], **done: Any):
