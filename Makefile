@@ -24,7 +24,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=10
 
 # The cluster suite (docs/kubernetes.md): kube-apiserver, etcd, controller-manager, scheduler,
 # kubectl and helm built from the Go module proxy into ~/.cache/piiq-k8s (reused when there),
