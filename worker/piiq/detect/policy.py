@@ -223,7 +223,7 @@ class Policy:
             if finding.action != "ignore":
                 verdicts[finding.action].append(finding)
         reasons: list[Reason] = []
-        action: str = "allow"
+        action: Literal["delete", "warn", "allow"] = "allow"
         for level in ("delete", "warn"):
             for entity_type, group in _group(verdicts[level]).items():
                 reasons.append(_reason(entity_type, group, f"{entity_type} {level}"))
