@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 from queue_helpers import run_one
 
@@ -69,6 +70,7 @@ def test_queues_counts_by_state(queue_client: Client) -> None:
     assert [cell.strip() for cell in events.split("│") if cell.strip()][:3] == ["events", "3", "0"]
 
 
+@pytest.mark.slow
 def test_demo_runs_to_the_end(fresh_database: str) -> None:
     env = dict(os.environ, PIIQ_DATABASE_URL=fresh_database, COLUMNS="160")
     result = subprocess.run(

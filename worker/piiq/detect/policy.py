@@ -14,7 +14,7 @@ from typing import Any, Literal
 import yaml
 
 from .catalog import BUILTIN_ENTITIES, closest, unknown_type_message
-from .findings import Action, Decision, Finding, Reason
+from .findings import Action, Decision, Finding, Reason, Verdict
 from .valuehash import value_hash
 
 SUPPORTED_VERSIONS = (1,)
@@ -34,7 +34,7 @@ class PolicyError(ValueError):
 
 
 # The actions a threshold or a combination can take, strictest first.
-LEVELS: tuple[Action, ...] = ("delete", "quarantine", "warn")
+LEVELS: tuple[Literal["delete", "quarantine", "warn"], ...] = ("delete", "quarantine", "warn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,7 +253,7 @@ class Policy:
                 for entity_type, group in _group(involved).items():
                     reasons.append(_reason(entity_type, group, combo.name))
                 verdicts[combo.action].extend(involved)
-        action = next((level for level in LEVELS if verdicts[level]), "allow")
+        action: Verdict = next((level for level in LEVELS if verdicts[level]), "allow")
         return Decision(action, tuple(reasons) if action != "allow" else (), tuple(findings))
 
 

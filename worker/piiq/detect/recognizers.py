@@ -96,14 +96,14 @@ def _recognizer(spec: dict[str, Any], i: int, origin: str, language: str) -> Pat
             raise PolicyError(f"{where}: each pattern needs a 'regex'") from None
         except re.error as exc:
             raise PolicyError(f"{where}: regex {p['regex']!r} does not compile: {exc}") from None
-    deny_list = spec.get("deny_list") or None
+    deny_list = spec.get("deny_list") or []
     if not patterns and not deny_list:
         raise PolicyError(f"{where} ({spec['entity']}) needs patterns or a deny_list")
     return PatternRecognizer(
         supported_entity=spec["entity"],
         name=spec.get("name", f"custom {spec['entity']}"),
-        patterns=patterns or None,
+        patterns=patterns,
         deny_list=deny_list,
-        context=spec.get("context") or None,
+        context=spec.get("context") or [],
         supported_language=language,
     )
