@@ -23,9 +23,11 @@ import structlog
 from ..detect import Decision
 from ..queue import Job
 from ..queue.job import LeaseLost
+from ..runtime.settings import Settings
 from . import audit, notices, posted
 from .api import SlackCallFailed
 from .context import SlackContext
+from .siem.outbox import record_and_queue
 
 log = structlog.get_logger("piiq.slack")
 
@@ -215,9 +217,8 @@ def _audit(
         action=action,
         outcome=outcome,
     )
-    try:
-        with job.client.connection() as conn:
-            audit.record(conn, entry, job.client.prefix, replace=replace)
+    try:  # the row and its deliveries to the SIEM sinks (PIIQ_AUDIT_*) in one transaction
+        record_and_queue(job.client, entry, Settings(), replace=replace)
     except Exception as exc:  # the Slack step's own error matters more; a retry rewrites it
         log.error("audit write failed", job_id=job.id, error=type(exc).__name__)
         raise

@@ -8,10 +8,12 @@ import psycopg
 
 from .audit import create_audit_table
 from .ratelimits import create_rate_limit_table
+from .siem.deadletters import create_dead_letter_table
 
 
 def create_slack_tables(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
-    """Idempotent: the audit trail and the shared rate limits. ``piiq migrate`` runs it
+    """Idempotent: the audit trail (and its dead letters) and the shared rate limits. ``piiq migrate`` runs it
     after the queue's migrations; tests, the demo and benches that set up a schema too."""
     create_audit_table(conn, prefix)
     create_rate_limit_table(conn, prefix)
+    create_dead_letter_table(conn, prefix)
