@@ -34,7 +34,7 @@ def create_dead_letter_table(conn: psycopg.Connection[Any], prefix: str = "publi
     conn.execute(sqlfiles.load("audit_dead_letters_up.sql", prefix, _PACKAGE))
 
 
-async def record_dead_letter(
+def record_dead_letter(
     client: Client, *, audit_id: int, sink: str, job_id: int, attempts: int, error: str
 ) -> None:
     params = {
@@ -44,8 +44,8 @@ async def record_dead_letter(
         "attempts": attempts,
         "error": error,
     }
-    async with client.aconnection() as conn:
-        await conn.execute(sqlfiles.load("dead_letter_record.sql", client.prefix, _PACKAGE), params)
+    with client.connection() as conn:
+        conn.execute(sqlfiles.load("dead_letter_record.sql", client.prefix, _PACKAGE), params)
 
 
 def dead_letters(

@@ -9,10 +9,10 @@ the SIEM is down, however long.
 
 from __future__ import annotations
 
-import asyncio
+import urllib.error
+import urllib.request
 from typing import Any
 
-import aiohttp
 import structlog
 
 from ...queue import Cancel, Discard, Job, Result, Snooze, Worker, sqlfiles
@@ -50,7 +50,7 @@ class AuditDeliveryWorker(Worker):
     def timeout_for(self, job: Job) -> float | None:
         return self.settings.audit_delivery_timeout + 5
 
-    async def perform(self, job: Job) -> Result:
+    def perform(self, job: Job) -> Result:
         audit_id, name = int(job.args["audit_id"]), str(job.args["sink"])
         try:
             sink = configured_sinks(self.settings).get(name)
@@ -59,16 +59,16 @@ class AuditDeliveryWorker(Worker):
                     f"audit sink {name!r} is not configured in this worker: set its URL and "
                     "secret (PIIQ_AUDIT_*) on the workers of the audit queue"
                 )
-            rows = await _rows(job, [audit_id])
+            rows = _rows(job, [audit_id])
             if not rows:
                 return Cancel(f"audit row {audit_id} no longer exists")
-            return await self._deliver(job, sink, rows)
+            return self._deliver(job, sink, rows)
         except Exception as exc:
-            return await self._failed(job, name, exc)
+            return self._failed(job, name, exc)
 
-    async def _deliver(self, job: Job, sink: Sink, rows: list[Any]) -> Result:
+    def _deliver(self, job: Job, sink: Sink, rows: list[Any]) -> Result:
         request = sink.request([event_of(row) for row in rows])
-        status, retry_after = await post(request, self.settings.audit_delivery_timeout)
+        status, retry_after = post(request, self.settings.audit_delivery_timeout)
         if 200 <= status < 300:
             log.info("audit delivered", sink=sink.name, audit_id=job.args["audit_id"])
             return None
@@ -78,7 +78,7 @@ class AuditDeliveryWorker(Worker):
             return Snooze(min(wait, MAX_RETRY_AFTER_S))
         raise DeliveryFailed(f"the {sink.name} sink answered HTTP {status}")
 
-    async def _failed(self, job: Job, sink: str, exc: Exception) -> Result:
+    def _failed(self, job: Job, sink: str, exc: Exception) -> Result:
         """Retry (raise) while attempts remain; at the last, a dead letter."""
         why = _describe(exc)
         fields = {"sink": sink, "audit_id": job.args["audit_id"], "attempt": job.attempt}
@@ -86,7 +86,7 @@ class AuditDeliveryWorker(Worker):
             log.warning("audit delivery failed, will retry", error=why, **fields)
             raise DeliveryFailed(why) from None
         if job.client is not None:
-            await record_dead_letter(
+            record_dead_letter(
                 job.client,
                 audit_id=int(job.args["audit_id"]),
                 sink=sink,
@@ -100,23 +100,24 @@ class AuditDeliveryWorker(Worker):
         return Discard(f"dead letter after {job.attempt} attempts: {why}")
 
 
-async def post(request: Request, timeout_s: float) -> tuple[int, float | None]:
-    """POST ``request``; the status and Retry-After (seconds) if the answer had one."""
-    client_timeout = aiohttp.ClientTimeout(total=timeout_s)
-    async with (
-        aiohttp.ClientSession(timeout=client_timeout) as session,
-        session.post(request.url, data=request.body, headers=request.headers) as response,
-    ):
-        await response.read()
-        return response.status, _seconds(response.headers.get("Retry-After"))
+def post(request: Request, timeout_s: float) -> tuple[int, float | None]:
+    """POST ``request``; the status and Retry-After (seconds) if the answer had one.
+    Network errors and timeouts raise (``OSError``)."""
+    http = urllib.request.Request(request.url, data=request.body, headers=request.headers)
+    try:
+        with urllib.request.urlopen(http, timeout=timeout_s) as response:
+            response.read()
+            return response.status, None
+    except urllib.error.HTTPError as answer:  # a status, not a network failure
+        with answer:
+            answer.read()
+        return answer.code, _seconds(answer.headers.get("Retry-After"))
 
 
-async def _rows(job: Job, ids: list[int]) -> list[Any]:
-    async with job.client.aconnection() as conn:
-        cur = await conn.execute(
-            sqlfiles.load("audit_rows.sql", job.client.prefix, _PACKAGE), {"ids": ids}
-        )
-        return await cur.fetchall()
+def _rows(job: Job, ids: list[int]) -> list[Any]:
+    with job.client.connection() as conn:
+        sql = sqlfiles.load("audit_rows.sql", job.client.prefix, _PACKAGE)
+        return conn.execute(sql, {"ids": ids}).fetchall()
 
 
 def _seconds(value: str | None) -> float | None:
@@ -128,11 +129,12 @@ def _seconds(value: str | None) -> float | None:
 
 def _describe(exc: Exception) -> str:
     """Why an attempt failed, for logs and the job's errors: our own messages as they are,
-    other errors by type only (a client error's text may carry the sink's URL)."""
+    other errors by type only (a network error's text may carry the sink's URL)."""
     if isinstance(exc, DeliveryFailed | SinkConfigError):
         return str(exc)
-    if isinstance(exc, asyncio.TimeoutError):
+    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(reason, TimeoutError):
         return "the sink did not answer in time (PIIQ_AUDIT_DELIVERY_TIMEOUT)"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to the sink ({type(exc).__name__})"
+    if isinstance(reason, OSError):
+        return f"cannot connect to the sink ({type(reason).__name__})"
     return type(exc).__name__
