@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 from pii_samples import CARD, NEVER_LOGGED
@@ -340,3 +342,19 @@ async def test_a_detection_in_slack_reaches_the_siem_without_its_value(
     bodies = b"".join(webhook.bodies + hec.bodies).decode()
     assert [value for value in NEVER_LOGGED if value in bodies] == []
     assert CARD.replace(" ", "")[-4:] not in bodies
+
+
+def test_the_documented_receiver_check_accepts_piiq_and_refuses_tampering() -> None:
+    """docs/audit.md's Python recipe, run as written, against what the webhook sink sends."""
+    docs = (Path(__file__).parents[2] / "docs" / "audit.md").read_text()
+    (recipe,) = [b for b in re.findall(r"```python\n(.*?)```", docs, re.S) if "def verify" in b]
+    namespace: dict = {}
+    exec(recipe, namespace)  # our own documentation
+    verify = namespace["verify"]
+    request = WebhookSink("http://127.0.0.1:9/x", WEBHOOK_SECRET).request([{"id": 7}])
+    secret = WEBHOOK_SECRET.encode()
+    assert verify(secret, request.headers, request.body)
+    assert not verify(secret, request.headers, request.body.replace(b"7", b"8"))
+    assert not verify(b"another-secret", request.headers, request.body)
+    stale = WebhookSink("http://127.0.0.1:9/x", WEBHOOK_SECRET).request([{"id": 7}], now=1000)
+    assert not verify(secret, stale.headers, stale.body)
