@@ -85,6 +85,11 @@ RESERVED_ENV = {
     "PIIQ_SLACK_SIGNING_SECRET": "spec.slack.secretRef",
     "PIIQ_SLACK_APP_TOKEN": "spec.slack.secretRef",
     "PIIQ_ARGS_KEYS": "spec.argsKeySecretRef",
+    "PIIQ_AUDIT_WEBHOOK_URL": "spec.audit.secretRef",
+    "PIIQ_AUDIT_WEBHOOK_SECRET": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_HEC_URL": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_HEC_TOKEN": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_INDEX": "spec.audit.secretRef",
     "PIIQ_EXEMPT_CHANNELS": "spec.slack.exemptChannels (validated channel IDs)",
     "PIIQ_ADMIN_CHANNEL": "spec.slack.adminChannel",
     "PIIQ_QUEUE_PREFIX": "spec.queuePrefix",
@@ -236,6 +241,7 @@ class PIIQueueSpec:
     disruption_budget: DisruptionBudget = DisruptionBudget(True, 1)
     network_policy: NetworkPolicy = NetworkPolicy()
     args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
+    audit: SecretRef | None = None  # the SIEM sinks' PIIQ_AUDIT_* for the workers
     policy_config_map: PolicyConfigMap | None = None  # the workers' detection policy
     # Periodic jobs: each entry runs in the worker pods of its queue (``--cron``).
     cron: tuple[CronEntry, ...] = ()
@@ -382,6 +388,7 @@ def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
         tolerations=_tolerations(root),
         env=_env(root),
         args_key=_args_key(root),
+        audit=_audit(root),
         pod=_pod_settings(root),
         disruption_budget=_disruption_budget(root.child("disruptionBudget")),
         network_policy=_network_policy(root.child("networkPolicy")),
@@ -557,6 +564,14 @@ def _args_key(root: _Fields) -> SecretRef | None:
     key = ref.string("key", DEFAULTS["argsKeySecretRef.key"], SECRET_KEY, "a Secret key")
     ref.done()
     return SecretRef(name=name, key=key)
+
+
+def _audit(root: _Fields) -> SecretRef | None:
+    """``audit: {secretRef: {name}}``: the Secret holding the SIEM sinks (docs/audit.md)."""
+    if root.data.get("audit") is None:
+        root.known.add("audit")
+        return None
+    return _secret_ref(root.child("audit"), None)
 
 
 def _policy_config_map(section: _Fields) -> PolicyConfigMap | None:
