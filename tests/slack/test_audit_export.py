@@ -122,7 +122,7 @@ def test_the_audit_table_has_only_the_exported_columns(slack_client: Client) -> 
 def test_a_worker_with_half_a_sink_stops_at_start_in_one_line(
     slack_client: Client, subprocess_env: dict
 ) -> None:
-    env = subprocess_env | {"PIIQ_AUDIT_WEBHOOK_URL": "https://siem.example/piiq"}
+    env = subprocess_env | {"PIIQ_AUDIT_WEBHOOK_URL": "https://siem.example.com/audit"}
     line = one_line_error(run_piiq("worker", "--queue", "audit=1", **env))
     assert line == (
         "Error: the audit webhook sink has PIIQ_AUDIT_WEBHOOK_URL but no "
