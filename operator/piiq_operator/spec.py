@@ -56,6 +56,11 @@ RESERVED_ENV = {
     "PIIQ_SLACK_SIGNING_SECRET": "spec.slack.secretRef",
     "PIIQ_SLACK_APP_TOKEN": "spec.slack.secretRef",
     "PIIQ_ARGS_KEYS": "spec.argsKeySecretRef",
+    "PIIQ_AUDIT_WEBHOOK_URL": "spec.audit.secretRef",
+    "PIIQ_AUDIT_WEBHOOK_SECRET": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_HEC_URL": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_HEC_TOKEN": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_INDEX": "spec.audit.secretRef",
     "PIIQ_EXEMPT_CHANNELS": "spec.slack.exemptChannels (validated channel IDs)",
     "PIIQ_ADMIN_CHANNEL": "spec.slack.adminChannel",
     "PIIQ_QUEUE_PREFIX": "spec.queuePrefix",
@@ -142,6 +147,9 @@ HINTS: Hints = {
         "name the Secret holding the args encryption keys, e.g. {name: piiq-args-key}"
     ),
     "spec.argsKeySecretRef.key": Hint("a Secret key: letters, digits, '-', '_' and '.'"),
+    "spec.audit.secretRef.name": Hint(
+        "name the Secret holding the SIEM sinks' settings, e.g. {name: piiq-audit}"
+    ),
     "spec.detection.policyConfigMap.name": Hint(
         "name the ConfigMap in this namespace holding the detection policy, "
         "e.g. {name: piiq-detection}"
@@ -268,6 +276,7 @@ class PIIQueueSpec:
     disruption_budget: DisruptionBudget
     network_policy: NetworkPolicy
     args_key: SecretRef | None  # PIIQ_ARGS_KEYS for the ingress and the workers
+    audit: SecretRef | None  # the SIEM sinks' PIIQ_AUDIT_* for the workers (docs/audit.md)
     policy_config_map: PolicyConfigMap | None  # the workers' detection policy
     # Periodic jobs: each entry runs in the worker pods of its queue (``--cron``).
     cron: tuple[CronEntry, ...]
@@ -486,6 +495,7 @@ def _build(
     slack, maintenance, ingress = values["slack"], values["maintenance"], values["ingress"]
     network, budget = values["networkPolicy"], values["disruptionBudget"]
     args_key = values.get("argsKeySecretRef")
+    audit = values.get("audit")
     policy = values.get("detection", {}).get("policyConfigMap")
     return PIIQueueSpec(
         queues=queues,
@@ -543,6 +553,7 @@ def _build(
             metrics_from=tuple(network.get("metricsFrom", ())),
         ),
         args_key=_secret(args_key) if args_key else None,
+        audit=_secret(audit["secretRef"]) if audit else None,
         policy_config_map=PolicyConfigMap(
             policy["name"], policy["policyKey"], policy.get("recognizersKey", "")
         )

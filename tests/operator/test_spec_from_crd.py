@@ -59,6 +59,7 @@ FULL_A: dict[str, Any] = {
     "serviceAccountName": "sa",
     "env": [{"name": "TZ", "value": "UTC"}],
     "argsKeySecretRef": {"name": "args", "key": "K"},
+    "audit": {"secretRef": {"name": "siem"}},
     "detection": {"policyConfigMap": {"name": "pol", "policyKey": "policy.yaml",
                                       "recognizersKey": "rec.yaml"}},
 }  # fmt: skip
@@ -97,6 +98,7 @@ FULL_B: dict[str, Any] = {
     "serviceAccountName": "sb",
     "env": [{"name": "PIIQ_LOG_LEVEL", "value": "debug"}],
     "argsKeySecretRef": {"name": "args2", "key": "L"},
+    "audit": {"secretRef": {"name": "siem2"}},
     "detection": {"policyConfigMap": {"name": "pol2", "policyKey": "p.yaml",
                                       "recognizersKey": "r.yaml"}},
 }  # fmt: skip

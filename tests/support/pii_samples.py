@@ -3,6 +3,8 @@ appear in a log line (tests/conftest.py checks every line of the session)."""
 
 from __future__ import annotations
 
+from siem_receivers import HEC_TOKEN, WEBHOOK_SECRET
+
 from piiq import sandbox as sb
 
 CARD = "4556 7375 8689 9855"  # Luhn-valid, not a well-known test card (those are allowed)
@@ -21,6 +23,8 @@ NEVER_LOGGED = (
     sb.APP_TOKEN,
     sb.SIGNING_SECRET,
     sb.CLIENT_SECRET,
+    WEBHOOK_SECRET,
+    HEC_TOKEN,
 )
 
 

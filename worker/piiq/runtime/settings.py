@@ -140,6 +140,39 @@ class Settings(BaseSettings):
         "others wait for Retry-After instead of calling it. Off: each job finds the limit "
         "itself.",
     )
+    audit_webhook_url: str | None = Field(
+        default=None,
+        description="Audit rows are POSTed here as JSON as they are written, signed with "
+        "PIIQ_AUDIT_WEBHOOK_SECRET (docs/audit.md has the receiver's check). Unset: no webhook.",
+    )
+    audit_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret of the audit webhook's HMAC-SHA256 signature (from a Secret).",
+    )
+    audit_splunk_hec_url: str | None = Field(
+        default=None,
+        description="Splunk HTTP Event Collector base URL, e.g. https://splunk:8088; audit rows "
+        "go to /services/collector/event as they are written. Unset: no Splunk.",
+    )
+    audit_splunk_hec_token: SecretStr | None = Field(
+        default=None, description="HEC token (sent as `Authorization: Splunk TOKEN`)."
+    )
+    audit_splunk_index: str | None = Field(
+        default=None, description="Splunk index of the audit events (unset: the token's default)."
+    )
+    audit_splunk_source: str = Field(default="piiq", description="HEC `source` of audit events.")
+    audit_splunk_sourcetype: str = Field(
+        default="piiq:audit", description="HEC `sourcetype` of audit events."
+    )
+    audit_delivery_timeout: float = Field(
+        default=10, gt=0, description="Seconds one POST of an audit event to a sink may take."
+    )
+    audit_delivery_max_attempts: int = Field(
+        default=20,
+        ge=1,
+        description="Attempts per audit event and sink (backoff 15 s + 2^attempt, about 24 "
+        "days in all at 20) before it becomes a dead letter (`piiq audit dead-letters`).",
+    )
     ingress_port: int = Field(default=3000, description="Port of `piiq ingress` (Events API).")
     max_event_bytes: int = Field(
         default=1024 * 1024, description="Events API request bodies above this get 413."

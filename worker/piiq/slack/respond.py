@@ -22,12 +22,14 @@ import structlog
 from ..detect import Decision
 from ..queue import Job
 from ..queue.job import LeaseLost
+from ..runtime.settings import Settings
 from . import audit, holding, notices, review_blocks
 from .api import SlackCallFailed
 from .context import SlackContext
 from .once import once as _once
 from .once import post_once as _post_once
 from .once import still_running as _still_running
+from .siem.outbox import record_and_queue
 
 log = structlog.get_logger("piiq.slack")
 
@@ -204,9 +206,8 @@ def _audit(
         action=action,
         outcome=outcome,
     )
-    try:
-        with job.client.connection() as conn:
-            audit.record(conn, entry, job.client.prefix, replace=replace)
+    try:  # the row and its deliveries to the SIEM sinks (PIIQ_AUDIT_*) in one transaction
+        record_and_queue(job.client, entry, Settings(), replace=replace)
     except Exception as exc:  # the Slack step's own error matters more; a retry rewrites it
         log.error("audit write failed", job_id=job.id, error=type(exc).__name__)
         raise

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 
 from ..queue import Cancel, Job, Result, Worker
+from ..runtime.settings import Settings
 from . import audit, holding
 from . import review_blocks as rb
 from . import review_store as store
@@ -26,6 +27,7 @@ from .interactivity import SENSITIVE_ARGS, interaction_job
 from .jobs import MESSAGE_QUEUE
 from .notices import describe_types
 from .once import once, post_once
+from .siem.outbox import record_and_queue
 from .workers import SlackWorker
 
 log = structlog.get_logger("piiq.slack")
@@ -389,8 +391,7 @@ def _audit(job: Job, item: dict[str, Any], action: str, outcome: str) -> None:
         action=action,
         outcome=outcome,
     )
-    with job.client.connection() as conn:
-        audit.record(conn, entry, job.client.prefix)
+    record_and_queue(job.client, entry, Settings())  # the row and its SIEM deliveries
 
 
 HANDLERS: dict[str, Handler] = {
