@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pii_samples import CARD
 from queue_helpers import running, wait_for
+from siem_receivers import WEBHOOK_SECRET, WebhookReceiver
 
 from piiq import sandbox as sb
 from piiq.queue import Client
@@ -23,6 +24,7 @@ from piiq.runtime.settings import Settings
 from piiq.sandbox.delivery import post
 from piiq.slack import review_blocks as rb
 from piiq.slack.review import ExpireHeldWorker
+from piiq.slack.siem.outbox import AUDIT_QUEUE
 
 from .conftest import CHANNEL, serve_ingress
 from .test_flow import QUEUES, audit_rows, jobs, send, settled
@@ -140,6 +142,29 @@ async def test_quarantine_then_review_then_release(
     assert rows["held"]["decision"] == "quarantine"
     assert rows["released"]["outcome"].startswith(f"released by {sb.ADMIN_USER_ID}")
     assert all("4556" not in json.dumps(r, default=str) for r in rows.values())
+
+
+async def test_every_review_decision_reaches_the_siem(
+    slack: sb.SlackSandbox,
+    review_url: str,
+    slack_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The held row and the admin's decision go out to the SIEM sinks like any audit row
+    (each written with its delivery job in one transaction, docs/audit.md)."""
+    with WebhookReceiver() as webhook:
+        monkeypatch.setenv("PIIQ_AUDIT_WEBHOOK_URL", f"{webhook.url}/piiq/audit")
+        monkeypatch.setenv("PIIQ_AUDIT_WEBHOOK_SECRET", WEBHOOK_SECRET)
+        async with running(slack_client, {**QUEUES, AUDIT_QUEUE: 1}):
+            await hold_a_card(slack, review_url, slack_client)
+            (review,) = bot_messages(slack, ADMINS)
+            await click(slack, review_url, ADMINS, review["ts"], rb.DELETE, sb.ADMIN_USER_ID)
+            await wait_for(
+                lambda: items(slack_client)[0]["state"] != "held" and settled(slack_client)
+            )
+        actions = {r["id"]: r["action"] for r in audit_rows(slack_client)}
+        assert {"held", "deleted"} <= set(actions.values()), actions
+        assert sorted(e["id"] for e in webhook.events) == sorted(actions)
 
 
 async def test_quarantine_then_delete_and_a_second_click_changes_nothing(
