@@ -52,7 +52,8 @@ RUN pip install --quiet --require-hashes --no-deps -r /tmp/model.txt \
  && python -c "import spacy, sys; spacy.load(sys.argv[1])" "${SPACY_MODEL}"
 
 # ---------------------------------------------------------------------------------------------
-# wheel: the project built as a regular wheel (package data *.sql, *.yaml included), installed
+# wheel: the project built as a regular wheel (package data *.sql, *.yaml included, the CRD the
+# operator validates against copied from charts/piiq/crds/ through its link), installed
 # non-editable in the runtime stage. .dockerignore lets only what the package is built from in.
 FROM deps AS wheel
 COPY . ./
@@ -91,7 +92,8 @@ COPY --from=wheel /wheels /tmp/wheels
 RUN pip install --quiet --no-deps --no-index --no-cache-dir /tmp/wheels/*.whl \
  && rm -rf /tmp/wheels \
  && pip check \
- && piiq --help > /dev/null
+ && piiq --help > /dev/null \
+ && python -c "from piiq_operator.crd import spec_schema; spec_schema()"
 
 ARG VERSION=unknown
 LABEL org.opencontainers.image.title="piiq" \

@@ -21,7 +21,7 @@ from typing import Any
 
 import kopf
 
-from . import GROUP, PLURAL, VERSION, metrics
+from . import GROUP, PLURAL, VERSION, crd, metrics
 from .kube import Kube
 from .policy import Policy
 from .reconcile import reconcile
@@ -79,21 +79,33 @@ def settings(standalone: bool = True) -> kopf.OperatorSettings:
 def build_registry(kube_factory: Callable[[], Kube], options: Options) -> kopf.OperatorRegistry:
     """A fresh registry (not kopf's global one), so tests and benches can run several."""
     registry = kopf.OperatorRegistry()
+    crd.spec_schema()  # read now: a missing CRD file fails at start, not the first reconcile
     kube: list[Kube] = []
     # One reconcile per object at a time: the timer and a change handler must not interleave
     # (an older spec applied after a newer one would bring back a removed queue).
     locks: dict[str, asyncio.Lock] = collections.defaultdict(asyncio.Lock)
+    # The status each object's last reconcile wrote. A handler that waited for the lock holds
+    # a body read before that write landed: without this it would see the old status and
+    # post the same Warning Event again.
+    written: dict[str, dict[str, Any]] = {}
 
     async def run(body: kopf.Body, patch: kopf.Patch, logger: kopf.Logger) -> None:
         if not kube:
             kube.append(kube_factory())
-        async with locks[body["metadata"]["uid"]]:
+        uid = body["metadata"]["uid"]
+        async with locks[uid]:
+            status = dict(body.get("status") or {})
+            if uid in written:  # the owned keys as last written; kopf's own stay
+                status = {k: v for k, v in status.items() if k not in OWNED_STATUS} | written[uid]
             with metrics.RECONCILE_DURATION.time():
                 try:
-                    outcome = await reconcile(body, kube[0], options.clock(), options.policy)
+                    outcome = await reconcile(
+                        {**body, "status": status}, kube[0], options.clock(), options.policy
+                    )
                 except Exception:
                     metrics.RECONCILES.labels("error").inc()
                     raise
+            written[uid] = outcome.status
         metrics.RECONCILES.labels(metrics.result_of(outcome.status)).inc()
         for event in outcome.events:
             kopf.event(body, type=event.type, reason=event.reason, message=event.message)

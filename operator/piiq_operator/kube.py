@@ -90,7 +90,7 @@ def load_config() -> kubernetes.client.ApiClient:
 
 class Kube:
     def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
-        self._apis = {
+        self._apis: dict[str, Any] = {
             "apps": kubernetes.client.AppsV1Api(api_client),
             "batch": kubernetes.client.BatchV1Api(api_client),
             "core": kubernetes.client.CoreV1Api(api_client),

@@ -124,6 +124,15 @@ SLACK_ENV: dict[Component, tuple[tuple[str, str, bool], ...]] = {
     Component.INGRESS_SOCKET_MODE: (("PIIQ_SLACK_APP_TOKEN", "app-token", False),),
     Component.MAINTENANCE: (),
 }
+# (variable, key in the audit Secret): the SIEM sinks, each optional (docs/audit.md). Only
+# the workers write audit rows and send them.
+AUDIT_ENV = (
+    ("PIIQ_AUDIT_WEBHOOK_URL", "webhook-url"),
+    ("PIIQ_AUDIT_WEBHOOK_SECRET", "webhook-secret"),
+    ("PIIQ_AUDIT_SPLUNK_HEC_URL", "splunk-hec-url"),
+    ("PIIQ_AUDIT_SPLUNK_HEC_TOKEN", "splunk-hec-token"),
+    ("PIIQ_AUDIT_SPLUNK_INDEX", "splunk-index"),
+)
 # Message text is encrypted by the ingress (at intake) and decrypted by the workers.
 HOLDS_ARGS_KEY = frozenset(
     {Component.WORKER, Component.INGRESS_HTTP, Component.INGRESS_SOCKET_MODE}
@@ -153,6 +162,8 @@ def env(
         result.append({"name": "PIIQ_ADMIN_CHANNEL", "value": spec.slack.admin_channel})
     if spec.args_key is not None and component in HOLDS_ARGS_KEY:
         result.append(_secret_env("PIIQ_ARGS_KEYS", spec.args_key.name, spec.args_key.key))
+    if spec.audit is not None and component is Component.WORKER:
+        result += [_secret_env(v, spec.audit.name, key, optional=True) for v, key in AUDIT_ENV]
     if slack_api_url and component in CALLS_SLACK:
         result.append({"name": "PIIQ_SLACK_API_URL", "value": slack_api_url})
     return result + [dict(item) for item in spec.env]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 RECONCILES = Counter(
@@ -17,7 +19,7 @@ RECONCILE_DURATION = Histogram(
 )
 
 
-def result_of(status: dict) -> str:  # type: ignore[type-arg]
+def result_of(status: dict[str, Any]) -> str:
     """ready, progressing or degraded, from the conditions a reconcile computed."""
     conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
     if conditions.get("Degraded") == "True":

@@ -253,10 +253,10 @@ async def _each(
 ) -> tuple[list[ChildKey], KubeError | None]:
     """Run ``action`` for every key at once: the keys it succeeded for, and the first failure."""
     results = await asyncio.gather(*(action(key) for key in keys), return_exceptions=True)
-    failures = [r for r in results if isinstance(r, BaseException)]
-    for failure in failures:
-        if not isinstance(failure, KubeError):
-            raise failure
+    for result in results:
+        if isinstance(result, BaseException) and not isinstance(result, KubeError):
+            raise result
+    failures = [r for r in results if isinstance(r, KubeError)]
     done = [key for key, r in zip(keys, results, strict=True) if not isinstance(r, BaseException)]
     return done, failures[0] if failures else None
 
@@ -444,7 +444,9 @@ def _iso_or_none(epoch: float | None) -> str | None:
 def _blocked(generation: int, problem: Problem, previous: Mapping[str, Any], now: str) -> Outcome:
     """A Degraded status; the warning Event only when the problem is new (no Event spam)."""
     status = problem_status(generation, problem, previous, now)
-    old = next((c for c in previous.get("conditions") or [] if c.get("type") == "Degraded"), {})
+    old: Mapping[str, Any] = next(
+        (c for c in previous.get("conditions") or [] if c.get("type") == "Degraded"), {}
+    )
     repeated = old.get("status") == "True" and old.get("message") == problem.message
     events = [] if repeated else [Event("Warning", problem.reason, problem.message)]
     return Outcome(status, events)

@@ -1,15 +1,30 @@
 """Parse and validate a PIIQueue spec into frozen dataclasses.
 
-The CRD's openAPIV3Schema rejects most mistakes on a real API server, but the operator
-checks again: an old CRD, an emulator or ``kubectl apply --validate=false`` let anything
-through, and a person needs one message naming the value and the fix. The defaults here
-are the CRD's defaults (a test keeps the two equal).
+The CRD (charts/piiq/crds/, shipped in this package: ``crd.py``) is the one source of the
+spec's shape and defaults: ``schema.py`` checks a spec against its openAPIV3Schema and
+applies its defaults, as the API server does. The operator checks again because the
+emulator, an older CRD or ``kubectl apply --validate=false`` let anything through, and a
+person needs one message naming the value and the fix (the PIIQueue's Degraded condition).
+
+What stays here is what the schema cannot say:
+
+- checks that span several fields or objects: Deployment names from the PIIQueue's and the
+  queues' names, queues that would share one, autoscaling bounds against a queue's
+  concurrency and queues of ``spec.queues``, cron entries' queues and their scaling, a
+  ConfigMap key used twice, defaults computed from other fields (maxReplicas,
+  targetBacklogPerPod per queue);
+- what the CRD says with CEL rules (``x-kubernetes-validations``): every one is checked
+  here too, since the emulator runs none and API servers before 1.25 ignore them;
+- what structural schemas cannot express: map keys (queue names, label and annotation
+  keys), durations of at least a minute, quantities, cron expressions' field values, and
+  why an env variable is refused.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kubernetes.utils import parse_quantity
@@ -17,65 +32,21 @@ from kubernetes.utils import parse_quantity
 from piiq.queue.cron import CronEntry, CronError
 from piiq.queue.durations import parse_duration
 
+from . import crd
+from .schema import Checker, Hint, Hints, at, filled
+
 QUEUE_NAME = re.compile(r"^[a-z0-9]([a-z0-9_-]*[a-z0-9])?$")
 OBJECT_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-DURATION = re.compile(r"^[0-9]+(\.[0-9]+)?[smhdw]?$")
-SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")  # a Secret data key
 LABEL_KEY = re.compile(
     r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
     r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 )
-LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # Labels the operator sets on pods (selectors among them): podLabels may not use these.
 OPERATOR_LABEL_PREFIXES = ("app.kubernetes.io/", "piiq.dev/")
-PEER_FIELDS = {"podSelector", "namespaceSelector", "ipBlock"}
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{1,31}$")
-SCHEDULE = re.compile(r"^(@(yearly|annually|monthly|weekly|daily|hourly)|(\S+\s+){4}\S+)$")
-
 MAX_NAME = 40  # "<name>-maintenance" must fit a CronJob name (52 characters)
 MAX_OBJECT_NAME = 63
-MAX_QUEUES = 20
-MAX_CRON = 50
-CRON_EXPRESSION = re.compile(
-    r"^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)"
-    r"|[0-9A-Za-z*/,-]+(\s+[0-9A-Za-z*/,-]+){4})$"
-)
-WORKER_NAME = re.compile(r"^\S{1,127}$")
-CRON_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-MAX_CONCURRENCY = 1000
-MAX_REPLICAS = 100
 MIN_MAINTENANCE_AGE = 60.0  # seconds: pruner.maxAge and lifeline.rescueAfter
-TOLERATION_OPERATORS = ("Exists", "Equal")
-TOLERATION_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
-RESOURCE_KINDS = ("limits", "requests")
-
-DEFAULTS: dict[str, Any] = {
-    "concurrencyPerPod": 10,
-    "imagePullPolicy": "IfNotPresent",
-    "queuePrefix": "public",
-    "database.secretRef.key": "url",
-    "argsKeySecretRef.key": "PIIQ_ARGS_KEYS",
-    "pruner.maxAge": "7d",
-    "lifeline.rescueAfter": "30m",
-    "maintenance.enabled": True,
-    "maintenance.schedule": "*/5 * * * *",
-    "ingress.enabled": False,
-    "ingress.replicas": 2,
-    "ingress.service.type": "ClusterIP",
-    "ingress.service.port": 80,
-    "autoscaling.enabled": False,
-    "autoscaling.targetBacklogPerPod": 50,
-    "autoscaling.scaleDownDelay": "5m",
-    "autoscaling.queues.*.minReplicas": 1,
-    "disruptionBudget.enabled": True,
-    "disruptionBudget.maxUnavailable": 1,
-    "networkPolicy.enabled": False,
-    "networkPolicy.database.port": 5432,
-    "detection.policyConfigMap.policyKey": "policy.yaml",
-}
+RESOURCES = ("spec.resources", "spec.maintenance.resources", "spec.ingress.resources")
 
 # Set by the operator from the spec, the operator's own settings or the pod.
 RESERVED_ENV = {
@@ -85,6 +56,11 @@ RESERVED_ENV = {
     "PIIQ_SLACK_SIGNING_SECRET": "spec.slack.secretRef",
     "PIIQ_SLACK_APP_TOKEN": "spec.slack.secretRef",
     "PIIQ_ARGS_KEYS": "spec.argsKeySecretRef",
+    "PIIQ_AUDIT_WEBHOOK_URL": "spec.audit.secretRef",
+    "PIIQ_AUDIT_WEBHOOK_SECRET": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_HEC_URL": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_HEC_TOKEN": "spec.audit.secretRef",
+    "PIIQ_AUDIT_SPLUNK_INDEX": "spec.audit.secretRef",
     "PIIQ_EXEMPT_CHANNELS": "spec.slack.exemptChannels (validated channel IDs)",
     "PIIQ_ADMIN_CHANNEL": "spec.slack.adminChannel",
     "PIIQ_QUEUE_PREFIX": "spec.queuePrefix",
@@ -125,6 +101,70 @@ ALLOWED_ENV = {
 }
 
 
+_SECRET = Hint("name the Secret in this namespace, e.g. secretRef: {name: piiq-db}")
+_CHANNEL = Hint("use the ID Slack shows in the channel's details, e.g. C0123ABCD", "a channel ID")
+_DURATION = Hint("use a number with a unit s, m, h, d or w, e.g. 30m")
+_QUANTITY = Hint("use a whole number or a string such as 500m, 1 or 512Mi", "a quantity")
+_PEER = Hint("give podSelector, namespaceSelector or ipBlock", "a NetworkPolicyPeer")
+_KEY = Hint("a ConfigMap key: letters, digits, '-', '_' and '.'")
+
+
+def _env_name(path: str, value: Any) -> str:
+    return f"{path.removesuffix('.name')}: {env_refusal(str(value))}"
+
+
+# The fix for a value the schema refuses, by schema path; every `pattern` of the CRD has
+# one (a test keeps them so): a person never reads a regular expression.
+HINTS: Hints = {
+    "spec.queues": Hint("name at least one queue, e.g. events: 20"),
+    "spec.image": Hint("set the piiq container image, e.g. ghcr.io/x/piiq:0.1"),
+    "spec.queuePrefix": Hint("use the schema that holds oban_jobs, e.g. public"),
+    "spec.database": Hint("name the Secret holding the database URL: {secretRef: {name: piiq-db}}"),
+    "spec.database.secretRef": _SECRET,
+    "spec.database.secretRef.name": _SECRET,
+    "spec.slack": Hint("name the Secret holding the Slack tokens: {secretRef: {name: piiq-slack}}"),
+    "spec.slack.secretRef": _SECRET,
+    "spec.slack.secretRef.name": _SECRET,
+    "spec.slack.exemptChannels[]": _CHANNEL,
+    "spec.slack.adminChannel": _CHANNEL,
+    "spec.pruner.maxAge": _DURATION,
+    "spec.lifeline.rescueAfter": _DURATION,
+    "spec.autoscaling.scaleDownDelay": _DURATION,
+    "spec.maintenance.schedule": Hint("use a cron schedule of five fields, e.g. '*/5 * * * *'"),
+    **{f"{where}.{kind}.*": _QUANTITY for where in RESOURCES for kind in ("limits", "requests")},
+    "spec.networkPolicy.database.to[]": _PEER,
+    "spec.networkPolicy.ingressFrom[]": _PEER,
+    "spec.networkPolicy.metricsFrom[]": _PEER,
+    "spec.imagePullSecrets[].name": Hint("name a docker-registry Secret"),
+    "spec.podLabels.*": Hint(
+        "at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit",
+        "a valid label value",
+    ),
+    "spec.priorityClassName": Hint("name a PriorityClass"),
+    "spec.serviceAccountName": Hint("name a ServiceAccount"),
+    "spec.env[].name": _env_name,
+    "spec.argsKeySecretRef.name": Hint(
+        "name the Secret holding the args encryption keys, e.g. {name: piiq-args-key}"
+    ),
+    "spec.argsKeySecretRef.key": Hint("a Secret key: letters, digits, '-', '_' and '.'"),
+    "spec.audit.secretRef.name": Hint(
+        "name the Secret holding the SIEM sinks' settings, e.g. {name: piiq-audit}"
+    ),
+    "spec.detection.policyConfigMap.name": Hint(
+        "name the ConfigMap in this namespace holding the detection policy, "
+        "e.g. {name: piiq-detection}"
+    ),
+    "spec.detection.policyConfigMap.policyKey": _KEY,
+    "spec.detection.policyConfigMap.recognizersKey": _KEY,
+    "spec.cron[].expression": Hint(
+        "use five cron fields or an alias such as '*/5 * * * *' or '@daily'"
+    ),
+    "spec.cron[].worker": Hint("name the worker class, e.g. myapp.workers.Report"),
+    "spec.cron[].queue": Hint("name a queue of spec.queues, e.g. default"),
+    "spec.cron[].name": Hint("use letters, digits, '-', '_' or '.'"),
+}
+
+
 class SpecError(ValueError):
     """Every problem found in one spec; ``problems`` are messages a person can act on."""
 
@@ -136,14 +176,14 @@ class SpecError(ValueError):
 @dataclass(frozen=True)
 class SecretRef:
     name: str
-    key: str = ""
+    key: str
 
 
 @dataclass(frozen=True)
 class Slack:
     secret: SecretRef
-    exempt_channels: tuple[str, ...] = ()  # PIIQ_EXEMPT_CHANNELS: never scanned
-    admin_channel: str = ""  # PIIQ_ADMIN_CHANNEL: hears about PII it could not delete
+    exempt_channels: tuple[str, ...]  # PIIQ_EXEMPT_CHANNELS: never scanned
+    admin_channel: str  # PIIQ_ADMIN_CHANNEL: hears about PII it could not delete
 
 
 @dataclass(frozen=True)
@@ -157,7 +197,7 @@ class QueueScaling:
 class Autoscaling:
     enabled: bool
     scale_down_delay: float
-    queues: dict[str, QueueScaling] = field(default_factory=dict)
+    queues: dict[str, QueueScaling]
 
 
 @dataclass(frozen=True)
@@ -166,7 +206,7 @@ class Ingress:
     replicas: int
     service_type: str
     service_port: int
-    resources: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -175,7 +215,7 @@ class Maintenance:
     schedule: str
     prune_max_age: str
     rescue_after: str
-    resources: dict[str, Any] = field(default_factory=dict)
+    resources: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -186,24 +226,24 @@ class DisruptionBudget:
 
 @dataclass(frozen=True)
 class NetworkPolicy:
-    enabled: bool = False
-    database_port: int = 5432
-    database_to: tuple[dict[str, Any], ...] = ()  # NetworkPolicyPeers; empty: anywhere
-    ingress_from: tuple[dict[str, Any], ...] = ()  # who reaches the ingress; empty: anyone
-    metrics_from: tuple[dict[str, Any], ...] = ()  # who scrapes 9090; empty: no one
+    enabled: bool
+    database_port: int
+    database_to: tuple[dict[str, Any], ...]  # NetworkPolicyPeers; empty: anywhere
+    ingress_from: tuple[dict[str, Any], ...]  # who reaches the ingress; empty: anyone
+    metrics_from: tuple[dict[str, Any], ...]  # who scrapes 9090; empty: no one
 
 
 @dataclass(frozen=True)
 class PodSettings:
     """What every pod of the PIIQueue gets, as given (the API server validates the shapes)."""
 
-    image_pull_secrets: tuple[str, ...] = ()
-    annotations: dict[str, str] = field(default_factory=dict)
-    labels: dict[str, str] = field(default_factory=dict)
-    affinity: dict[str, Any] = field(default_factory=dict)
-    topology_spread_constraints: list[dict[str, Any]] = field(default_factory=list)
-    priority_class_name: str = ""
-    service_account_name: str = ""
+    image_pull_secrets: tuple[str, ...]
+    annotations: dict[str, str]
+    labels: dict[str, str]
+    affinity: dict[str, Any]
+    topology_spread_constraints: list[dict[str, Any]]
+    priority_class_name: str
+    service_account_name: str
 
 
 @dataclass(frozen=True)
@@ -212,8 +252,8 @@ class PolicyConfigMap:
     and, optionally, custom recognizers, mounted on the workers."""
 
     name: str
-    policy_key: str = DEFAULTS["detection.policyConfigMap.policyKey"]
-    recognizers_key: str = ""  # none: the image's built-in recognizers only
+    policy_key: str
+    recognizers_key: str  # "": the image's built-in recognizers only
 
 
 @dataclass(frozen=True)
@@ -228,17 +268,18 @@ class PIIQueueSpec:
     maintenance: Maintenance
     ingress: Ingress
     autoscaling: Autoscaling
-    resources: dict[str, Any] = field(default_factory=dict)
-    node_selector: dict[str, str] = field(default_factory=dict)
-    tolerations: list[dict[str, Any]] = field(default_factory=list)
-    env: list[dict[str, str]] = field(default_factory=list)
-    pod: PodSettings = field(default_factory=PodSettings)
-    disruption_budget: DisruptionBudget = DisruptionBudget(True, 1)
-    network_policy: NetworkPolicy = NetworkPolicy()
-    args_key: SecretRef | None = None  # PIIQ_ARGS_KEYS for the ingress and the workers
-    policy_config_map: PolicyConfigMap | None = None  # the workers' detection policy
+    resources: dict[str, Any]
+    node_selector: dict[str, str]
+    tolerations: list[dict[str, Any]]
+    env: list[dict[str, str]]
+    pod: PodSettings
+    disruption_budget: DisruptionBudget
+    network_policy: NetworkPolicy
+    args_key: SecretRef | None  # PIIQ_ARGS_KEYS for the ingress and the workers
+    audit: SecretRef | None  # the SIEM sinks' PIIQ_AUDIT_* for the workers (docs/audit.md)
+    policy_config_map: PolicyConfigMap | None  # the workers' detection policy
     # Periodic jobs: each entry runs in the worker pods of its queue (``--cron``).
-    cron: tuple[CronEntry, ...] = ()
+    cron: tuple[CronEntry, ...]
 
 
 def object_suffix(queue: str) -> str:
@@ -246,557 +287,292 @@ def object_suffix(queue: str) -> str:
     return queue.replace("_", "-")
 
 
-class _Fields:
-    """Typed access to one object of the spec, collecting problems instead of raising."""
+def parse_spec(name: str, spec: Any, schema: Mapping[str, Any] | None = None) -> PIIQueueSpec:
+    """The validated spec of PIIQueue ``name``; raises SpecError listing every problem.
 
-    def __init__(self, data: Any, path: str, problems: list[str]) -> None:
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            problems.append(f"{path} must be an object, not {data!r}")
-            data = {}
-        self.data, self.path, self.problems = data, path, problems
-        self.known: set[str] = set()
-
-    def _get(self, key: str, default: Any, kind: type | tuple[type, ...], what: str) -> Any:
-        self.known.add(key)
-        value = self.data.get(key)
-        if value is None:
-            return default
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-            self.problems.append(f"{self.path}.{key} must be {what}, not {value!r}")
-            return default
-        return value
-
-    def integer(self, key: str, default: int | None, low: int, high: int) -> int:
-        value = self._get(key, default, int, "a whole number")
-        if value is None:
-            self.problems.append(
-                f"{self.path}.{key} is required: set a number from {low} to {high}"
-            )
-            return low
-        if not low <= value <= high:
-            self.problems.append(f"{self.path}.{key} is {value}: set a number from {low} to {high}")
-            return max(low, min(high, value))
-        return value
-
-    def optional_integer(self, key: str) -> int | None:
-        return self._get(key, None, int, "a whole number")
-
-    def string(
-        self,
-        key: str,
-        default: str | None,
-        pattern: re.Pattern[str] | None = None,
-        hint: str = "",
-        required: bool = True,
-    ) -> str:
-        value = self._get(key, default, str, "a string")
-        if not required and not value:
-            return ""
-        if value is None or value == "":
-            self.problems.append(f"{self.path}.{key} is required{': ' + hint if hint else ''}")
-            return ""
-        if pattern is not None and not pattern.match(value):
-            self.problems.append(f"{self.path}.{key} {value!r} is not valid: {hint}")
-        return value
-
-    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.string(key, default)
-        if value not in choices:
-            self.problems.append(f"{self.path}.{key} {value!r} is not one of {', '.join(choices)}")
-        return value
-
-    def duration(self, key: str, default: str, at_least: float = 0.0, why: str = "") -> str:
-        """A duration string; ``at_least`` seconds, else a problem ending with ``why``."""
-        value = self.string(key, default, DURATION, "use a number with a unit s, m, h, d or w")
-        try:
-            seconds = parse_duration(value)
-        except ValueError as exc:
-            if DURATION.match(value):
-                self.problems.append(f"{self.path}.{key}: {exc}")
-            return value
-        if seconds < at_least:
-            self.problems.append(
-                f"{self.path}.{key} is {value}: set at least {at_least / 60:g}m ({why})"
-            )
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        return self._get(key, default, bool, "true or false")
-
-    def mapping(self, key: str) -> dict[str, Any]:
-        return dict(self._get(key, {}, dict, "an object"))
-
-    def sequence(self, key: str) -> list[Any]:
-        return list(self._get(key, [], list, "a list"))
-
-    def child(self, key: str) -> _Fields:
-        self.known.add(key)
-        return _Fields(self.data.get(key), f"{self.path}.{key}", self.problems)
-
-    def done(self) -> None:
-        for key in sorted(set(self.data) - self.known):
-            self.problems.append(
-                f"{self.path}.{key} is not a known field: remove it "
-                f"(known fields: {', '.join(sorted(self.known))})"
-            )
-
-
-def parse_spec(name: str, spec: Any) -> PIIQueueSpec:
-    """The validated spec of PIIQueue ``name``; raises SpecError listing every problem."""
-    problems: list[str] = []
+    ``schema`` is the CRD's schema of ``spec`` (default: the CRD shipped with the operator)."""
+    schema = crd.spec_schema() if schema is None else schema
+    checker = Checker(HINTS)
     if len(name) > MAX_NAME or not OBJECT_NAME.match(name):
-        problems.append(
+        checker.problems.append(
             f"metadata.name {name!r} is not usable: use at most {MAX_NAME} lowercase letters, "
             "digits and '-', starting with a letter (children are named after it)"
         )
-    root = _Fields(spec, "spec", problems)
-    queues = _queues(root, name)
-    per_pod = root.integer("concurrencyPerPod", DEFAULTS["concurrencyPerPod"], 1, MAX_CONCURRENCY)
-    image = root.string("image", None, hint="set the piiq container image, e.g. ghcr.io/x/piiq:0.1")
-    pull = root.choice(
-        "imagePullPolicy", DEFAULTS["imagePullPolicy"], ("Always", "IfNotPresent", "Never")
-    )
-    prefix = root.string(
-        "queuePrefix",
-        DEFAULTS["queuePrefix"],
-        re.compile(r"^[a-z_][a-z0-9_]*$"),
-        "use the schema that holds oban_jobs, e.g. public",
-    )
-    database = _secret_ref(root.child("database"), DEFAULTS["database.secretRef.key"])
-    slack = _slack(root.child("slack"))
-    parsed = PIIQueueSpec(
-        queues=queues,
-        concurrency_per_pod=per_pod,
-        image=image,
-        image_pull_policy=pull,
-        queue_prefix=prefix,
-        database=database,
-        slack=slack,
-        maintenance=_maintenance(root),
-        ingress=_ingress(root.child("ingress")),
-        autoscaling=_autoscaling(root.child("autoscaling"), queues, per_pod),
-        resources=_resources(root),
-        node_selector=_string_map(root, "nodeSelector"),
-        tolerations=_tolerations(root),
-        env=_env(root),
-        args_key=_args_key(root),
-        pod=_pod_settings(root),
-        disruption_budget=_disruption_budget(root.child("disruptionBudget")),
-        network_policy=_network_policy(root.child("networkPolicy")),
-        policy_config_map=_policy_config_map(root.child("detection")),
-    )
-    parsed = replace(parsed, cron=_cron(root, parsed))
-    root.done()
+    checked = checker.check({} if spec is None else spec, schema, "spec", "spec")
+    values: dict[str, Any] = checked if isinstance(checked, dict) else {}
+    problems = checker.problems
+    queues = _queues(name, values.get("queues", {}), problems)
+    scaling = {
+        queue: _queue_scaling(values, schema, queue, concurrency, problems)
+        for queue, concurrency in queues.items()
+    }
+    _check_across(values, queues, scaling, problems)
+    cron = _cron(values.get("cron", []), queues, values, scaling, problems)
     if problems:
         raise SpecError(problems)
-    return parsed
+    return _build(values, queues, scaling, cron)
 
 
-def _queues(root: _Fields, name: str) -> dict[str, int]:
-    raw = root.mapping("queues")
-    path = f"{root.path}.queues"
-    if not raw:
-        root.problems.append(f"{path} is empty: name at least one queue, e.g. events: 20")
-    if len(raw) > MAX_QUEUES:
-        root.problems.append(f"{path} has {len(raw)} queues: at most {MAX_QUEUES} are allowed")
+def _queues(name: str, given: Mapping[str, int], problems: list[str]) -> dict[str, int]:
+    """The queues with usable names: the CRD's CEL rule on the names, and the Deployment
+    each gets (``<name>-<queue>``: short enough, one per queue)."""
     queues: dict[str, int] = {}
     seen: dict[str, str] = {}
-    for queue, concurrency in raw.items():
+    for queue, concurrency in given.items():
         if not isinstance(queue, str) or not QUEUE_NAME.match(queue):
-            root.problems.append(
-                f"{path}: queue name {queue!r} is not a valid name: use lowercase letters, "
+            problems.append(
+                f"spec.queues: queue name {queue!r} is not a valid name: use lowercase letters, "
                 "digits, '-' or '_', starting and ending with a letter or digit"
             )
             continue
         deployment = f"{name}-{object_suffix(queue)}"
         if len(deployment) > MAX_OBJECT_NAME:
-            root.problems.append(
-                f"{path}.{queue}: Deployment name {deployment!r} is longer than "
+            problems.append(
+                f"spec.queues.{queue}: Deployment name {deployment!r} is longer than "
                 f"{MAX_OBJECT_NAME} characters: shorten the queue or the PIIQueue name"
             )
         if (other := seen.setdefault(object_suffix(queue), queue)) != queue:
-            root.problems.append(
-                f"{path}: queues {other!r} and {queue!r} would share the Deployment "
+            problems.append(
+                f"spec.queues: queues {other!r} and {queue!r} would share the Deployment "
                 f"{deployment!r}: rename one of them"
             )
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int):
-            root.problems.append(
-                f"{path}.{queue}: concurrency {concurrency!r} must be a whole number, e.g. 10"
-            )
-        elif not 1 <= concurrency <= MAX_CONCURRENCY:
-            root.problems.append(
-                f"{path}.{queue}: concurrency {concurrency} is out of range: set 1 to "
-                f"{MAX_CONCURRENCY} (remove the queue to stop serving it)"
-            )
-        else:
-            queues[queue] = concurrency
+        queues[queue] = concurrency
     return queues
 
 
-def _secret_ref(parent: _Fields, default_key: str | None) -> SecretRef:
-    ref = parent.child("secretRef")
-    hint = "name the Secret in this namespace, e.g. secretRef: {name: piiq-db}"
-    name = ref.string("name", None, SECRET_NAME, hint)
-    key = ref.string("key", default_key, hint="name the key in the Secret") if default_key else ""
-    ref.done()
-    parent.done()
-    return SecretRef(name=name, key=key)
-
-
-def _peers(section: _Fields, key: str) -> tuple[dict[str, Any], ...]:
-    """A list of NetworkPolicyPeers (podSelector, namespaceSelector, ipBlock), as given."""
-    peers = section.sequence(key)
-    for i, peer in enumerate(peers):
-        if not isinstance(peer, dict) or not peer or set(peer) - PEER_FIELDS:
-            section.problems.append(
-                f"{section.path}.{key}[{i}] {peer!r} is not a NetworkPolicyPeer: give "
-                "podSelector, namespaceSelector or ipBlock"
+def _queue_scaling(
+    values: Mapping[str, Any],
+    schema: Mapping[str, Any],
+    queue: str,
+    concurrency: int,
+    problems: list[str],
+) -> QueueScaling:
+    """A queue's autoscaling bounds: its entry of autoscaling.queues, or that entry's
+    defaults; maxReplicas defaults to the static replicas, targetBacklogPerPod to the
+    section's. Neither bound may exceed the concurrency (CEL rules of the CRD)."""
+    section = values.get("autoscaling", {})
+    entry = section.get("queues", {}).get(queue) or filled(at(schema, "autoscaling.queues.*"))
+    per_pod = values.get("concurrencyPerPod") or concurrency
+    low = entry.get("minReplicas", 0)
+    high = entry.get("maxReplicas", -(-concurrency // per_pod))
+    path = f"spec.autoscaling.queues.{queue}"
+    if low > high:
+        problems.append(f"{path}: minReplicas {low} is above maxReplicas {high}: lower minReplicas")
+    for key, replicas in (("minReplicas", low), ("maxReplicas", high)):
+        if replicas > concurrency:
+            problems.append(
+                f"{path}.{key} is {replicas}, above the queue's concurrency {concurrency} "
+                f"(every pod runs at least one job): set it to at most {concurrency} or raise "
+                f"spec.queues.{queue}"
             )
-    return tuple(dict(p) for p in peers if isinstance(p, dict))
+    target = entry.get("targetBacklogPerPod", section.get("targetBacklogPerPod", 1))
+    return QueueScaling(low, high, target)
 
 
-def _network_policy(section: _Fields) -> NetworkPolicy:
-    database = section.child("database")
-    result = NetworkPolicy(
-        enabled=section.boolean("enabled", DEFAULTS["networkPolicy.enabled"]),
-        database_port=database.integer("port", DEFAULTS["networkPolicy.database.port"], 1, 65535),
-        database_to=_peers(database, "to"),
-        ingress_from=_peers(section, "ingressFrom"),
-        metrics_from=_peers(section, "metricsFrom"),
-    )
-    database.done()
-    section.done()
-    return result
+def _check_across(
+    values: Mapping[str, Any],
+    queues: Mapping[str, int],
+    scaling: Mapping[str, QueueScaling],
+    problems: list[str],
+) -> None:
+    for queue in values.get("autoscaling", {}).get("queues", {}):
+        if queue not in scaling:
+            problems.append(
+                f"spec.autoscaling.queues.{queue} names no queue of spec.queues: add the queue "
+                "there or remove this entry"
+            )
+    for where, why in (
+        ("pruner.maxAge", "jobs pruned within a minute of finishing leave no record to inspect"),
+        ("lifeline.rescueAfter", "rescuing jobs that are still running runs them twice"),
+        ("autoscaling.scaleDownDelay", ""),
+    ):
+        section, key = where.split(".")
+        text = values.get(section, {}).get(key)
+        if text is None:
+            continue
+        try:
+            seconds = parse_duration(text)
+        except ValueError as exc:
+            problems.append(f"spec.{where}: {exc}")
+            continue
+        if why and seconds < MIN_MAINTENANCE_AGE:
+            problems.append(
+                f"spec.{where} is {text}: set at least {MIN_MAINTENANCE_AGE / 60:g}m ({why})"
+            )
+    for where in RESOURCES:
+        resources = at_path(values, where.removeprefix("spec."))
+        for kind, amounts in resources.items():
+            for resource, amount in amounts.items():
+                if not _is_quantity(amount):
+                    problems.append(
+                        f"{where}.{kind}.{resource} {amount!r} is not a quantity: use a whole "
+                        "number or a string such as 500m, 1 or 512Mi"
+                    )
+    _check_pod_metadata(values, problems)
+    policy = values.get("detection", {}).get("policyConfigMap") or {}
+    if policy.get("recognizersKey") and policy.get("policyKey") == policy["recognizersKey"]:
+        problems.append(
+            f"spec.detection.policyConfigMap: policyKey and recognizersKey both name "
+            f"{policy['policyKey']!r}: the policy and the recognizers are two YAML documents, "
+            "give each its own key"
+        )
 
 
-def _disruption_budget(section: _Fields) -> DisruptionBudget:
-    result = DisruptionBudget(
-        enabled=section.boolean("enabled", DEFAULTS["disruptionBudget.enabled"]),
-        max_unavailable=section.integer(
-            "maxUnavailable", DEFAULTS["disruptionBudget.maxUnavailable"], 1, MAX_REPLICAS
-        ),
-    )
-    section.done()
-    return result
+def at_path(values: Mapping[str, Any], dotted: str) -> Mapping[str, Any]:
+    """The object at ``dotted`` ("maintenance.resources"), or an empty one."""
+    for key in dotted.split("."):
+        values = values.get(key) or {}
+    return values
 
 
-def _pod_settings(root: _Fields) -> PodSettings:
-    pulls = []
-    for i, item in enumerate(root.sequence("imagePullSecrets")):
-        one = _Fields(item, f"{root.path}.imagePullSecrets[{i}]", root.problems)
-        pulls.append(one.string("name", None, SECRET_NAME, "name a docker-registry Secret"))
-        one.done()
-    labels = _string_map(root, "podLabels")
-    for key, value in labels.items():
-        where = f"{root.path}.podLabels"
+def _check_pod_metadata(values: Mapping[str, Any], problems: list[str]) -> None:
+    """Label and annotation keys (map keys: the schema cannot check them), and the labels
+    the operator keeps for itself (a CEL rule of the CRD)."""
+    for key in map(str, values.get("podLabels", {})):
         if key.startswith(OPERATOR_LABEL_PREFIXES):
-            root.problems.append(
-                f"{where}.{key}: labels under {' and '.join(OPERATOR_LABEL_PREFIXES)} are the "
-                "operator's (its selectors use them): choose another key"
+            problems.append(
+                f"spec.podLabels.{key}: labels under {' and '.join(OPERATOR_LABEL_PREFIXES)} "
+                "are the operator's (its selectors use them): choose another key"
             )
         elif not LABEL_KEY.match(key):
-            root.problems.append(f"{where}: {key!r} is not a valid label key")
-        if isinstance(value, str) and not LABEL_VALUE.match(value):
-            root.problems.append(
-                f"{where}.{key} {value!r} is not a valid label value: at most 63 letters, "
-                "digits, '-', '_' or '.', starting and ending with a letter or digit"
-            )
-    annotations = _string_map(root, "podAnnotations")
-    for key in annotations:
+            problems.append(f"spec.podLabels: {key!r} is not a valid label key")
+    for key in map(str, values.get("podAnnotations", {})):
         if not LABEL_KEY.match(key):
-            root.problems.append(f"{root.path}.podAnnotations: {key!r} is not a valid key")
-    spreads = root.sequence("topologySpreadConstraints")
-    for i, item in enumerate(spreads):
-        if not isinstance(item, dict):
-            root.problems.append(
-                f"{root.path}.topologySpreadConstraints[{i}] must be an object, not {item!r}"
-            )
-    return PodSettings(
-        image_pull_secrets=tuple(pulls),
-        annotations=annotations,
-        labels=labels,
-        affinity=root.mapping("affinity"),
-        topology_spread_constraints=[dict(c) for c in spreads if isinstance(c, dict)],
-        priority_class_name=root.string(
-            "priorityClassName", "", DNS_SUBDOMAIN, "name a PriorityClass", required=False
-        ),
-        service_account_name=root.string(
-            "serviceAccountName", "", DNS_SUBDOMAIN, "name a ServiceAccount", required=False
-        ),
-    )
+            problems.append(f"spec.podAnnotations: {key!r} is not a valid key")
 
 
-def _slack(section: _Fields) -> Slack:
-    exempt = section.sequence("exemptChannels")
-    for i, channel in enumerate(exempt):
-        if not isinstance(channel, str) or not CHANNEL_ID.match(channel):
-            section.problems.append(
-                f"{section.path}.exemptChannels[{i}] {channel!r} is not a channel ID: use the "
-                "ID Slack shows in the channel's details, e.g. C0123ABCD"
-            )
-    admin = section.string("adminChannel", "", required=False)
-    if admin and not CHANNEL_ID.match(admin):
-        section.problems.append(
-            f"{section.path}.adminChannel {admin!r} is not a channel ID: use the ID Slack "
-            "shows in the channel's details, e.g. C0123ABCD"
-        )
-    secret = _secret_ref(section, None)
-    return Slack(secret, tuple(c for c in exempt if isinstance(c, str)), admin)
-
-
-def _args_key(root: _Fields) -> SecretRef | None:
-    """``argsKeySecretRef: {name, key}``: the Secret key holding PIIQ_ARGS_KEYS."""
-    if root.data.get("argsKeySecretRef") is None:
-        root.known.add("argsKeySecretRef")
-        return None
-    ref = root.child("argsKeySecretRef")
-    hint = "name the Secret holding the args encryption keys, e.g. {name: piiq-args-key}"
-    name = ref.string("name", None, SECRET_NAME, hint)
-    key = ref.string("key", DEFAULTS["argsKeySecretRef.key"], SECRET_KEY, "a Secret key")
-    ref.done()
-    return SecretRef(name=name, key=key)
-
-
-def _policy_config_map(section: _Fields) -> PolicyConfigMap | None:
-    """``detection: {policyConfigMap: {name, policyKey, recognizersKey}}``."""
-    if section.data.get("policyConfigMap") is None:
-        section.known.add("policyConfigMap")
-        section.done()
-        return None
-    ref = section.child("policyConfigMap")
-    key_hint = "a ConfigMap key: letters, digits, '-', '_' and '.'"
-    result = PolicyConfigMap(
-        name=ref.string(
-            "name",
-            None,
-            DNS_SUBDOMAIN,
-            "name the ConfigMap in this namespace holding the detection policy, "
-            "e.g. {name: piiq-detection}",
-        ),
-        policy_key=ref.string(
-            "policyKey", DEFAULTS["detection.policyConfigMap.policyKey"], SECRET_KEY, key_hint
-        ),
-        recognizers_key=ref.string("recognizersKey", "", SECRET_KEY, key_hint, required=False),
-    )
-    if result.policy_key == result.recognizers_key:
-        section.problems.append(
-            f"{ref.path}: policyKey and recognizersKey both name {result.policy_key!r}: the "
-            "policy and the recognizers are two YAML documents, give each its own key"
-        )
-    ref.done()
-    section.done()
-    return result
-
-
-def _maintenance(root: _Fields) -> Maintenance:
-    pruner, lifeline, section = (
-        root.child("pruner"),
-        root.child("lifeline"),
-        root.child("maintenance"),
-    )
-    result = Maintenance(
-        enabled=section.boolean("enabled", DEFAULTS["maintenance.enabled"]),
-        schedule=section.string(
-            "schedule",
-            DEFAULTS["maintenance.schedule"],
-            SCHEDULE,
-            "use a cron schedule of five fields, e.g. '*/5 * * * *'",
-        ),
-        prune_max_age=pruner.duration(
-            "maxAge",
-            DEFAULTS["pruner.maxAge"],
-            MIN_MAINTENANCE_AGE,
-            "jobs pruned within a minute of finishing leave no record to inspect",
-        ),
-        rescue_after=lifeline.duration(
-            "rescueAfter",
-            DEFAULTS["lifeline.rescueAfter"],
-            MIN_MAINTENANCE_AGE,
-            "rescuing jobs that are still running runs them twice",
-        ),
-        resources=_resources(section),
-    )
-    for part in (pruner, lifeline, section):
-        part.done()
-    return result
-
-
-def _ingress(section: _Fields) -> Ingress:
-    service = section.child("service")
-    result = Ingress(
-        enabled=section.boolean("enabled", DEFAULTS["ingress.enabled"]),
-        replicas=section.integer("replicas", DEFAULTS["ingress.replicas"], 0, MAX_REPLICAS),
-        service_type=service.choice(
-            "type", DEFAULTS["ingress.service.type"], ("ClusterIP", "NodePort", "LoadBalancer")
-        ),
-        service_port=service.integer("port", DEFAULTS["ingress.service.port"], 1, 65535),
-        resources=_resources(section),
-    )
-    service.done()
-    section.done()
-    return result
-
-
-def _autoscaling(section: _Fields, queues: dict[str, int], per_pod: int) -> Autoscaling:
-    enabled = section.boolean("enabled", DEFAULTS["autoscaling.enabled"])
-    target = section.integer(
-        "targetBacklogPerPod", DEFAULTS["autoscaling.targetBacklogPerPod"], 1, 1_000_000
-    )
-    delay = section.duration("scaleDownDelay", DEFAULTS["autoscaling.scaleDownDelay"])
-    overrides = section.child("queues")
-    scaling: dict[str, QueueScaling] = {}
-    for queue in overrides.data:
-        if queue not in queues:
-            section.problems.append(
-                f"{overrides.path}.{queue} names no queue of spec.queues: add the queue there "
-                "or remove this entry"
-            )
-    for queue, concurrency in queues.items():
-        one = overrides.child(queue)
-        static = -(-concurrency // per_pod)
-        low = one.integer(
-            "minReplicas", DEFAULTS["autoscaling.queues.*.minReplicas"], 0, MAX_REPLICAS
-        )
-        high = one.integer("maxReplicas", static, 1, MAX_REPLICAS)
-        if low > high:
-            section.problems.append(
-                f"{one.path}: minReplicas {low} is above maxReplicas {high}: lower minReplicas"
-            )
-        for key, replicas in (("minReplicas", low), ("maxReplicas", high)):
-            if replicas > concurrency:
-                section.problems.append(
-                    f"{one.path}.{key} is {replicas}, above the queue's concurrency "
-                    f"{concurrency} (every pod runs at least one job): set it to at most "
-                    f"{concurrency} or raise spec.queues.{queue}"
-                )
-        scaling[queue] = QueueScaling(
-            low, high, one.integer("targetBacklogPerPod", target, 1, 1_000_000)
-        )
-        one.done()
-    section.done()
-    return Autoscaling(enabled=enabled, scale_down_delay=_seconds(delay), queues=scaling)
-
-
-def _cron(root: _Fields, parsed: PIIQueueSpec) -> tuple[CronEntry, ...]:
-    """``spec.cron``: periodic jobs, each inserted by the worker pods of its queue."""
-    items = root.sequence("cron")
-    path = f"{root.path}.cron"
-    if len(items) > MAX_CRON:
-        root.problems.append(f"{path} has {len(items)} entries: at most {MAX_CRON} are allowed")
+def _cron(
+    items: list[Any],
+    queues: Mapping[str, int],
+    values: Mapping[str, Any],
+    scaling: Mapping[str, QueueScaling],
+    problems: list[str],
+) -> tuple[CronEntry, ...]:
+    """``spec.cron``: periodic jobs, each inserted by the worker pods of its queue. Entries
+    the schema refused (reported already) are skipped."""
+    autoscaled = values.get("autoscaling", {}).get("enabled", False)
     entries: list[CronEntry] = []
     for i, item in enumerate(items):
-        one = _Fields(item, f"{path}[{i}]", root.problems)
-        before = len(root.problems)
-        expression = one.string(
-            "expression",
-            None,
-            CRON_EXPRESSION,
-            "use five cron fields or an alias such as '*/5 * * * *' or '@daily'",
-        )
-        worker = one.string(
-            "worker", None, WORKER_NAME, "name the worker class, e.g. myapp.workers.Report"
-        )
-        queue = one.string("queue", None, hint="name a queue of spec.queues, e.g. default")
-        args = one.mapping("args")
-        priority = one.optional_integer("priority")
-        name = one.string(
-            "name", "", CRON_NAME, "use letters, digits, '-', '_' or '.'", required=False
-        )
-        one.done()
-        if queue and queue not in parsed.queues:
-            root.problems.append(
-                f"{one.path}.queue {queue!r} is not a queue of spec.queues: the entry runs in "
+        if item is None or not {"expression", "worker", "queue"} <= set(item):
+            continue
+        path, queue = f"spec.cron[{i}]", item["queue"]
+        if queue not in queues:
+            problems.append(
+                f"{path}.queue {queue!r} is not a queue of spec.queues: the entry runs in "
                 "that queue's worker pods; add the queue there or pick another"
             )
-        scaling = parsed.autoscaling.queues.get(queue)
-        if parsed.autoscaling.enabled and scaling is not None and scaling.min_replicas == 0:
-            root.problems.append(
-                f"{one.path}: queue {queue!r} may scale to zero pods "
+            continue
+        if autoscaled and scaling[queue].min_replicas == 0:
+            problems.append(
+                f"{path}: queue {queue!r} may scale to zero pods "
                 f"(autoscaling.queues.{queue}.minReplicas 0), and then no pod inserts the "
                 "entry's jobs: set minReplicas to 1 or more"
             )
-        if len(root.problems) > before:
             continue
         try:
             entries.append(
                 CronEntry(
-                    expression,
-                    worker,
-                    args=args,
+                    item["expression"],
+                    item["worker"],
+                    args=item.get("args", {}),
                     queue=queue,
-                    priority=priority,
-                    name=name or None,
+                    priority=item.get("priority"),
+                    name=item.get("name") or None,
                 )
             )
         except CronError as exc:
-            root.problems.append(f"{one.path}: {exc}")
+            problems.append(f"{path}: {exc}")
     return tuple(entries)
 
 
-def _seconds(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError:
-        return 0.0  # already reported
+def _build(
+    values: Mapping[str, Any],
+    queues: dict[str, int],
+    scaling: dict[str, QueueScaling],
+    cron: tuple[CronEntry, ...],
+) -> PIIQueueSpec:
+    """The dataclasses of a spec the checks passed: every default is in ``values``."""
+    slack, maintenance, ingress = values["slack"], values["maintenance"], values["ingress"]
+    network, budget = values["networkPolicy"], values["disruptionBudget"]
+    args_key = values.get("argsKeySecretRef")
+    audit = values.get("audit")
+    policy = values.get("detection", {}).get("policyConfigMap")
+    return PIIQueueSpec(
+        queues=queues,
+        concurrency_per_pod=values["concurrencyPerPod"],
+        image=values["image"],
+        image_pull_policy=values["imagePullPolicy"],
+        queue_prefix=values["queuePrefix"],
+        database=_secret(values["database"]["secretRef"]),
+        slack=Slack(
+            _secret(slack["secretRef"]),
+            tuple(slack.get("exemptChannels", ())),
+            slack.get("adminChannel", ""),
+        ),
+        maintenance=Maintenance(
+            enabled=maintenance["enabled"],
+            schedule=maintenance["schedule"],
+            prune_max_age=values["pruner"]["maxAge"],
+            rescue_after=values["lifeline"]["rescueAfter"],
+            resources=dict(maintenance.get("resources", {})),
+        ),
+        ingress=Ingress(
+            enabled=ingress["enabled"],
+            replicas=ingress["replicas"],
+            service_type=ingress["service"]["type"],
+            service_port=ingress["service"]["port"],
+            resources=dict(ingress.get("resources", {})),
+        ),
+        autoscaling=Autoscaling(
+            enabled=values["autoscaling"]["enabled"],
+            scale_down_delay=parse_duration(values["autoscaling"]["scaleDownDelay"]),
+            queues=scaling,
+        ),
+        resources=dict(values.get("resources", {})),
+        node_selector=values.get("nodeSelector", {}),
+        tolerations=[
+            {k: v for k, v in t.items() if v not in ("", None)}
+            for t in values.get("tolerations", [])
+        ],
+        env=[{"name": e["name"], "value": e.get("value", "")} for e in values.get("env", [])],
+        pod=PodSettings(
+            image_pull_secrets=tuple(s["name"] for s in values.get("imagePullSecrets", [])),
+            annotations=values.get("podAnnotations", {}),
+            labels=values.get("podLabels", {}),
+            affinity=values.get("affinity", {}),
+            topology_spread_constraints=values.get("topologySpreadConstraints", []),
+            priority_class_name=values.get("priorityClassName", ""),
+            service_account_name=values.get("serviceAccountName", ""),
+        ),
+        disruption_budget=DisruptionBudget(budget["enabled"], budget["maxUnavailable"]),
+        network_policy=NetworkPolicy(
+            enabled=network["enabled"],
+            database_port=network["database"]["port"],
+            database_to=tuple(network["database"].get("to", ())),
+            ingress_from=tuple(network.get("ingressFrom", ())),
+            metrics_from=tuple(network.get("metricsFrom", ())),
+        ),
+        args_key=_secret(args_key) if args_key else None,
+        audit=_secret(audit["secretRef"]) if audit else None,
+        policy_config_map=PolicyConfigMap(
+            policy["name"], policy["policyKey"], policy.get("recognizersKey", "")
+        )
+        if policy
+        else None,
+        cron=cron,
+    )
 
 
-def _resources(parent: _Fields) -> dict[str, dict[str, int | str]]:
-    """``resources: {limits, requests}``, each resource name -> a quantity (1, "500m")."""
-    section = parent.child("resources")
-    result: dict[str, dict[str, int | str]] = {}
-    for kind in RESOURCE_KINDS:
-        amounts = section.mapping(kind)
-        for resource, amount in amounts.items():
-            if not _is_quantity(amount):
-                section.problems.append(
-                    f"{section.path}.{kind}.{resource} {amount!r} is not a quantity: use a "
-                    "whole number or a string such as 500m, 1 or 512Mi"
-                )
-        if amounts:
-            result[kind] = amounts
-    section.done()
-    return result
+def _secret(ref: Mapping[str, str]) -> SecretRef:
+    return SecretRef(ref["name"], ref.get("key", ""))
 
 
-def _is_quantity(value: Any) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return False
+def _is_quantity(value: int | str) -> bool:
     try:
         parse_quantity(value)
     except ValueError:
         return False
     return True
-
-
-def _tolerations(root: _Fields) -> list[dict[str, Any]]:
-    result: list[dict[str, Any]] = []
-    for i, item in enumerate(root.sequence("tolerations")):
-        one = _Fields(item, f"{root.path}.tolerations[{i}]", root.problems)
-        toleration: dict[str, Any] = {
-            "key": one.string("key", "", required=False),
-            "operator": one.string("operator", "", required=False),
-            "value": one.string("value", "", required=False),
-            "effect": one.string("effect", "", required=False),
-            "tolerationSeconds": one.optional_integer("tolerationSeconds"),
-        }
-        for key, allowed in (("operator", TOLERATION_OPERATORS), ("effect", TOLERATION_EFFECTS)):
-            if toleration[key] and toleration[key] not in allowed:
-                one.problems.append(
-                    f"{one.path}.{key} {toleration[key]!r} is not one of {', '.join(allowed)}"
-                )
-        one.done()
-        result.append({k: v for k, v in toleration.items() if v not in ("", None)})
-    return result
-
-
-def _string_map(root: _Fields, key: str) -> dict[str, str]:
-    value = root.mapping(key)
-    for k, v in value.items():
-        if not isinstance(v, str):
-            root.problems.append(f"{root.path}.{key}.{k} must be a string, not {v!r}")
-    return value
 
 
 def env_refusal(name: str) -> str | None:
@@ -816,16 +592,3 @@ def env_refusal(name: str) -> str | None:
         f"{name} is not among the extra env a PIIQueue may set ({allowed}): remove it "
         "(docs/operator.md says why others are refused)"
     )
-
-
-def _env(root: _Fields) -> list[dict[str, str]]:
-    env: list[dict[str, str]] = []
-    for i, item in enumerate(root.sequence("env")):
-        entry = _Fields(item, f"{root.path}.env[{i}]", root.problems)
-        name = entry.string("name", None, ENV_NAME, "use letters, digits and '_'")
-        value = entry.string("value", "", required=False)
-        entry.done()
-        if name and (refusal := env_refusal(name)):
-            root.problems.append(f"{entry.path}: {refusal}")
-        env.append({"name": name, "value": value})
-    return env

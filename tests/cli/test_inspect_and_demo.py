@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 from queue_helpers import run_one
 
@@ -69,14 +70,24 @@ def test_queues_counts_by_state(queue_client: Client) -> None:
     assert [cell.strip() for cell in events.split("│") if cell.strip()][:3] == ["events", "3", "0"]
 
 
+@pytest.mark.slow
 def test_demo_runs_to_the_end(fresh_database: str) -> None:
     env = dict(os.environ, PIIQ_DATABASE_URL=fresh_database, COLUMNS="160")
     result = subprocess.run(
         [sys.executable, "-m", "piiq", "demo"], env=env, capture_output=True, text=True, timeout=90
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 messages and 2 files deleted, 1 warning, 6 DMs" in result.stdout
-    assert "(10 jobs in all, all settled)" in " ".join(result.stdout.split())
+    shown = " ".join(result.stdout.split())
+    assert "3 messages and 2 files deleted, 1 held for review, 1 warning, 7 DMs" in shown
+    assert "(15 jobs in all, all settled)" in shown
+    # Quarantine, the review message, the author's button and the admin's ruling.
+    assert "#general: 🔒 A message was held for review" in shown
+    assert "[Release] [Delete] [Mark false positive]" in shown
+    assert "I held your message in #general for review" in shown
+    assert shown.count("[Not personal data] [I removed it]") == 5  # a DM per message decision
+    assert 'modal opened: "Not personal data"' in shown
+    assert "Originally posted by @alice" in shown and "released after review by @admin" in shown
+    assert "alice posts the same IBAN again: allowed, stays" in shown
 
 
 async def test_a_kept_unknown_worker_job_is_counted_and_shown(queue_client: Client) -> None:

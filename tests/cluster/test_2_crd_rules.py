@@ -66,6 +66,7 @@ FULL_SPEC: dict[str, Any] = {
     "serviceAccountName": "piiq-workers",
     "env": [{"name": "PIIQ_LOG_LEVEL", "value": "info"}],
     "argsKeySecretRef": {"name": "piiq-args-key", "key": "PIIQ_ARGS_KEYS"},
+    "audit": {"secretRef": {"name": "piiq-audit"}},
     "detection": {
         "policyConfigMap": {
             "name": "piiq-detection",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,15 @@ def test_default_policy_is_the_documented_file() -> None:
     [
         ("entities: [1, 2]", "'entities' must be a mapping"),
         ("entities:\n  US_SSN: {delete: 2}", r"US_SSN.delete = 2 must be a score from 0 to 1"),
-        ("entities:\n  US_SSN: {remove: 0.5}", "must map to {delete: score, warn: score}"),
+        (
+            "entities:\n  US_SSN: {remove: 0.5}",
+            "must map to {delete: score, quarantine: score, warn: score}",
+        ),
+        ("entities:\n  US_SSN: {quarantine: 2}", "US_SSN.quarantine = 2 must be a score"),
+        (
+            "combinations:\n  - all: [PERSON]\n    action: hold",
+            "action must be delete, quarantine, warn, got 'hold'",
+        ),
         ("colour: blue", r"unknown key 'colour'.*merged over the built-in default policy"),
         ("allow:\n  regex: ['(']", "does not compile"),
         ("combinations:\n  - any: [EMAIL_ADDRESS]", "give all: \\[TYPES\\]"),
@@ -49,6 +58,21 @@ def test_default_policy_is_the_documented_file() -> None:
 def test_bad_policy_files_are_refused_naming_the_value(text: str, message: str) -> None:
     with pytest.raises(PolicyError, match=message):
         Policy.from_yaml(text)
+
+
+def test_quarantine_sits_between_warn_and_the_stricter_delete() -> None:
+    from piiq.detect import Finding
+
+    policy = Policy.from_yaml(
+        "entities:\n  CREDIT_CARD: {quarantine: 0.5}\n  US_SSN: {delete: 0.9, quarantine: 0.5}"
+    )
+    card = Finding("CREDIT_CARD", 0.9, 0, 4, "text")
+    ssn, sure_ssn = Finding("US_SSN", 0.6, 5, 9, "text"), Finding("US_SSN", 0.95, 5, 9, "text")
+    phone = Finding("PHONE_NUMBER", 0.5, 10, 14, "text")  # warns (the default policy)
+    classified = [replace(f, action=policy.classify(f)) for f in (card, ssn, sure_ssn, phone)]
+    assert [f.action for f in classified] == ["quarantine", "quarantine", "delete", "warn"]
+    assert policy.decide([classified[0], classified[3]]).action == "quarantine"
+    assert policy.decide(classified).action == "delete"  # the stricter action wins
 
 
 def test_the_example_policy_loads_over_the_default() -> None:

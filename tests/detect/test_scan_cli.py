@@ -148,6 +148,14 @@ def test_a_bad_unscannable_value_is_named(tmp_path: Path) -> None:
     assert "got 'ignore'" in done.stderr
 
 
+def test_a_quarantine_decision_exits_4(tmp_path: Path) -> None:
+    policy = tmp_path / "hold.yaml"
+    policy.write_text("entities:\n  US_SSN: {quarantine: 0.5}\n")
+    done = piiq_scan("--json", "--policy", str(policy), f"my ssn is {SSN}")
+    assert done.returncode == 4, done.stderr
+    assert json.loads(done.stdout)["decision"]["action"] == "quarantine"
+
+
 def test_help_documents_the_exit_statuses() -> None:
     done = piiq_scan("--help")
     text = " ".join(done.stdout.split())

@@ -12,6 +12,7 @@ import datetime
 import urllib.request
 from typing import Any
 
+import pytest
 from stack import (
     INGRESS,
     MAINTENANCE,
@@ -25,6 +26,8 @@ from stack import (
 from piiq import sandbox as sb
 from piiq.commands.canary import Canary
 from piiq.queue import Client
+
+pytestmark = pytest.mark.slow  # a helm install and a dozen processes (tests/e2e/conftest.py)
 
 CHANNEL = "C0GENERAL"
 CARD, SSN = "4556 7375 8689 9855", "536-22-1474"

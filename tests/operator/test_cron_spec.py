@@ -102,7 +102,7 @@ def test_each_entry_goes_to_the_pods_of_its_queue_as_cron_arguments() -> None:
         ({"worker": "my app"}, "spec.cron[0].worker 'my app' is not valid"),
         ({"queue": "reports"}, "spec.cron[0].queue 'reports' is not a queue of spec.queues"),
         ({"queue": None}, "spec.cron[0].queue is required"),
-        ({"priority": 12}, "spec.cron[0]: cron entry '@daily' 'x.Y': priority 12 must be 0 to 9"),
+        ({"priority": 12}, "spec.cron[0].priority is 12: set a number from 0 to 9"),
         ({"args": [1]}, "spec.cron[0].args must be an object, not [1]"),
         ({"schedule": "@daily"}, "spec.cron[0].schedule is not a known field"),
     ],

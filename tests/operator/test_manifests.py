@@ -501,3 +501,48 @@ def test_a_socket_mode_ingress_takes_nothing_in_and_reaches_slack() -> None:
 def test_network_policy_peers_are_checked() -> None:
     with pytest.raises(SpecError, match=r"spec\.networkPolicy\.metricsFrom\[0\] 'x' is not a "):
         parse_spec("pii", piiqueue("pii", networkPolicy={"metricsFrom": ["x"]})["spec"])
+
+
+def test_the_audit_secret_reaches_the_workers_only_each_key_optional() -> None:
+    """spec.audit.secretRef: the SIEM sinks (docs/audit.md) for the workers, which write
+    the audit rows and send them; never the ingress or maintenance."""
+    objs = build(
+        queues={"events": 4, "audit": 1},
+        ingress={"enabled": True},
+        audit={"secretRef": {"name": "piiq-audit"}},
+    )
+    audit_env = {
+        "PIIQ_AUDIT_WEBHOOK_URL": "webhook-url",
+        "PIIQ_AUDIT_WEBHOOK_SECRET": "webhook-secret",
+        "PIIQ_AUDIT_SPLUNK_HEC_URL": "splunk-hec-url",
+        "PIIQ_AUDIT_SPLUNK_HEC_TOKEN": "splunk-hec-token",
+        "PIIQ_AUDIT_SPLUNK_INDEX": "splunk-index",
+    }
+    for name in ("pii-events", "pii-audit"):
+        refs = {
+            e["name"]: e["valueFrom"]["secretKeyRef"]
+            for e in container(objs["Deployment", name])["env"]
+            if e["name"] in audit_env
+        }
+        assert refs == {
+            var: {"name": "piiq-audit", "key": key, "optional": True}
+            for var, key in audit_env.items()
+        }
+    assert not env_names(objs["Deployment", "pii-ingress"]) & set(audit_env)
+    assert not env_names(objs["CronJob", "pii-maintenance"]) & set(audit_env)
+    assert not any(n.startswith("PIIQ_AUDIT") for o in build().values() for n in env_names(o))
+
+
+def test_the_audit_sinks_are_set_only_through_their_secret() -> None:
+    with pytest.raises(SpecError) as refused:
+        parse_spec(
+            "pii",
+            piiqueue(
+                "pii",
+                env=[{"name": "PIIQ_AUDIT_WEBHOOK_URL", "value": "https://elsewhere.example"}],
+                audit={"secretRef": {"name": "piiq-audit"}, "webhookUrl": "https://x.example"},
+            )["spec"],
+        )
+    problems = " | ".join(refused.value.problems)
+    assert "PIIQ_AUDIT_WEBHOOK_URL" in problems and "spec.audit.secretRef" in problems
+    assert "spec.audit.webhookUrl is not a known field" in problems

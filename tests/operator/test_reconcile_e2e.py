@@ -87,12 +87,12 @@ async def test_invalid_spec_is_degraded_and_others_keep_working(operator: Cluste
 
     degraded = await eventually(lambda: check(cluster.condition("bad", "Degraded"), "True"))
     assert degraded["reason"] == "InvalidSpec"
-    assert "spec.queues.events: concurrency 0 is out of range: set 1 to 1000" in degraded["message"]
+    assert "spec.queues.events is 0: set a number from 1 to 1000" in degraded["message"]
     assert "spec.replicas is not a known field: remove it" in degraded["message"]
     assert check(cluster.condition("bad", "Ready"), "False")["reason"] == "InvalidSpec"
     warnings = await eventually(lambda: nonempty(events_for(cluster, "bad")))
     assert warnings[0]["type"] == "Warning" and warnings[0]["reason"] == "InvalidSpec"
-    assert "concurrency 0" in warnings[0]["message"]
+    assert "spec.queues.events is 0" in warnings[0]["message"]
     await eventually(lambda: assert_equal(replicas(cluster, "good-events"), 1))
     assert not any(n.startswith("bad-") for n in cluster.names(DEPLOYMENTS))
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from operator_helpers import EXAMPLE_PATH, piiqueue
 
-from piiq_operator.spec import ALLOWED_ENV, DEFAULTS, PolicyConfigMap, SpecError, parse_spec
+from piiq_operator.spec import ALLOWED_ENV, PolicyConfigMap, SpecError, parse_spec
 
 
 def spec(**changes: Any) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def problems(name: str, body: Any) -> list[str]:
 
 def test_minimal_spec_gets_the_documented_defaults() -> None:
     parsed = parse_spec("pii", spec(concurrencyPerPod=None))
-    assert parsed.concurrency_per_pod == DEFAULTS["concurrencyPerPod"] == 10
+    assert parsed.concurrency_per_pod == 10
     assert parsed.database.key == "url"
     assert (parsed.maintenance.prune_max_age, parsed.maintenance.rescue_after) == ("7d", "30m")
     assert parsed.maintenance.schedule == "*/5 * * * *"
@@ -37,13 +37,31 @@ def test_minimal_spec_gets_the_documented_defaults() -> None:
     [
         (
             spec(queues={"events": 0}),
-            "spec.queues.events: concurrency 0 is out of range: set 1 to 1000",
+            "spec.queues.events is 0: set a number from 1 to 1000",
+        ),
+        (spec(queues={"events": "many"}), "spec.queues.events must be a whole number, not 'many'"),
+        (spec(database={}), "spec.database.secretRef is required: name the Secret in this"),
+        (spec(slack=None), "spec.slack is required: name the Secret holding the Slack tokens"),
+        (
+            spec(imagePullPolicy="Sometimes"),
+            "'Sometimes' is not one of Always, IfNotPresent, Never",
+        ),
+        (
+            spec(queues={f"q{i}": 1 for i in range(21)}),
+            "spec.queues has 21 entries: at most 20 are allowed",
+        ),
+        (
+            spec(autoscaling={"scaleDownDelay": "0s"}),
+            "spec.autoscaling.scaleDownDelay: duration '0s' must be more than zero",
         ),
         (spec(queues={"Events!": 5}), "queue name 'Events!' is not a valid name"),
         (spec(queues={"a_b": 1, "a-b": 1}), "queues 'a_b' and 'a-b' would share the Deployment"),
         (spec(queues={}), "spec.queues is empty: name at least one queue"),
         (spec(replicas=3), "spec.replicas is not a known field: remove it"),
-        (spec(pruner={"maxAge": "a week"}), "spec.pruner.maxAge 'a week' is not valid"),
+        (
+            spec(pruner={"maxAge": "a week"}),
+            "spec.pruner.maxAge 'a week' is not valid: use a number with a unit s, m, h, d or w",
+        ),
         (spec(database={"secretRef": {}}), "spec.database.secretRef.name is required"),
         (spec(concurrencyPerPod="8"), "spec.concurrencyPerPod must be a whole number, not '8'"),
         (spec(env=[{"name": "PIIQ_DATABASE_URL", "value": "x"}]), "is set by the operator"),
@@ -138,21 +156,6 @@ def test_autoscaling_bounds_up_to_the_concurrency_and_one_minute_are_accepted() 
 def test_every_problem_is_reported_at_once() -> None:
     found = problems("Bad_Name", spec(queues={"events": 0}, image=None, bogus=1))
     assert len(found) == 4, found
-
-
-def _defaults(schema: dict[str, Any], path: str = "") -> dict[str, Any]:
-    found = {}
-    if "default" in schema:
-        found[path] = schema["default"]
-    for key, sub in (schema.get("properties") or {}).items():
-        found |= _defaults(sub, f"{path}.{key}" if path else key)
-    if isinstance(schema.get("additionalProperties"), dict):
-        found |= _defaults(schema["additionalProperties"], f"{path}.*")
-    return found
-
-
-def test_crd_defaults_are_the_operators_defaults(crd_schema: dict[str, Any]) -> None:
-    assert _defaults(crd_schema["properties"]["spec"]) == DEFAULTS
 
 
 def test_crd_names_columns_and_status_subresource(crd: dict[str, Any]) -> None:

@@ -14,6 +14,8 @@ from piiq.runtime.argscrypt import ArgsKeys
 from piiq.runtime.settings import Settings
 from piiq.slack.ingress import database_check, make_app
 from piiq.slack.intake import EventIntake
+from piiq.slack.oauth_app import OAuthApp
+from piiq.slack.oauth_flow import OAuthFlow
 from piiq.slack.tables import create_slack_tables
 
 CHANNEL = "C0GENERAL"
@@ -70,13 +72,17 @@ async def serve_ingress(slack_client: Client, settings: Settings) -> AsyncIterat
 
 
 async def serve_ingress_on(
-    client: Client, max_body: int = 1024 * 1024, keys: ArgsKeys | None = None
+    client: Client,
+    max_body: int = 1024 * 1024,
+    keys: ArgsKeys | None = None,
+    oauth: OAuthApp | None = None,
 ) -> AsyncIterator[str]:
     app = make_app(
         EventIntake(client, keys=keys),
         SignatureVerifier(sb.SIGNING_SECRET),
         max_body=max_body,
         ready=database_check(client, timeout=1.5),
+        oauth=OAuthFlow(oauth, client) if oauth is not None else None,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

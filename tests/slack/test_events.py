@@ -113,3 +113,20 @@ def test_message_sources_skip_blocks_that_repeat_the_text() -> None:
     }
     sources = {s.name: s.text for s in message_sources(args)}
     assert sources == {"text": "form", "attachment 1": "a: b", "blocks": "SSN 536-22-1474"}
+
+
+def test_grid_events_carry_the_org_and_whether_the_install_is_org_wide() -> None:
+    grid = sb.Workspace.with_people(team_id="T0GRIDA", enterprise_id="E0GRID")
+    args = route_event(grid.post_message("C1", "U0ALICE", "hi")).args
+    assert args is not None
+    assert (args["team"], args["enterprise"], args["enterprise_install"]) == (
+        "T0GRIDA",
+        "E0GRID",
+        False,
+    )
+    grid.org_install = True
+    args = route_event(grid.post_message("C1", "U0ALICE", "hi")).args
+    assert args is not None and args["enterprise_install"] is True
+    # outside Grid the args are as they always were: no org keys at all
+    plain = route_event(sb.Workspace.with_people().post_message("C1", "U0ALICE", "hi")).args
+    assert plain is not None and "enterprise" not in plain and plain["team"] == sb.TEAM_ID

@@ -41,6 +41,23 @@ def test_a_slack_worker_without_the_bot_token_refuses_to_start(
 
 
 @pytest.mark.parametrize("command", [["worker", "--queue", "events=1"], ["ingress"]])
+def test_oauth_without_token_keys_stops_the_process_in_one_line(
+    piiq_command: list[str], subprocess_env: dict[str, str], command: list[str]
+) -> None:
+    """OAuth replaces the bot token, but not without keys to encrypt the tokens it stores."""
+    env = without_slack(subprocess_env) | {
+        "PIIQ_SLACK_SIGNING_SECRET": sb.SIGNING_SECRET,
+        "PIIQ_SLACK_CLIENT_ID": sb.CLIENT_ID,
+        "PIIQ_SLACK_CLIENT_SECRET": sb.CLIENT_SECRET,
+    }
+    result = run([*piiq_command, *command], env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: PIIQ_SLACK_CLIENT_ID is set but neither PIIQ_SLACK_TOKEN_KEYS")
+    assert sb.CLIENT_SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", [["worker", "--queue", "events=1"], ["ingress"]])
 def test_unreadable_args_keys_stop_the_process_in_one_line_without_the_key(
     piiq_command: list[str], subprocess_env: dict[str, str], command: list[str]
 ) -> None:

@@ -367,6 +367,55 @@ def queues_scale(url: str, prefix: str, name: str, limit: str) -> None:
     scale(url, prefix, name, limit)
 
 
+@main.group()
+def audit() -> None:
+    """The audit trail: export it, and the SIEM deliveries that ended as dead letters."""
+
+
+@audit.command("export")
+@database_options
+@click.option("--since", type=DURATION, default="7d", show_default=True, help="e.g. 24h, 7d, 4w.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("jsonl", "csv")), default="jsonl", show_default=True
+)
+@click.option("--output", default=None, help="File to write (default: stdout).")
+def audit_export(
+    url: str, prefix: str, settings: Settings, since: float, fmt: str, output: str | None
+) -> None:
+    """Audit rows written since --since, oldest first: no message text, no values."""
+    from .commands.audit import export_rows
+
+    export_rows(url, prefix, since, fmt, output)
+
+
+@audit.command("dead-letters")
+@database_options
+@click.option("--sink", type=click.Choice(("webhook", "splunk")), default=None)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per dead letter.")
+def audit_dead_letters(
+    url: str, prefix: str, settings: Settings, sink: str | None, as_json: bool
+) -> None:
+    """Audit events a SIEM sink still refused at the last attempt."""
+    from .commands.audit import show_dead_letters
+
+    show_dead_letters(url, prefix, sink, as_json)
+
+
+@audit.command("replay")
+@database_options
+@click.option("--sink", type=click.Choice(("webhook", "splunk")), default=None)
+@click.option(
+    "--id", "ids", type=int, multiple=True, help="Audit row id (repeatable; default all)."
+)
+def audit_replay(
+    url: str, prefix: str, settings: Settings, sink: str | None, ids: tuple[int, ...]
+) -> None:
+    """Queue dead letters for delivery again, with fresh attempts."""
+    from .commands.audit import replay
+
+    replay(url, prefix, settings, sink, ids)
+
+
 @main.command()
 @database_options
 @click.option("--queue", default="default", show_default=True, help="Queue to prove is served.")

@@ -31,16 +31,22 @@ from rich.text import Text
 
 from .. import sandbox as sb
 from ..queue import devdb, migrate_up
+from ..runtime import argscrypt
 from ..runtime.ports import free_port
 from ..slack import audit
 from ..slack.tables import create_slack_tables
+from . import demo_review
 from .user_errors import check_database_url, database_errors
 
 DEMO_PREFIX = "piiq_demo"
 TIMEOUT_S = 60.0
 CHANNEL = "C0GENERAL"
-CHANNELS = {CHANNEL: "general"}
+ADMIN_CHANNEL = "G0SECURITY"  # private: the admins' review channel
+CHANNELS = {CHANNEL: "general", ADMIN_CHANNEL: "security"}
 PEOPLE = {"U0ALICE": "alice", "U0BOB": "bob", "U0CAROL": "carol"}
+# The demo's policy: the defaults, except that an IBAN is held for review, not deleted.
+POLICY = "entities:\n  IBAN_CODE: {quarantine: 0.5}\n"
+IBAN_TEXT = "refund to IBAN DE89 3704 0044 0532 0130 00 please"
 
 
 @dataclass
@@ -93,6 +99,8 @@ def _scenario(slack: sb.SlackSandbox) -> Iterator[tuple[Post, dict[str, Any], in
     ]
     shared = Post("3 files shared", "U0CAROL", "forms attached", "allow", files=files)
     yield shared, slack.post_message(CHANNEL, shared.user, shared.text, files=files), None
+    iban = Post("IBAN (quarantined)", "U0ALICE", IBAN_TEXT, "quarantine")
+    yield iban, slack.post_message(CHANNEL, iban.user, iban.text), None
     retry = Post(
         "Slack retries card", "U0BOB", "(same event_id, X-Slack-Retry-Num: 1)", "duplicate"
     )
@@ -121,6 +129,7 @@ def _fresh_schema(url: str) -> None:
 @contextlib.contextmanager
 def _processes(url: str, slack: sb.SlackSandbox, port: int, logs: Path) -> Iterator[None]:
     """`piiq ingress` and `piiq worker`, as a deployment runs them, logging JSON to files."""
+    policy = logs / "policy.yaml"
     env = dict(
         os.environ,
         PIIQ_DATABASE_URL=url,
@@ -129,6 +138,9 @@ def _processes(url: str, slack: sb.SlackSandbox, port: int, logs: Path) -> Itera
         PIIQ_SLACK_BOT_TOKEN=sb.BOT_TOKEN,
         PIIQ_SLACK_ADMIN_TOKEN=sb.ADMIN_TOKEN,
         PIIQ_SLACK_SIGNING_SECRET=sb.SIGNING_SECRET,
+        PIIQ_ARGS_KEYS=argscrypt.generate("demo"),
+        PIIQ_ADMIN_CHANNEL=ADMIN_CHANNEL,
+        PIIQ_POLICY_FILE=str(policy),
         PIIQ_LOG_FORMAT="json",
         PIIQ_METRICS_PORT="0",
         PYTHONUNBUFFERED="1",
@@ -138,6 +150,7 @@ def _processes(url: str, slack: sb.SlackSandbox, port: int, logs: Path) -> Itera
         "worker": ["worker", "--queue", "events=4", "--queue", "pii_detection=2"],
     }
     running = []
+    policy.write_text(POLICY)
     try:
         for name, args in commands.items():
             log = (logs / f"{name}.log").open("w")
@@ -176,7 +189,7 @@ def _jobs(url: str) -> dict[tuple[str, bool], tuple[int, str]]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             sql.SQL(
-                "SELECT coalesce(args->>'file_id', args->>'ts'), "
+                "SELECT coalesce(args->>'file_id', args->>'ts', 'job ' || id), "
                 "coalesce((args->>'edited')::bool, false), id, state FROM {}.oban_jobs"
             ).format(sql.Identifier(DEMO_PREFIX))
         ).fetchall()
@@ -214,7 +227,12 @@ def _entities(row: dict[str, Any]) -> str:
     return ", ".join(f"{kind} x{count}" for kind, count in row["entities"].items())
 
 
-DECISION_STYLE = {"delete": "bold red", "warn": "yellow", "allow": "green"}
+DECISION_STYLE = {
+    "delete": "bold red",
+    "quarantine": "bold magenta",
+    "warn": "yellow",
+    "allow": "green",
+}
 
 
 def _table(posts: list[Post]) -> Table:
@@ -238,6 +256,7 @@ def _table(posts: list[Post]) -> Table:
 
 def _short_action(action: str) -> str:
     """ "deleted; author notified; deleted; author notified" -> "2x deleted, DMed"."""
+    action = action.replace("removed from the channel; held for review", "held")
     steps = action.replace("author notified", "DMed").replace("; DMed", ", DMed").split("; ")
     if len(steps) > 1 and len(set(steps)) == 1:
         return f"{len(steps)}x {steps[0]}"
@@ -266,6 +285,11 @@ def slack_markup_for_terminal(text: str, channels: dict[str, str], people: dict[
     text = re.sub(
         r"<#(C[A-Z0-9]+)(?:\|([^>]*))?>",
         lambda m: "#" + (m.group(2) or channels.get(m.group(1), m.group(1))),
+        text,
+    )
+    text = re.sub(
+        r"<!date\^([0-9]+)\^[^|>]*(?:\|[^>]*)?>",
+        lambda m: time.strftime("at %H:%M", time.localtime(int(m.group(1)))),
         text,
     )
     return re.sub(r"<@(U[A-Z0-9]+)>", lambda m: "@" + people.get(m.group(1), m.group(1)), text)
@@ -310,21 +334,28 @@ def _run(console: Console, url: str, started: float) -> int:
             _update(posts, url)
             live.update(_table(posts))
         _print_dms(console, slack)
+        reviewed = settled and demo_review.run(
+            console, slack, url, DEMO_PREFIX, f"http://127.0.0.1:{port}", _terminal
+        )
         worker_log = (Path(tmp) / "worker.log").read_text().splitlines()
-        ok = settled and _summary(console, posts, slack, url, started)
+        ok = reviewed and _summary(console, posts, slack, url, started)
         _print_log_excerpt(console, worker_log)
     return 0 if ok else 1
+
+
+def _terminal(text: str) -> str:
+    return slack_markup_for_terminal(text, CHANNELS, {**PEOPLE, sb.ADMIN_USER_ID: "admin"})
 
 
 def _print_dms(console: Console, slack: sb.SlackSandbox) -> None:
     console.print("\n[bold]DMs piiq sent[/] (the values are gone; the rest can be reposted):")
     for user, name in PEOPLE.items():
         for message in slack.direct_messages(user):
-            text = slack_markup_for_terminal(message["text"], CHANNELS, PEOPLE)
             console.print(f"[cyan]to {name}[/]:")
-            for line in text.splitlines():
+            for line in _terminal(message["text"]).splitlines():
                 quoted = line.startswith(">>>")
                 console.print(Text("  " + line, style="italic" if quoted else ""), overflow="fold")
+            demo_review.print_buttons(console, message)
 
 
 def _print_log_excerpt(console: Console, lines: list[str]) -> None:
@@ -341,17 +372,19 @@ def _summary(
 ) -> bool:
     rows = list(_audit_by_job(url).values())
     jobs = _jobs(url)
-    deleted = len(slack.calls_to("chat.delete", ok=True))
+    deleted = sum(1 for r in rows if r["subject"] == "message" and r["action"] == "deleted")
+    held = sum(1 for r in rows if r["action"] == "held")
     files_deleted = len(slack.calls_to("files.delete", ok=True))
     dms = sum(len(slack.direct_messages(u)) for u in PEOPLE)
     warned = sum(1 for r in rows if r["decision"] == "warn")
     console.print(
         f"\n[bold]summary[/]: {len(posts) - 1} messages and 3 files scanned in "
         f"{time.monotonic() - started:.1f} s: {deleted} messages and {files_deleted} files "
-        f"deleted, {warned} warning, {dms} DMs; the retried delivery made no second job "
+        f"deleted, {held} held for review, {warned} warning, {dms} DMs; the retried delivery "
+        "made no second job "
         f"({len(jobs)} jobs in all, all settled)"
     )
-    expected = deleted == 3 and files_deleted == 2 and warned == 1 and dms == 6
+    expected = deleted == 3 and files_deleted == 2 and held == 1 and warned == 1 and dms == 7
     if not expected:
         console.print("[red]the demo did not end as expected[/]: see the table above")
     return expected

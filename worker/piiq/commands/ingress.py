@@ -12,6 +12,7 @@ from ..runtime.argscrypt import ArgsKeyError, ArgsKeys
 from ..runtime.probes import ProbesUnavailable
 from ..runtime.settings import Settings
 from ..slack.ingress import run_ingress
+from ..slack.oauth_app import OAuthApp, OAuthConfigError
 
 
 def ingress(
@@ -21,7 +22,8 @@ def ingress(
     logs.configure(settings.log_level, settings.log_format)
     try:
         args_keys = ArgsKeys.from_setting(settings.args_keys)
-    except ArgsKeyError as exc:
+        oauth = OAuthApp.from_settings(settings)
+    except (ArgsKeyError, OAuthConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     secret, app_token = settings.slack_signing_secret, settings.slack_app_token
     if socket_mode and app_token is None:
@@ -46,6 +48,7 @@ def ingress(
         max_body=settings.max_event_bytes,
         metrics_port=settings.metrics_port,
         args_keys=args_keys,
+        oauth=oauth,
     )
     try:
         asyncio.run(serving)

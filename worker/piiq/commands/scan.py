@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # Decisions.
 EXIT_ALLOW, EXIT_WARN, EXIT_DELETE = 0, 1, 2
 EXIT_UNCHECKED = 3  # a file not (fully) read whose readable part does not delete it
+EXIT_QUARANTINE = 4  # held for review (policy action quarantine)
 # Errors (sysexits.h).
 EXIT_USAGE = 64  # EX_USAGE: bad arguments or options
 EXIT_NOINPUT = 66  # EX_NOINPUT: the --file cannot be read
@@ -32,7 +33,7 @@ EXIT_CONFIG = 78  # EX_CONFIG: the policy, recognizers or model cannot be loaded
 EXIT_STATUSES = f"""Exit status: {EXIT_ALLOW} allow, {EXIT_WARN} warn, {EXIT_DELETE} delete,
 {EXIT_UNCHECKED} a file not scanned or partly scanned (encrypted, too large, an unsupported type,
 past a limit) whose readable part does not delete it: the policy's `unscannable` setting
-says what the worker does with it. Errors: {EXIT_USAGE} usage (bad arguments),
+says what the worker does with it; {EXIT_QUARANTINE} quarantine (held for review). Errors: {EXIT_USAGE} usage (bad arguments),
 {EXIT_NOINPUT} the --file cannot be read, {EXIT_CONFIG} the policy, recognizers file or
 model cannot be loaded."""
 
@@ -140,7 +141,9 @@ def scan(
 def exit_status(findings: str, verdict: FileVerdict | None) -> int:
     if verdict is not None and verdict.unchecked:
         return EXIT_UNCHECKED
-    return {"allow": EXIT_ALLOW, "warn": EXIT_WARN, "delete": EXIT_DELETE}[findings]
+    statuses = {"allow": EXIT_ALLOW, "warn": EXIT_WARN, "delete": EXIT_DELETE,
+                "quarantine": EXIT_QUARANTINE}  # fmt: skip
+    return statuses[findings]
 
 
 def _value(sources: list[Source], finding, show: bool) -> str:  # type: ignore[no-untyped-def]

@@ -156,7 +156,7 @@ def _windows(groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
     numbers: "4539 1488 0343 6467 2027"): 12-19 digits, longest first; a window may leave
     out the groups after it only when the next one is a number of its own (3+ digits), so
     a 17-digit number is not taken for its first 16 digits."""
-    out = []
+    out: list[tuple[int, int]] = []
     for i in range(len(groups)):
         digits = 0
         ends = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -121,6 +122,14 @@ class Detector:
             recognizers_file=str(recognizers) if recognizers is not None else s.recognizers_file,
             phone_regions=tuple(s.phone_regions),
         )
+
+    def with_policy(self, policy: Policy) -> Detector:
+        """This detector (the same loaded analyzer) judging by ``policy``: cheap, per job
+        (e.g. the policy plus a workspace's allowed value hashes). The policy must look for
+        the same entity types."""
+        other = copy.copy(self)
+        other.policy = policy
+        return other
 
     def scan(self, sources: Sequence[Source]) -> ScanResult:
         """Scan every part of one message; the decision covers them all."""

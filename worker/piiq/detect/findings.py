@@ -6,8 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Action = Literal["delete", "warn", "ignore"]
-Verdict = Literal["delete", "warn", "allow"]
+# quarantine: removed from the channel but kept (encrypted) for an admin to release or
+# delete; delete is the stricter action.
+Action = Literal["delete", "quarantine", "warn", "ignore"]
+Verdict = Literal["delete", "quarantine", "warn", "allow"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ def make_offline() -> None:
     global _done
     if _done:
         return
-    import tldextract
+    from tldextract import tldextract
 
-    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=())
+    # tldextract.extract() calls this module-level extractor: one without URLs to fetch.
+    tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=())
     _done = True

@@ -123,7 +123,9 @@ class PatternStage:
             if gate is not None and gate not in text:
                 continue
             for recognizer in self.recognizers.get(entity, ()):
-                for r in recognizer.analyze(text, [entity], None):
+                # Pattern recognizers need no NLP artifacts (Presidio types the argument
+                # as required, but PatternRecognizer.analyze takes None).
+                for r in recognizer.analyze(text, [entity], None):  # type: ignore[arg-type]
                     if r.entity_type in wanted:
                         hits.append(
                             self._scored(r.entity_type, r.start, r.end, float(r.score), words)
@@ -143,11 +145,11 @@ class PatternStage:
 
     def _has_context(self, entity: str, start: int, end: int, words: Words) -> bool:
         vocabulary_ = self.context.get(entity)
-        return bool(vocabulary_) and matches(words.around(start, end), vocabulary_)
+        return bool(vocabulary_ and matches(words.around(start, end), vocabulary_))
 
     def _contradicted(self, hit: Hit, text: str, words: Words) -> bool:
         negative = self.not_context.get(hit.entity_type)
-        return bool(negative) and bool(negative & set(words.leading(text, hit.start)))
+        return bool(negative and negative & set(words.leading(text, hit.start)))
 
     def _scored(self, entity: str, start: int, end: int, score: float, words: Words) -> Hit:
         context = self._has_context(entity, start, end, words)

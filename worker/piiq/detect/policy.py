@@ -1,5 +1,5 @@
-"""The deletion policy: per entity type, the scores that delete or warn; combinations; an
-allow-list. One YAML file (``default_policy.yaml`` documents the format and defaults)."""
+"""The deletion policy: per entity type, the scores that delete, quarantine or warn;
+combinations; an allow-list (values, patterns, and hashes of values admins allowed). One YAML file (``default_policy.yaml`` documents the format and defaults)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typing import Any, Literal
 import yaml
 
 from .catalog import BUILTIN_ENTITIES, closest, unknown_type_message
-from .findings import Action, Decision, Finding, Reason
+from .findings import Action, Decision, Finding, Reason, Verdict
+from .valuehash import value_hash
 
 SUPPORTED_VERSIONS = (1,)
 Unscannable = Literal["delete", "warn", "alert"]
@@ -32,23 +33,26 @@ class PolicyError(ValueError):
     """A policy file that cannot be used; the message names the value and the fix."""
 
 
+# The actions a threshold or a combination can take, strictest first.
+LEVELS: tuple[Literal["delete", "quarantine", "warn"], ...] = ("delete", "quarantine", "warn")
+
+
 @dataclass(frozen=True, slots=True)
 class Thresholds:
     delete: float | None = None
     warn: float | None = None
+    quarantine: float | None = None
 
     def action(self, score: float) -> Action:
-        if self.delete is not None and score >= self.delete:
-            return "delete"
-        if self.warn is not None and score >= self.warn:
-            return "warn"
+        for level in LEVELS:
+            threshold = getattr(self, level)
+            if threshold is not None and score >= threshold:
+                return level
         return "ignore"
 
     @property
     def strongest(self) -> Action:
-        return (
-            "delete" if self.delete is not None else "warn" if self.warn is not None else "ignore"
-        )
+        return next((level for level in LEVELS if getattr(self, level) is not None), "ignore")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +64,7 @@ class Combination:
     action: Action
 
 
-RANK = {"allow": 0, "ignore": 0, "warn": 1, "delete": 2}
+RANK = {"allow": 0, "ignore": 0, "warn": 1, "quarantine": 2, "delete": 3}
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,10 @@ class Policy:
     # alert (the default) keeps it, DMs the author that it could not be checked, alerts
     # the admins and writes an audit row; warn only DMs the author; delete deletes it.
     unscannable: Unscannable = "alert"
+    # Values an admin marked "not personal data", as keyed hashes (``valuehash``): given by
+    # the caller (``with_allowed_hashes``), never in a policy file and never in clear.
+    allow_hashes: frozenset[str] = frozenset()
+    hash_keys: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
 
     @classmethod
     def default(cls) -> Policy:
@@ -185,8 +193,19 @@ class Policy:
             types.update(combo.any)
         return sorted(types)
 
+    def with_allowed_hashes(
+        self, hashes: Iterable[str], keys: Iterable[tuple[str, bytes]]
+    ) -> Policy:
+        """This policy also allowing values whose hash (``valuehash.value_hash`` under one
+        of ``keys``: (key id, key)) is in ``hashes``."""
+        return replace(self, allow_hashes=frozenset(hashes), hash_keys=tuple(keys))
+
     def allowed(self, value: str) -> bool:
-        return value in self.allow_exact or any(p.fullmatch(value) for p in self.allow_regex)
+        if value in self.allow_exact or any(p.fullmatch(value) for p in self.allow_regex):
+            return True
+        return bool(self.allow_hashes) and any(
+            value_hash(value, key_id, key) in self.allow_hashes for key_id, key in self.hash_keys
+        )
 
     def missing_for(self, findings: list[Finding], optional: Iterable[str]) -> frozenset[str]:
         """Which of the ``optional`` types (names and places from NER, run on demand) could
@@ -223,8 +242,7 @@ class Policy:
             if finding.action != "ignore":
                 verdicts[finding.action].append(finding)
         reasons: list[Reason] = []
-        action: str = "allow"
-        for level in ("delete", "warn"):
+        for level in LEVELS:
             for entity_type, group in _group(verdicts[level]).items():
                 reasons.append(_reason(entity_type, group, f"{entity_type} {level}"))
         for combo in self.combinations:
@@ -235,10 +253,7 @@ class Policy:
                 for entity_type, group in _group(involved).items():
                     reasons.append(_reason(entity_type, group, combo.name))
                 verdicts[combo.action].extend(involved)
-        if verdicts["delete"]:
-            action = "delete"
-        elif verdicts["warn"]:
-            action = "warn"
+        action: Verdict = next((level for level in LEVELS if verdicts[level]), "allow")
         return Decision(action, tuple(reasons) if action != "allow" else (), tuple(findings))
 
 
@@ -267,13 +282,13 @@ def _entities(
             dropped.add(name)
             continue
         value = value or {}
-        if not isinstance(value, dict) or set(value) - {"delete", "warn"}:
-            raise PolicyError(f"{origin}: entity {name!r} must map to {{delete: score, warn: "
-                              f"score}} (or off), got {value!r}")  # fmt: skip
+        if not isinstance(value, dict) or set(value) - set(LEVELS):
+            raise PolicyError(f"{origin}: entity {name!r} must map to {{delete: score, "
+                              f"quarantine: score, warn: score}} (or off), got {value!r}")  # fmt: skip
         for key, score in value.items():
             if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
                 raise PolicyError(f"{origin}: {name}.{key} = {score!r} must be a score from 0 to 1")
-        entities[name] = Thresholds(value.get("delete"), value.get("warn"))
+        entities[name] = Thresholds(value.get("delete"), value.get("warn"), value.get("quarantine"))
     return entities, dropped
 
 
@@ -305,8 +320,8 @@ def _combinations(
         if not types["all"]:
             raise PolicyError(f"{where} is incomplete; give all: [TYPES] (and any: [TYPES])")
         action = item.get("action", "delete")
-        if action not in ("delete", "warn"):
-            raise PolicyError(f"{where}: action must be delete or warn, got {action!r}")
+        if action not in LEVELS:
+            raise PolicyError(f"{where}: action must be {', '.join(LEVELS)}, got {action!r}")
         min_score = item.get("min_score", 0.0)
         if (
             isinstance(min_score, bool)

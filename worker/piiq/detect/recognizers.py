@@ -19,7 +19,7 @@ import yaml
 from presidio_analyzer import Pattern, PatternRecognizer
 
 from .catalog import BUILTIN_ENTITIES, closest
-from .policy import PolicyError, Thresholds
+from .policy import LEVELS, PolicyError, Thresholds
 
 KEYS = ("entity", "name", "patterns", "context", "deny_list", "policy")
 PATTERN_KEYS = ("name", "regex", "score")
@@ -52,12 +52,15 @@ def load_recognizers(
 
 
 def _thresholds(policy: Any, where: str) -> Thresholds:
-    if not isinstance(policy, dict) or set(policy) - {"delete", "warn"}:
-        raise PolicyError(f"{where}: policy must be {{delete: score, warn: score}}, got {policy!r}")
+    if not isinstance(policy, dict) or set(policy) - set(LEVELS):
+        raise PolicyError(
+            f"{where}: policy must be {{delete: score, quarantine: score, warn: score}}, "
+            f"got {policy!r}"
+        )
     for key, score in policy.items():
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
             raise PolicyError(f"{where}: policy.{key} = {score!r} must be a score from 0 to 1")
-    return Thresholds(policy.get("delete"), policy.get("warn"))
+    return Thresholds(policy.get("delete"), policy.get("warn"), policy.get("quarantine"))
 
 
 def _check_keys(spec: dict[str, Any], where: str) -> None:
@@ -93,14 +96,14 @@ def _recognizer(spec: dict[str, Any], i: int, origin: str, language: str) -> Pat
             raise PolicyError(f"{where}: each pattern needs a 'regex'") from None
         except re.error as exc:
             raise PolicyError(f"{where}: regex {p['regex']!r} does not compile: {exc}") from None
-    deny_list = spec.get("deny_list") or None
+    deny_list = spec.get("deny_list") or []
     if not patterns and not deny_list:
         raise PolicyError(f"{where} ({spec['entity']}) needs patterns or a deny_list")
     return PatternRecognizer(
         supported_entity=spec["entity"],
         name=spec.get("name", f"custom {spec['entity']}"),
-        patterns=patterns or None,
+        patterns=patterns,
         deny_list=deny_list,
-        context=spec.get("context") or None,
+        context=spec.get("context") or [],
         supported_language=language,
     )

@@ -71,9 +71,9 @@ def pdf(data: bytes, run: Run) -> None:
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         try:
-            opened = reader.decrypt("")
+            opened = bool(reader.decrypt(""))
         except Exception:
-            opened = 0
+            opened = False
         if not opened:
             raise Refused("encrypted PDF: cannot read it without the password")
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable
-from typing import IO
+from typing import TypeVar
 
 from lxml import etree
 
@@ -15,6 +15,9 @@ from .archive import open_part, open_zip, truncated_note
 from .limits import Refused
 from .run import Run
 from .sniff import OLE_MAGIC
+from .xmlparts import Stream
+
+T = TypeVar("T")
 
 
 def _parts(archive: zipfile.ZipFile, pattern: str) -> list[zipfile.ZipInfo]:
@@ -27,10 +30,10 @@ def _parts(archive: zipfile.ZipFile, pattern: str) -> list[zipfile.ZipInfo]:
 
 
 def _read(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, run: Run, read: Callable[[IO[bytes]], object]
-) -> object:
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, run: Run, read: Callable[[Stream], T]
+) -> T | None:
     """Stream one part into ``read``; a refused or broken part is a note, not the end."""
-    result: object = None
+    result: T | None = None
     with run.inside(info.filename):
         stream = open_part(archive, info, run)
         try:
@@ -90,11 +93,11 @@ def xlsx(data: bytes, run: Run) -> None:
     _text_parts(archive, _CORE, xmlparts.PROPERTIES, run)
     names = _read(archive, archive.getinfo("xl/workbook.xml"), run,
                   lambda s: xmlparts.sheet_names(s, run))  # fmt: skip
-    for name in names or []:  # type: ignore[attr-defined]
+    for name in names or []:
         run.add(str(name))  # sheet titles are scanned too
     strings: list[str] = []
     for info in _parts(archive, r"xl/sharedStrings\.xml"):
-        strings = _read(archive, info, run, lambda s: xmlparts.read_shared_strings(s, run)) or []  # type: ignore[assignment]
+        strings = _read(archive, info, run, lambda s: xmlparts.read_shared_strings(s, run)) or []
     for info in _parts(archive, r"xl/worksheets/sheet\d+\.xml"):
         _read(archive, info, run, lambda s: xmlparts.read_sheet(s, strings, run))
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 Coverage = Literal["scanned", "partly_scanned", "not_scanned"]
 Unscannable = Literal["delete", "warn", "alert"]
-Action = Literal["allow", "warn", "delete"]
+Action = Literal["allow", "warn", "quarantine", "delete"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ class FileVerdict:
 def file_verdict(
     findings: Action, coverage: Coverage, reason: str, unscannable: Unscannable
 ) -> FileVerdict:
-    if coverage == "scanned" or findings == "delete":
+    if coverage == "scanned" or findings in ("delete", "quarantine"):
         return FileVerdict(findings, coverage, reason, False, False)
     action: Action = "delete" if unscannable == "delete" else "warn"
     return FileVerdict(action, coverage, reason, True, unscannable == "alert")

@@ -9,11 +9,15 @@ expanded and no DTD or network resource is loaded.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 from .run import Run
+
+# A part's bytes: a file, or an archive member read through archive.CappedReader.
+Stream = IO[bytes] | io.RawIOBase
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
@@ -52,7 +56,7 @@ PROPERTIES = Layout(  # docProps/core.xml, meta.xml: titles and descriptions
 )  # fmt: skip
 
 
-def iterparse(stream: IO[bytes], run: Run) -> Iterator[tuple[str, Any]]:
+def iterparse(stream: Stream, run: Run) -> Iterator[tuple[str, Any]]:
     """lxml's iterparse without entities, DTDs or network; ("start"|"end", element)."""
     from lxml import etree
 
@@ -78,7 +82,7 @@ def free(element: Any) -> None:
             del parent[0]
 
 
-def read_part(stream: IO[bytes], layout: Layout, run: Run) -> None:
+def read_part(stream: Stream, layout: Layout, run: Run) -> None:
     """Every paragraph of the part, into ``run``."""
     cells: list[list[str]] = []  # the paragraphs of each open cell
     rows: list[list[str]] = []  # the cells of each open row
@@ -138,7 +142,7 @@ def paragraph_text(element: Any, layout: Layout) -> str:
     return "".join(out)
 
 
-def read_shared_strings(stream: IO[bytes], run: Run) -> list[str]:
+def read_shared_strings(stream: Stream, run: Run) -> list[str]:
     """An XLSX workbook's shared strings table (cells refer to it by index)."""
     strings: list[str] = []
     for event, element in iterparse(stream, run):
@@ -150,7 +154,7 @@ def read_shared_strings(stream: IO[bytes], run: Run) -> list[str]:
     return strings
 
 
-def read_sheet(stream: IO[bytes], strings: list[str], run: Run) -> None:
+def read_sheet(stream: Stream, strings: list[str], run: Run) -> None:
     """One XLSX worksheet: a line per row, its values joined by `` | ``."""
     row: list[str] = []
     for event, element in iterparse(stream, run):
@@ -182,7 +186,7 @@ def _cell_value(cell: Any, strings: list[str]) -> str:
     return value
 
 
-def sheet_names(stream: IO[bytes], run: Run) -> list[str]:
+def sheet_names(stream: Stream, run: Run) -> list[str]:
     names = []
     for event, element in iterparse(stream, run):
         if event == "end" and element.tag == S + "sheet":

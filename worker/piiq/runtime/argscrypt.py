@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -58,6 +60,7 @@ class ArgsKeys:
     """The keys in ``PIIQ_ARGS_KEYS``, in order: the first encrypts, every one decrypts."""
 
     keys: tuple[tuple[str, bytes], ...]
+    setting: str = SETTING  # where the keys come from, named in errors
 
     def __repr__(self) -> str:  # never the key bytes
         return f"ArgsKeys(ids={self.ids})"
@@ -71,8 +74,9 @@ class ArgsKeys:
         return self.keys[0][0]
 
     @classmethod
-    def parse(cls, value: str) -> ArgsKeys:
+    def parse(cls, value: str, setting: str = SETTING) -> ArgsKeys:
         """``id:base64(32 bytes)`` entries, comma-separated; ArgsKeyError on a bad one."""
+        SETTING = setting  # the errors name the setting the value came from
         keys: list[tuple[str, bytes]] = []
         entries = [entry.strip() for entry in value.split(",")]
         for number, entry in enumerate(entries, start=1):
@@ -103,15 +107,59 @@ class ArgsKeys:
                 f"{SETTING} is set but holds no key; unset it, or make one with "
                 "`piiq keys generate`"
             )
-        return cls(tuple(keys))
+        return cls(tuple(keys), setting)
 
     @classmethod
-    def from_setting(cls, value: SecretStr | str | None) -> ArgsKeys | None:
+    def from_setting(cls, value: SecretStr | str | None, setting: str = SETTING) -> ArgsKeys | None:
         """None when the setting is unset or empty (args stay in plain text)."""
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         if raw is None or not raw.strip():
             return None
-        return cls.parse(raw)
+        return cls.parse(raw, setting)
+
+    def encrypt(self, plain: bytes, bound: bytes) -> dict[str, Any]:
+        """``plain`` sealed with the first key, authenticated with ``bound`` (AES-GCM's
+        associated data): ``{"v", "kid", "nonce", "ct"}``."""
+        key_id, key = self.keys[0]
+        nonce = os.urandom(NONCE_BYTES)
+        box = AESGCM(key).encrypt(nonce, plain, bound)
+        return {
+            "v": VERSION,
+            "kid": key_id,
+            "nonce": base64.b64encode(nonce).decode(),
+            "ct": base64.b64encode(box).decode(),
+        }
+
+    def decrypt(self, sealed: Mapping[str, Any], bound: bytes, what: str) -> bytes:
+        """What ``encrypt`` sealed; ArgsUnreadable (naming ``what``, the key id and the
+        setting, never a key) when the key id is unknown or the box does not verify."""
+        key_id = str(sealed.get("kid", ""))
+        key = dict(self.keys).get(key_id)
+        if key is None:
+            raise ArgsUnreadable(
+                f"{what} are encrypted with key id {key_id!r}, which {self.setting} does not "
+                f"hold (it holds {', '.join(self.ids)}): add that key back to {self.setting}; "
+                "a key must stay listed while data sealed with it may still be read",
+                key_id,
+            )
+        try:
+            nonce = base64.b64decode(str(sealed.get("nonce", "")), validate=True)
+            box = base64.b64decode(str(sealed.get("ct", "")), validate=True)
+            return AESGCM(key).decrypt(nonce, box, bound)
+        except (InvalidTag, binascii.Error, ValueError):
+            raise ArgsUnreadable(
+                f"{what} do not decrypt with key id {key_id!r} from {self.setting}: the key "
+                "under that id differs from the one that sealed them, or they were altered",
+                key_id,
+            ) from None
+
+    def derived(self, purpose: str) -> tuple[tuple[str, bytes], ...]:
+        """Per key, a key for another use (HMAC-SHA-256 of ``purpose`` under it): the
+        encryption keys themselves are used for nothing else."""
+        return tuple(
+            (key_id, hmac.new(key, purpose.encode(), hashlib.sha256).digest())
+            for key_id, key in self.keys
+        )
 
     def seal(self, args: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
         """``args`` with ``fields`` replaced by one sealed field (encrypted with the first key)."""
@@ -119,17 +167,8 @@ class ArgsKeys:
         if not secret:
             return dict(args)
         rest = {k: v for k, v in args.items() if k not in secret}
-        key_id, key = self.keys[0]
-        nonce = os.urandom(NONCE_BYTES)
         plain = json.dumps(secret, separators=(",", ":"), ensure_ascii=False).encode()
-        box = AESGCM(key).encrypt(nonce, plain, _bound(rest))
-        sealed = {
-            "v": VERSION,
-            "kid": key_id,
-            "nonce": base64.b64encode(nonce).decode(),
-            "ct": base64.b64encode(box).decode(),
-        }
-        return {**rest, SEALED: sealed}
+        return {**rest, SEALED: self.encrypt(plain, _bound(rest))}
 
 
 def is_sealed(args: Mapping[str, Any]) -> bool:
@@ -152,25 +191,11 @@ def open_args(args: Mapping[str, Any], keys: ArgsKeys | None) -> dict[str, Any]:
             "on this worker: give the workers the same keys as the ingress",
             key_id,
         )
-    key = dict(keys.keys).get(key_id)
-    if key is None:
-        raise ArgsUnreadable(
-            f"the job's args are encrypted with key id {key_id!r}, which {SETTING} does not "
-            f"hold (it holds {', '.join(keys.ids)}): add that key back to {SETTING}; a key "
-            "must stay listed while jobs sealed with it may still run",
-            key_id,
-        )
+    plain = keys.decrypt(sealed, _bound(rest), "the job's args")
     try:
-        nonce = base64.b64decode(str(sealed.get("nonce", "")), validate=True)
-        box = base64.b64decode(str(sealed.get("ct", "")), validate=True)
-        plain = AESGCM(key).decrypt(nonce, box, _bound(rest))
         secret = json.loads(plain)
-    except (InvalidTag, binascii.Error, ValueError):
-        raise ArgsUnreadable(
-            f"the job's args do not decrypt with key id {key_id!r} from {SETTING}: the key "
-            "under that id differs from the one that sealed them, or the job was altered",
-            key_id,
-        ) from None
+    except ValueError:
+        raise ArgsUnreadable("the job's sealed args are not JSON: altered", key_id) from None
     return {**rest, **secret}
 
 

@@ -75,7 +75,7 @@ DECISIONS = Counter(
 INGRESS_REQUESTS = Counter(
     "piiq_ingress_requests_total",
     "Events API requests by outcome (enqueued, duplicate, ignored, url_verification, "
-    "rejected_signature, bad_request, too_large, unavailable).",
+    "rejected_signature, bad_request, too_large, unavailable, uninstall).",
     ["outcome"],
 )
 

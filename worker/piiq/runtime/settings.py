@@ -62,6 +62,42 @@ class Settings(BaseSettings):
         default="https://slack.com/api/",
         description="Slack Web API base URL (the local sandbox in the demo and tests).",
     )
+    slack_client_id: str | None = Field(
+        default=None,
+        description="OAuth: the Slack app's client ID. With it and the client secret, the "
+        "ingress serves /slack/install and /slack/oauth_redirect, installations (tokens "
+        "encrypted) are kept in PostgreSQL, and workers take each job's tokens from its "
+        "workspace's installation (docs/slack.md).",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        default=None, description="OAuth: the Slack app's client secret."
+    )
+    slack_scopes: Annotated[list[str], NoDecode] = Field(
+        default=["channels:history", "groups:history", "im:history", "mpim:history",
+                 "files:read", "chat:write", "im:write"],
+        description="OAuth: bot scopes asked for at install (comma-separated).",
+    )  # fmt: skip
+    slack_user_scopes: Annotated[list[str], NoDecode] = Field(
+        default=["chat:write", "files:write"],
+        description="OAuth: user scopes asked of the installing admin (comma-separated); "
+        "their user token deletes messages and files. Empty: piiq only notifies.",
+    )
+    slack_redirect_uri: str | None = Field(
+        default=None,
+        description="OAuth: the public URL of /slack/oauth_redirect; unset, Slack uses the "
+        "app's configured Redirect URL.",
+    )
+    slack_token_keys: SecretStr | None = Field(
+        default=None,
+        description="OAuth: keys that encrypt installation tokens at rest (AES-256-GCM), "
+        "`KEY_ID:BASE64` entries like PIIQ_ARGS_KEYS (the first encrypts, all decrypt); "
+        "unset, PIIQ_ARGS_KEYS is used. One of them must be set for OAuth.",
+    )
+    slack_oauth_state_seconds: int = Field(
+        default=600,
+        ge=10,
+        description="OAuth: how long an install link's state is accepted (one use).",
+    )
     args_keys: SecretStr | None = Field(
         default=None,
         description="Keys that encrypt message text in job args (AES-256-GCM): "
@@ -74,7 +110,15 @@ class Settings(BaseSettings):
     )
     admin_channel: str | None = Field(
         default=None,
-        description="Channel ID that hears when a message with PII could not be deleted.",
+        description="Channel ID (keep it private) that hears when a message with PII could "
+        "not be deleted, and where admins review held messages and false-positive reports.",
+    )
+    review_retention_days: float = Field(
+        default=30,
+        gt=0,
+        description="Days a quarantined message's encrypted copy is kept for review; after "
+        "that the periodic job piiq.slack.review.ExpireHeldWorker deletes it (policy action "
+        "quarantine, docs/slack.md).",
     )
     dry_run: bool = Field(
         default=False, description="Decide and record, but never delete or notify."
@@ -96,6 +140,39 @@ class Settings(BaseSettings):
         "others wait for Retry-After instead of calling it. Off: each job finds the limit "
         "itself.",
     )
+    audit_webhook_url: str | None = Field(
+        default=None,
+        description="Audit rows are POSTed here as JSON as they are written, signed with "
+        "PIIQ_AUDIT_WEBHOOK_SECRET (docs/audit.md has the receiver's check). Unset: no webhook.",
+    )
+    audit_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret of the audit webhook's HMAC-SHA256 signature (from a Secret).",
+    )
+    audit_splunk_hec_url: str | None = Field(
+        default=None,
+        description="Splunk HTTP Event Collector base URL, e.g. https://splunk:8088; audit rows "
+        "go to /services/collector/event as they are written. Unset: no Splunk.",
+    )
+    audit_splunk_hec_token: SecretStr | None = Field(
+        default=None, description="HEC token (sent as `Authorization: Splunk TOKEN`)."
+    )
+    audit_splunk_index: str | None = Field(
+        default=None, description="Splunk index of the audit events (unset: the token's default)."
+    )
+    audit_splunk_source: str = Field(default="piiq", description="HEC `source` of audit events.")
+    audit_splunk_sourcetype: str = Field(
+        default="piiq:audit", description="HEC `sourcetype` of audit events."
+    )
+    audit_delivery_timeout: float = Field(
+        default=10, gt=0, description="Seconds one POST of an audit event to a sink may take."
+    )
+    audit_delivery_max_attempts: int = Field(
+        default=20,
+        ge=1,
+        description="Attempts per audit event and sink (backoff 15 s + 2^attempt, about 24 "
+        "days in all at 20) before it becomes a dead letter (`piiq audit dead-letters`).",
+    )
     ingress_port: int = Field(default=3000, description="Port of `piiq ingress` (Events API).")
     max_event_bytes: int = Field(
         default=1024 * 1024, description="Events API request bodies above this get 413."
@@ -112,7 +189,7 @@ class Settings(BaseSettings):
             return [part.strip().upper() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("exempt_channels", mode="before")
+    @field_validator("exempt_channels", "slack_scopes", "slack_user_scopes", mode="before")
     @classmethod
     def _split_channels(cls, value: object) -> object:
         if isinstance(value, str):

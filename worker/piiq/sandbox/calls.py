@@ -14,7 +14,8 @@ from .workspace import dm_channel
 
 @dataclass(slots=True)
 class Call:
-    """One Web API request as the sandbox saw it (tokens reduced to their kind)."""
+    """One Web API request as the sandbox saw it (tokens reduced to their kind, and to a
+    label naming which token it was: ``T0SECOND/admin#3``)."""
 
     method: str
     args: dict[str, Any]
@@ -22,6 +23,8 @@ class Call:
     status: int
     error: str | None
     at: float = field(default_factory=time.time)  # when the sandbox answered (epoch seconds)
+    team: str = ""  # the workspace that answered
+    grant: str = ""  # the token's label ("" for none or an unknown one)
 
 
 class CallLog:

@@ -18,11 +18,13 @@ class EventDelivery:
     def __init__(self, signing_secret: str = SIGNING_SECRET) -> None:
         self.verifier = SignatureVerifier(signing_secret)
 
-    def signed_headers(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    def signed_headers(
+        self, body: bytes, timestamp: int | None = None, content_type: str = "application/json"
+    ) -> dict[str, str]:
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         signature = self.verifier.generate_signature(timestamp=stamp, body=body)
         return {
-            "Content-Type": "application/json",
+            "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,
             "X-Slack-Signature": signature,
         }
@@ -35,9 +37,14 @@ class EventDelivery:
         headers = self.signed_headers(body)
         if retry_num is not None:
             headers |= {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+        return post(url, body, headers)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    """POST ``body``; returns (status, body), an HTTP error's too."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()

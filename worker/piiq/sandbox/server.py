@@ -21,8 +21,11 @@ from aiohttp import web
 from .calls import Call, CallLog
 from .delivery import EventDelivery
 from .faults import Faults, Hook
+from .interactivity import Interactivity
 from .limits import MethodLimits
+from .oauth import SandboxOAuth
 from .socket_mode import SocketMode
+from .tenants import Tenants
 from .web_api import WebApi
 from .workspace import Workspace, envelope
 
@@ -39,8 +42,16 @@ class SlackSandbox:
         self.call_log = CallLog(lock)
         self.socket_mode = SocketMode(lock)
         self.delivery = EventDelivery()
+        self.tenants = Tenants(self.workspace, lock)
+        self.oauth = SandboxOAuth(self.tenants, self.call_log)
+        self.interactivity = Interactivity(self.workspace, self.delivery)
+        # People click buttons and submit modals: Slack POSTs signed payloads to the
+        # app's interactivity URL (interactivity.py); open_views: the modals opened.
+        self.click = self.interactivity.click
+        self.submit_view = self.interactivity.submit
+        self.open_views = self.interactivity.open_views
         self.web_api = WebApi(
-            self.workspace,
+            self.tenants,
             self.faults,
             self.method_limits,
             self.call_log,
@@ -82,19 +93,41 @@ class SlackSandbox:
     def envelope(self, event: dict[str, Any]) -> dict[str, Any]:
         return envelope(event)
 
+    # More workspaces, Enterprise Grid orgs, OAuth (tenants.py, oauth.py) ------------------
+
+    def add_workspace(self, team_id: str, enterprise_id: str | None = None) -> Workspace:
+        """Another workspace (in the org ``enterprise_id``) with the same people; post in it
+        with its own ``post_message``. Its tokens come from installing the app (OAuth)."""
+        return self.tenants.add_workspace(team_id, enterprise_id)
+
+    def team(self, team_id: str) -> Workspace:
+        return self.tenants.workspaces[team_id]
+
+    @property
+    def authorize_url(self) -> str:
+        return f"http://{self.host}:{self.port}/oauth/v2/authorize"
+
     def message_exists(self, channel: str, ts: str) -> bool:
         return self.workspace.message_exists(channel, ts)
 
     # Delivering events like Slack does (delivery.py, socket_mode.py) ----------------------
 
-    def signed_headers(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
-        return self.delivery.signed_headers(body, timestamp)
+    def signed_headers(
+        self, body: bytes, timestamp: int | None = None, content_type: str = "application/json"
+    ) -> dict[str, str]:
+        return self.delivery.signed_headers(body, timestamp, content_type)
 
     def deliver(
         self, url: str, envelope: dict[str, Any], *, retry_num: int | None = None
     ) -> tuple[int, bytes]:
         """POST ``envelope``, signed, to an Events API endpoint; returns (status, body)."""
         return self.delivery.deliver(url, envelope, retry_num=retry_num)
+
+    def messages_in(self, channel: str) -> list[dict[str, Any]]:
+        """The messages in ``channel`` now, oldest first (copies)."""
+        with self.workspace.lock:
+            found = [dict(m) for (c, _), m in self.workspace.messages.items() if c == channel]
+        return sorted(found, key=lambda m: float(m["ts"]))
 
     def push_socket_event(self, envelope: dict[str, Any]) -> str:
         """Send ``envelope`` over Socket Mode to a connected app; returns its envelope_id."""
@@ -173,6 +206,8 @@ class SlackSandbox:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_post("/api/oauth.v2.access", self.oauth.access)  # before /api/{method}
+        app.router.add_get("/oauth/v2/authorize", self.oauth.authorize)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/files-pri/{team_file}/{rest:.*}", self.web_api.download)
         app.router.add_get("/socket-mode", self.socket_mode.handle)

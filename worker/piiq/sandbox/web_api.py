@@ -14,25 +14,31 @@ from typing import Any
 from aiohttp import web
 
 from . import conversations
+from .answers import error as _error
+from .answers import ok as _ok
 from .calls import Call, CallLog
 from .faults import Faults
+from .interactive_api import InteractiveMethods, json_field
 from .limits import MethodLimits
-from .workspace import ADMIN_USER_ID, BOT_ID, BOT_USER_ID, TEAM_ID, TOKENS, Workspace, dm_channel
+from .tenants import Grant, Tenants
+from .workspace import ADMIN_USER_ID, BOT_ID, BOT_USER_ID, Workspace, dm_channel
 
 
-class WebApi:
+class WebApi(InteractiveMethods):
     """``/api/{method}``: ``handle`` answers a request; ``socket_url`` is where
-    apps.connections.open sends a Socket Mode app."""
+    apps.connections.open sends a Socket Mode app. ``workspace`` is the workspace of the
+    call being answered (the token's: ``tenants``), set under the lock for each call."""
 
     def __init__(
         self,
-        workspace: Workspace,
+        tenants: Tenants,
         faults: Faults,
         limits: MethodLimits,
         calls: CallLog,
         socket_url: Callable[[], str],
     ) -> None:
-        self.workspace = workspace
+        self.tenants = tenants
+        self.workspace = tenants.default
         self.faults = faults
         self.limits = limits
         self.calls = calls
@@ -51,14 +57,18 @@ class WebApi:
             auth.removeprefix("Bearer ") if auth.startswith("Bearer ") else args.pop("token", None)
         )
         with self.workspace.lock:
+            self.workspace = self.tenants.default
             response = self.answer(method, args, token)
             body = json.loads(response.text or "{}")
+            grant = self.tenants.grants.get(token or "")
             call = Call(
                 method=method,
                 args={k: v for k, v in args.items() if k != "token"},
-                token=TOKENS.get(token or "", "none" if not token else "unknown"),
+                token=grant.kind if grant else "none" if not token else "unknown",
                 status=response.status,
                 error=None if body.get("ok") else body.get("error", f"http_{response.status}"),
+                team=self.workspace.team_id,
+                grant=grant.label if grant else "",
             )
             self.calls.record(call)
             hook = self.faults.take_hook(method) if call.error is None else None
@@ -73,12 +83,16 @@ class WebApi:
             return _error(fault.error, fault.status, headers)
         if not token:
             return _error("not_authed")
-        if token in self.workspace.revoked:
+        if token in self.tenants.default.revoked:
             return _error("token_revoked")
-        kind = TOKENS.get(token)
-        if kind is None:
+        grant = self.tenants.grants.get(token)
+        if grant is None:
             return _error("invalid_auth")
-        retry_after = self.limits.admit(TEAM_ID, method)
+        if grant.expired():
+            return _error("token_expired")
+        self.workspace = self.tenants.workspace_for(grant, args)
+        kind = grant.kind
+        retry_after = self.limits.admit(self.workspace.team_id, method)
         if retry_after is not None:
             return _error("ratelimited", 429, {"Retry-After": str(retry_after)})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
@@ -88,8 +102,15 @@ class WebApi:
 
     def _m_auth_test(self, args: dict[str, Any], kind: str) -> web.Response:
         user = BOT_USER_ID if kind == "bot" else ADMIN_USER_ID
-        extra = {"bot_id": BOT_ID} if kind == "bot" else {}
-        return _ok(team_id=TEAM_ID, user_id=user, url="https://sandbox.slack.local/", **extra)
+        extra: dict[str, Any] = {"bot_id": BOT_ID} if kind == "bot" else {}
+        workspace = self.workspace
+        url = f"https://{workspace.team_id.lower()}.slack.local/"
+        if workspace.enterprise_id:
+            extra |= {"enterprise_id": workspace.enterprise_id}
+            if workspace.org_install:  # an org-wide token: the org's URL, no workspace
+                url = f"https://{workspace.enterprise_id.lower()}.enterprise.slack.local/"
+                extra |= {"is_enterprise_install": True}
+        return _ok(team_id=workspace.team_id, user_id=user, url=url, **extra)
 
     def _m_chat_delete(self, args: dict[str, Any], kind: str) -> web.Response:
         key = (args.get("channel", ""), args.get("ts", ""))
@@ -152,6 +173,12 @@ class WebApi:
         }
         if metadata is not None:
             message["metadata"] = metadata
+        blocks = json_field(args.get("blocks"))
+        if blocks is not None:
+            message["blocks"] = blocks
+        for name in ("thread_ts", "username", "icon_url"):
+            if args.get(name):
+                message[name] = args[name]
         self.workspace.messages[(channel, ts)] = message
         shown = {k: v for k, v in message.items() if k != "channel"}
         return _ok(channel=channel, ts=ts, message=shown)
@@ -174,14 +201,16 @@ class WebApi:
     async def download(self, request: web.Request) -> web.Response:
         auth = request.headers.get("Authorization", "")
         token = auth.removeprefix("Bearer ")
-        if TOKENS.get(token) not in ("bot", "admin") or token in self.workspace.revoked:
-            # Slack answers a file fetched without a valid token with its sign-in page.
-            page = "<!DOCTYPE html><html><body>Sign in to Slack</body></html>"
-            return web.Response(text=page, content_type="text/html")
-        file_id = request.match_info["team_file"].rpartition("-")[2]
-        with self.workspace.lock:
-            body = self.workspace.file_bodies.get(file_id)
-            info = self.workspace.files.get(file_id)
+        team, _, file_id = request.match_info["team_file"].rpartition("-")
+        with self.tenants.lock:
+            grant = self.tenants.grants.get(token)
+            if not _opens(grant, team, self.tenants) or token in self.tenants.default.revoked:
+                # Slack answers a file fetched without a valid token with its sign-in page.
+                page = "<!DOCTYPE html><html><body>Sign in to Slack</body></html>"
+                return web.Response(text=page, content_type="text/html")
+            workspace = self.tenants.workspaces[team]
+            body = workspace.file_bodies.get(file_id)
+            info = workspace.files.get(file_id)
         if body is None or info is None:
             return web.Response(status=404)
         return web.Response(body=body, content_type=info["mimetype"])
@@ -198,9 +227,13 @@ def _read(
         return _error(str(exc))
 
 
-def _ok(**fields: Any) -> web.Response:
-    return web.json_response({"ok": True, **fields})
-
-
-def _error(error: str, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response({"ok": False, "error": error}, status=status, headers=headers)
+def _opens(grant: Grant | None, team: str, tenants: Tenants) -> bool:
+    """A bot or user token, unexpired, of the file's workspace (or of its org, org-wide)."""
+    if grant is None or grant.kind not in ("bot", "admin") or grant.expired():
+        return False
+    workspace = tenants.workspaces.get(team)
+    if workspace is None:
+        return False
+    if grant.team is None:
+        return grant.enterprise is not None and grant.enterprise == workspace.enterprise_id
+    return grant.team == team

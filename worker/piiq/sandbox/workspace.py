@@ -45,23 +45,31 @@ class Channel:
 class Workspace:
     """Users, messages by (channel, ts), files and their bodies, and revoked tokens.
 
-    ``lock`` guards all of it, and is the one lock of the whole sandbox: a Web API call is
-    answered and recorded under it, so what a test reads is never half a call.
+    ``lock`` guards all of it, and is the one lock of the whole sandbox (every workspace
+    of it shares it): a Web API call is answered and recorded under it, so what a test
+    reads is never half a call. ``team_id`` and, in Enterprise Grid, ``enterprise_id``
+    say which workspace it is; ``org_install`` that the app is installed org-wide.
     """
 
+    team_id: str = TEAM_ID
+    enterprise_id: str | None = None
+    org_install: bool = False
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_bodies: dict[str, bytes] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
+    # Interactivity: trigger ids handed out with clicks (-> user, when), opened modals.
+    triggers: dict[str, tuple[str, float]] = field(default_factory=dict)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _ts: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
 
     @classmethod
-    def with_people(cls) -> Workspace:
+    def with_people(cls, **fields: Any) -> Workspace:
         """alice, bob, carol, a workspace admin and the piiq bot."""
-        workspace = cls()
+        workspace = cls(**fields)
         for user_id, name, admin in PEOPLE:
             workspace.add_user(user_id, name, is_admin=admin)
         workspace.add_user(BOT_USER_ID, "piiq", is_bot=True)
@@ -72,7 +80,7 @@ class Workspace:
     ) -> None:
         self.users[user_id] = {
             "id": user_id,
-            "team_id": TEAM_ID,
+            "team_id": self.team_id,
             "name": name,
             "real_name": name.title(),
             "is_admin": is_admin,
@@ -97,7 +105,7 @@ class Workspace:
     def add_file(self, name: str, body: bytes, mimetype: str, *, files_url: str) -> dict[str, Any]:
         """A file hosted under ``files_url`` (the sandbox's /files-pri)."""
         file_id = f"F{uuid.uuid4().hex[:10].upper()}"
-        root = f"{files_url}/{TEAM_ID}-{file_id}"
+        root = f"{files_url}/{self.team_id}-{file_id}"
         info = {
             "id": file_id,
             "name": name,
@@ -130,7 +138,7 @@ class Workspace:
             "user": user,
             "text": text,
             "ts": ts,
-            "team": TEAM_ID,
+            "team": self.team_id,
             "channel_type": "channel",
         }
         if thread_ts:
@@ -140,7 +148,7 @@ class Workspace:
         with self.lock:
             self.known_channel(channel)
             self.messages[(channel, ts)] = message
-        return envelope(dict(message))
+        return self.envelope(dict(message))
 
     def edit_message(self, channel: str, ts: str, text: str) -> dict[str, Any]:
         """A person edits a message: Slack sends ``message_changed`` with both versions."""
@@ -158,24 +166,50 @@ class Workspace:
             "previous_message": before,
             "channel_type": "channel",
         }
-        return envelope(event)
+        return self.envelope(event)
 
     def message_exists(self, channel: str, ts: str) -> bool:
         return (channel, ts) in self.messages
 
+    def has_channel(self, channel: str) -> bool:
+        return any(c == channel for c, _ in self.messages)
 
-def envelope(event: dict[str, Any]) -> dict[str, Any]:
-    """``event`` as the Events API wraps it for the app."""
-    return {
+    def envelope(self, event: dict[str, Any]) -> dict[str, Any]:
+        """``event`` as the Events API wraps it for the app installed here."""
+        return envelope(event, self.team_id, self.enterprise_id, self.org_install)
+
+
+def envelope(
+    event: dict[str, Any],
+    team_id: str = TEAM_ID,
+    enterprise_id: str | None = None,
+    org_install: bool = False,
+) -> dict[str, Any]:
+    """``event`` as the Events API wraps it for the app; in Enterprise Grid with the org's
+    id, and for an org-wide install an authorization without a workspace, as Slack does."""
+    authorization = {
+        "enterprise_id": enterprise_id,
+        "team_id": None if org_install else team_id,
+        "user_id": BOT_USER_ID,
+        "is_bot": True,
+        "is_enterprise_install": org_install,
+    }
+    wrapped = {
         "token": "unused-verification-token",
-        "team_id": TEAM_ID,
+        "team_id": team_id,
         "api_app_id": "A0PIIQ",
         "event": event,
         "type": "event_callback",
         "event_id": f"Ev{uuid.uuid4().hex[:12].upper()}",
         "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+        "authorizations": [authorization],
     }
+    if enterprise_id:
+        wrapped |= {"enterprise_id": enterprise_id, "context_enterprise_id": enterprise_id}
+        wrapped["context_team_id"] = team_id
+    else:
+        del authorization["enterprise_id"], authorization["is_enterprise_install"]
+    return wrapped
 
 
 def dm_channel(user: str) -> str:

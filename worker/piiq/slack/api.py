@@ -55,6 +55,9 @@ AUTH = {
     "team_added_to_org",
     "org_login_required",
     "not_allowed_token_type",
+    "invalid_refresh_token",  # a token refresh (OAuth): the installation needs reinstalling
+    "invalid_client_id",
+    "bad_client_secret",
 }
 # A DM that cannot reach its person: record it and move on.
 UNREACHABLE = {"user_not_found", "user_not_visible", "user_disabled", "cannot_dm_bot"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -41,11 +42,21 @@ def record(
     prefix: str = "public",
     *,
     replace: bool = True,
-) -> None:
+) -> Written | None:
     """Insert ``entry``, or update the row this job wrote for this subject before (a retry
-    that got further); with ``replace`` false, leave such a row as it is."""
+    that got further); with ``replace`` false, leave such a row as it is. Returns the row's
+    id and time when it was written, None when it was left as it was."""
     params = {**entry.params(), "replace": replace}
-    conn.execute(sqlfiles.load("record_audit.sql", prefix, _PACKAGE), params)
+    row = conn.execute(sqlfiles.load("record_audit.sql", prefix, _PACKAGE), params).fetchone()
+    return Written(row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """A row as written: its id, and its ``recorded_at`` (a rewrite changes it)."""
+
+    id: int
+    recorded_at: datetime
 
 
 def recent(conn: psycopg.Connection[Any], prefix: str = "public", limit: int = 50) -> list[dict]:  # type: ignore[type-arg]

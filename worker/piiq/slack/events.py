@@ -7,7 +7,7 @@ never a token; the worker scrubs the text from the job once it is finished.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +45,12 @@ def route_event(envelope: dict[str, Any], exempt_channels: Collection[str] = ())
         return Routing(None, f"subtype {subtype}")
     else:
         message = event
-    team = envelope.get("team_id") or message.get("team")
+    workspace = {
+        "team": envelope.get("team_id") or envelope.get("context_team_id"),
+        **_org(envelope),
+    }
     return route_message(
-        message, channel, team=team, event_id=envelope.get("event_id"), edited=edited
+        message, channel, workspace=workspace, event_id=envelope.get("event_id"), edited=edited
     )
 
 
@@ -55,12 +58,13 @@ def route_message(
     message: dict[str, Any],
     channel: str,
     *,
-    team: str | None,
+    workspace: Mapping[str, Any],
     event_id: str | None = None,
     edited: bool = False,
 ) -> Routing:
     """One message as Slack shows it, in an event or in ``conversations.history``: the
-    job args, or why there are none (a bot's message, a channel join ...)."""
+    job args, or why there are none (a bot's message, a channel join ...). ``workspace``
+    holds ``team`` and, on Enterprise Grid, the org's fields (``jobs.WORKSPACE_ARGS``)."""
     if message.get("bot_id") or message.get("subtype") in ("bot_message", "tombstone"):
         return Routing(None, "bot message")
     if message.get("subtype") not in SCANNED_SUBTYPES:
@@ -69,7 +73,8 @@ def route_message(
         return Routing(None, "no author or ts")
     args = {
         "event_id": event_id,
-        "team": team,
+        "team": workspace.get("team") or message.get("team"),
+        **{k: v for k, v in workspace.items() if k != "team"},
         "channel": channel,
         "user": message["user"],
         "ts": message["ts"],
@@ -81,6 +86,23 @@ def route_message(
         "files": [_file(f) for f in message.get("files") or [] if f.get("id")],
     }
     return Routing(_no_nul(args), "edited message" if edited else "message")
+
+
+def _org(envelope: dict[str, Any]) -> dict[str, Any]:
+    """Enterprise Grid: the org, and whether the app's installation is org-wide (Slack says
+    so in ``authorizations``); nothing outside Grid. Bolt reads the same fields."""
+    authorization = (envelope.get("authorizations") or [{}])[0] or {}
+    enterprise = (
+        envelope.get("enterprise_id")
+        or envelope.get("context_enterprise_id")
+        or authorization.get("enterprise_id")
+    )
+    if not enterprise:
+        return {}
+    return {
+        "enterprise": enterprise,
+        "enterprise_install": bool(authorization.get("is_enterprise_install")),
+    }
 
 
 def content_changed(before: dict[str, Any], after: dict[str, Any]) -> bool:

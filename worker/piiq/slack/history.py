@@ -39,6 +39,7 @@ from .history_jobs import (
     page_job,
     page_name,
     start_scans,
+    workspace_of,
 )
 from .jobs import MESSAGE_WORKER, message_job
 from .workers import SlackWorker
@@ -89,7 +90,7 @@ class HistoryPageWorker(SlackWorker):
         for message in messages:
             if thread_ts and message.get("ts") == thread_ts:
                 continue  # the parent: read with the channel's history
-            routing = route_message(message, channel, team=args["team"])
+            routing = route_message(message, channel, workspace=workspace_of(args))
             if routing.args is not None:
                 found.append(routing.args)
         threads = [] if thread_ts else [m["ts"] for m in messages if _is_thread(m)]

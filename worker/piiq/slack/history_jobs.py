@@ -9,7 +9,7 @@ from typing import Any
 
 from ..queue import Client, Job, Unique
 from . import history_store
-from .jobs import MAX_ATTEMPTS
+from .jobs import MAX_ATTEMPTS, WORKSPACE_ARGS
 
 PAGE_WORKER = "piiq.slack.history.HistoryPageWorker"
 HISTORY_QUEUE = "default"
@@ -20,13 +20,19 @@ PAGE_SIZE = 200
 
 
 def start_scans(
-    client: Client, scans: Sequence[history_store.Scan], queue: str, page_size: int = 0
+    client: Client,
+    scans: Sequence[history_store.Scan],
+    queue: str,
+    page_size: int = 0,
+    org: dict[str, Any] | None = None,
 ) -> list[Job]:
     """Record each scan and insert its first page's job (once: a second start of the same
-    scan finds them there). Returns the first pages' jobs."""
+    scan finds them there). ``org``: on Enterprise Grid, the org's ``WORKSPACE_ARGS``, for
+    the workers to find the installation. Returns the first pages' jobs."""
     first = [
         page_job(
             {
+                **(org or {}),
                 "scan": scan.id,
                 "team": scan.team,
                 "channel": scan.channel,
@@ -52,9 +58,20 @@ def page_name(args: dict[str, Any]) -> str:
     return f"{where}:{args.get('cursor') or 'first'}"
 
 
+def workspace_of(args: dict[str, Any]) -> dict[str, Any]:
+    """The job's workspace: ``team`` and, on Enterprise Grid, the org's fields, which say
+    whose installation's tokens the workers use (``SlackContext.for_job``)."""
+    return {"team": args["team"], **{k: args[k] for k in WORKSPACE_ARGS if args.get(k)}}
+
+
 def page_job(base: dict[str, Any], queue: str, *, thread_ts: str | None, cursor: str) -> Job:
-    keep = ("scan", "team", "channel", "oldest", "latest", "limit")
-    args = {**{k: base[k] for k in keep}, "thread_ts": thread_ts, "cursor": cursor}
+    keep = ("scan", "channel", "oldest", "latest", "limit")
+    args = {
+        **workspace_of(base),
+        **{k: base[k] for k in keep},
+        "thread_ts": thread_ts,
+        "cursor": cursor,
+    }
     return Job(
         worker=PAGE_WORKER,
         queue=queue,

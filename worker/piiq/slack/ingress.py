@@ -22,24 +22,40 @@ from ..queue import Client
 from ..runtime import metrics
 from ..runtime.argscrypt import ArgsKeys, describe
 from ..runtime.probes import Check, serve_probes
+from . import interactivity
 from .intake import EventIntake
+from .oauth_app import OAuthApp
+from .oauth_flow import OAuthFlow
 
 log = structlog.get_logger("piiq.ingress")
 
 EVENTS_PATH = "/slack/events"
+INTERACTIONS_PATH = "/slack/interactions"
 
 
 def make_app(
-    intake: EventIntake, verifier: SignatureVerifier | None, *, max_body: int, ready: Check
+    intake: EventIntake,
+    verifier: SignatureVerifier | None,
+    *,
+    max_body: int,
+    ready: Check,
+    oauth: OAuthFlow | None = None,
 ) -> web.Application:
     """The ingress app; without a verifier (Socket Mode only) it serves just the probes."""
 
-    async def events(request: web.Request) -> web.Response:
+    async def signed_body(request: web.Request) -> bytes | web.Response:
+        """The raw body when Slack signed it; else the answer (413, 401)."""
         if (request.content_length or 0) > max_body:
             return _reject(413, "too_large", f"body over {max_body} bytes")
         raw = await request.read()  # aiohttp answers 413 itself past client_max_size
         if verifier is None or not _signed(verifier, raw, request.headers):
             return _reject(401, "rejected_signature", "missing, invalid or stale signature")
+        return raw
+
+    async def events(request: web.Request) -> web.Response:
+        raw = await signed_body(request)
+        if isinstance(raw, web.Response):
+            return raw
         try:
             body = json.loads(raw)
         except ValueError:
@@ -50,6 +66,9 @@ def make_app(
             metrics.observe_ingress("url_verification")
             return web.json_response({"challenge": body.get("challenge", "")})
         try:
+            if oauth is not None and await oauth.forget(body):  # uninstalled, revoked
+                metrics.observe_ingress("uninstall")
+                return web.Response(status=200)
             accepted = await intake.accept(body)
         except Exception as exc:
             # 5xx makes Slack retry; the unique key keeps a retry from making a second job.
@@ -58,6 +77,27 @@ def make_app(
             return web.Response(status=503, text="queue unavailable, retry later")
         metrics.observe_ingress(accepted.outcome)
         return web.Response(status=200)
+
+    async def interactions(request: web.Request) -> web.Response:
+        raw = await signed_body(request)
+        if isinstance(raw, web.Response):
+            return raw
+        try:
+            args = interactivity.interaction_args(interactivity.parse(raw))
+        except interactivity.NotAnInteraction as exc:
+            return _reject(400, "bad_request", str(exc))
+        if args is None:
+            metrics.observe_ingress("ignored")
+            return web.Response(status=200)
+        try:
+            job = await intake.enqueue(interactivity.interaction_job(args, intake.keys))
+        except Exception as exc:
+            log.error("enqueue failed", error=type(exc).__name__, action=args["action_id"])
+            metrics.observe_ingress("unavailable")
+            return web.Response(status=503, text="queue unavailable, retry later")
+        metrics.observe_ingress("duplicate" if job.conflict else "enqueued")
+        log.info("interaction enqueued", action=args["action_id"], job_id=job.id)
+        return web.Response(status=200)  # an empty 200 also closes a submitted modal
 
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok")  # the event loop answers
@@ -69,8 +109,11 @@ def make_app(
     app = web.Application(client_max_size=max_body)
     if verifier is not None:
         app.router.add_post(EVENTS_PATH, events)
+        app.router.add_post(INTERACTIONS_PATH, interactions)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if oauth is not None:  # /slack/install and /slack/oauth_redirect (oauth_flow)
+        oauth.add_routes(app)
     return app
 
 
@@ -175,6 +218,7 @@ async def run_ingress(
     max_body: int,
     metrics_port: int = 0,
     args_keys: ArgsKeys | None = None,
+    oauth: OAuthApp | None = None,
 ) -> None:
     """Serve until SIGTERM: the Events API with a signing secret, Socket Mode with an app
     token, and the probes always. With ``args_keys`` message content is sealed in jobs."""
@@ -184,7 +228,8 @@ async def run_ingress(
     client = Client(database_url, prefix=prefix, pool_timeout=2.0)
     intake = EventIntake(client, exempt_channels, keys=args_keys)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
-    app = make_app(intake, verifier, max_body=max_body, ready=database_check(client))
+    flow = OAuthFlow(oauth, client) if oauth is not None else None
+    app = make_app(intake, verifier, max_body=max_body, ready=database_check(client), oauth=flow)
     tasks = [serve_http(app, host, port, stop)]
     if app_token:
         tasks.append(serve_socket_mode(intake, app_token, api_url, stop))

@@ -76,6 +76,10 @@ class EventIntake:
         )
         return Intake(outcome, routing.reason, job.id)
 
+    async def enqueue(self, job: Job) -> Job:
+        """Insert ``job`` with the events (same batching, same deadline)."""
+        return await asyncio.wait_for(self._insert(job), self.deadline)
+
     async def _insert(self, job: Job) -> Job:
         stored: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
         self._pending.append((job, stored))

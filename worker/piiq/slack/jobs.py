@@ -18,6 +18,9 @@ FILE_SEALED_ARGS = ("file",)
 # ... and scrubbed from the job once it is finished, in either form.
 MESSAGE_SENSITIVE_ARGS = (*MESSAGE_SEALED_ARGS, SEALED)
 FILE_SENSITIVE_ARGS = (*FILE_SEALED_ARGS, SEALED)
+# Enterprise Grid: the org and whether the app is installed org-wide, as the event said
+# (only when there is an org); with ``team`` they say which installation's tokens to use.
+WORKSPACE_ARGS = ("enterprise", "enterprise_install")
 
 
 def message_job(args: dict[str, Any], keys: ArgsKeys | None = None, *, priority: int = 0) -> Job:
@@ -29,12 +32,26 @@ def message_job(args: dict[str, Any], keys: ArgsKeys | None = None, *, priority:
         key = f"slack-event:{args['team']}:{args['event_id']}"
     else:
         key = f"slack-message:{args['team']}:{args['channel']}:{args['ts']}"
+    return sealed_job(MESSAGE_WORKER, args, keys, MESSAGE_SEALED_ARGS, key, priority=priority)
+
+
+def sealed_job(
+    worker: str,
+    args: dict[str, Any],
+    keys: ArgsKeys | None,
+    sealed: tuple[str, ...],
+    key: str,
+    *,
+    priority: int = 0,
+) -> Job:
+    """A job on the events queue whose ``sealed`` args (what people wrote) are encrypted
+    with ``keys`` (when set) and scrubbed once it is finished; unique by ``key``."""
     return Job(
-        worker=MESSAGE_WORKER,
+        worker=worker,
         queue=MESSAGE_QUEUE,
         priority=priority,
         max_attempts=MAX_ATTEMPTS,
-        args=keys.seal(args, MESSAGE_SEALED_ARGS) if keys else args,
-        meta={"scrub": list(MESSAGE_SENSITIVE_ARGS)},
+        args=keys.seal(args, sealed) if keys else args,
+        meta={"scrub": [*sealed, SEALED]},
         unique=Unique(key=key),
     ).validate()

@@ -6,6 +6,8 @@ with those values replaced by ``<TYPE>``, so they can post it again safely.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..detect import Decision
 
 _NAMES = {
@@ -26,9 +28,11 @@ _NAMES = {
 }
 
 
-def describe_types(decision: Decision) -> str:
-    """'a payment card number and an email address' for the types a decision rests on."""
-    names = [_NAMES.get(t, t.replace("_", " ").lower()) for t in decision.entity_counts]
+def describe_types(found: Decision | Iterable[str]) -> str:
+    """'a payment card number and an email address' for the types a decision rests on
+    (or the types given)."""
+    types = found.entity_counts if isinstance(found, Decision) else found
+    names = [_NAMES.get(t, t.replace("_", " ").lower()) for t in types]
     if len(names) <= 1:
         return names[0] if names else "personal data"
     return ", ".join(names[:-1]) + " and " + names[-1]
@@ -54,6 +58,11 @@ def author_notice(
         text = (
             f"Heads-up: {subject} in {where} may contain {found}. "
             "If you did not mean to share it, please edit or delete it."
+        )
+    elif deleted and decision.action == "quarantine":
+        text = (
+            f"I held {subject} in {where} for review because it may contain {found}: it is "
+            "out of the channel, kept encrypted, until an admin releases or deletes it."
         )
     elif deleted:
         text = f"I removed {subject} in {where} because it contained {found}."

@@ -14,7 +14,6 @@ audit row only when the attempt that replaced it has not written one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,9 +22,14 @@ import structlog
 from ..detect import Decision
 from ..queue import Job
 from ..queue.job import LeaseLost
-from . import audit, notices, posted
+from ..runtime.settings import Settings
+from . import audit, holding, notices, review_blocks
 from .api import SlackCallFailed
 from .context import SlackContext
+from .once import once as _once
+from .once import post_once as _post_once
+from .once import still_running as _still_running
+from .siem.outbox import record_and_queue
 
 log = structlog.get_logger("piiq.slack")
 
@@ -45,6 +49,8 @@ class Target:
     audit_decision: str | None = None
     # Tell the admin channel even when every step worked, and why ("" for no more).
     alert: str | None = None
+    # A message's review: value hashes and text (a file has none: it is not reviewed).
+    review: holding.Review | None = None
 
 
 def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> dict[str, str]:
@@ -60,10 +66,14 @@ def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
     steps: list[str] = []
     deleted = False
     try:
+        item = holding.open_item(job, ctx, decision, target.review)  # before the removal
         deletion = _delete(job, ctx, decision, target)
         deleted = deletion in ("deleted", "already_gone")
-        steps.append(deletion)
-        steps.append(_notify(job, ctx, decision, target, deleted))
+        held = decision.action == "quarantine" and item is not None
+        steps.append("removed from the channel" if held and deletion == "deleted" else deletion)
+        if held and item is not None:
+            steps.append(holding.announce_hold(job, ctx, item, decision, deleted))
+        steps.append(_notify(job, ctx, decision, target, deleted, item))
         if deletion and not deleted:
             steps.append(_alert(job, ctx, decision, target, deletion, deleted))
         elif target.alert is not None:
@@ -74,15 +84,18 @@ def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
         # A lost lease (timed out, rescued): the row of the attempt that took over stays.
         replace = not isinstance(exc, LeaseLost)
         with contextlib.suppress(Exception):  # logged inside; the step's error goes on up
-            _audit(job, decision, target, action=_action(deleted), outcome=outcome, replace=replace)
+            action = _action(decision, deleted)
+            _audit(job, decision, target, action=action, outcome=outcome, replace=replace)
         raise
-    result = {"action": _action(deleted), "outcome": _joined(steps)}
+    result = {"action": _action(decision, deleted), "outcome": _joined(steps)}
     _audit(job, decision, target, **result)
     return result
 
 
-def _action(deleted: bool) -> str:
-    return "deleted" if deleted else "notified"
+def _action(decision: Decision, deleted: bool) -> str:
+    if deleted:
+        return "held" if decision.action == "quarantine" else "deleted"
+    return "notified"
 
 
 def _joined(steps: list[str]) -> str:
@@ -90,7 +103,7 @@ def _joined(steps: list[str]) -> str:
 
 
 def _delete(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> str:
-    if decision.action != "delete":
+    if decision.action not in ("delete", "quarantine"):  # quarantine: removed, a copy kept
         return ""
     if "deletion" in job.meta:
         return str(job.meta["deletion"])
@@ -144,7 +157,15 @@ def _alert(
     return _once(job, "alerted", post, "admin alert failed")
 
 
-def _notify(job: Job, ctx: SlackContext, decision: Decision, target: Target, deleted: bool) -> str:
+def _notify(
+    job: Job,
+    ctx: SlackContext,
+    decision: Decision,
+    target: Target,
+    deleted: bool,
+    item: int | None = None,
+) -> str:
+    """The author's DM; with a review item (and admins to answer), with its buttons."""
     text = notices.author_notice(
         subject=target.notice_subject,
         channel=job.args["channel"],
@@ -154,48 +175,18 @@ def _notify(job: Job, ctx: SlackContext, decision: Decision, target: Target, del
         unread=target.unread,
     )
 
+    answerable = item is not None and ctx.admin_channel is not None
+    extra = {"blocks": review_blocks.author_buttons(text, item)} if answerable and item else {}
+
     def send() -> str:
         opened = ctx.api.call(ctx.api.bot, "conversations.open", users=job.args["user"])
-        _post_once(job, ctx, opened["channel"]["id"], text, "notified")
+        dm = opened["channel"]["id"]
+        ts = _post_once(job, ctx, dm, text, "notified", **extra)
+        if item is not None:
+            holding.note(job, item, dm_channel=dm, dm_ts=ts)
         return "author notified"
 
     return _once(job, "notified", send, "author not notified")
-
-
-def _post_once(job: Job, ctx: SlackContext, channel: str, text: str, step: str) -> None:
-    """Post ``text`` tagged with the job and step, unless a retried attempt finds that an
-    earlier one posted it already (and then could not record it)."""
-    if job.attempt > 1:
-        ts = posted.find(ctx.api, channel, job, step)
-        if ts is not None:
-            log.info("notice already sent by an earlier attempt", job_id=job.id, step=step)
-            return
-    meta = posted.metadata(job, step)
-    _still_running(job)
-    ctx.api.call(ctx.api.bot, "chat.postMessage", channel=channel, text=text, metadata=meta)
-
-
-def _still_running(job: Job) -> None:
-    """Raises LeaseLost when this attempt was given up (timed out): its thread must not
-    delete or post, or the author would hear twice (the retry sends its own DM)."""
-    if job.given_up is not None:
-        raise LeaseLost(f"job {job.id} was given up ({job.given_up}): step not taken")
-
-
-def _once(job: Job, key: str, step: Callable[[], str], failed: str) -> str:
-    """Run ``step`` unless the job recorded ``key`` already, then record what happened. A
-    failure a retry may fix (network, 5xx, 429, a token) propagates; one it cannot (the
-    user is gone, no permission) is recorded as ``failed: <error>``."""
-    if key in job.meta:
-        return str(job.meta[key])
-    try:
-        result = step()
-    except SlackCallFailed as exc:
-        if exc.failure.kind in ("transient", "rate_limited", "auth"):
-            raise
-        result = f"{failed}: {exc.failure.error}"
-    job.record(**{key: result})
-    return result
 
 
 def _audit(
@@ -215,9 +206,8 @@ def _audit(
         action=action,
         outcome=outcome,
     )
-    try:
-        with job.client.connection() as conn:
-            audit.record(conn, entry, job.client.prefix, replace=replace)
+    try:  # the row and its deliveries to the SIEM sinks (PIIQ_AUDIT_*) in one transaction
+        record_and_queue(job.client, entry, Settings(), replace=replace)
     except Exception as exc:  # the Slack step's own error matters more; a retry rewrites it
         log.error("audit write failed", job_id=job.id, error=type(exc).__name__)
         raise

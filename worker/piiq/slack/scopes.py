@@ -27,6 +27,8 @@ class Needs:
 METHODS: dict[str, Needs] = {
     "auth.test": Needs("none", (), "which workspace a token is for (scan-history)"),
     "chat.postMessage": Needs("bot", ("chat:write",), "the author's DM, admin alerts"),
+    "chat.update": Needs("bot", ("chat:write",), "a review message's buttons done"),
+    "views.open": Needs("bot", (), "the author's 'Not personal data' modal"),
     "chat.delete": Needs("user", ("chat:write",), "an admin deletes anyone's message"),
     "files.info": Needs("bot", ("files:read",), "a shared file's name, size and owner"),
     "files.download": Needs("bot", ("files:read",), "a shared file's content (url_private)"),
@@ -35,6 +37,7 @@ METHODS: dict[str, Needs] = {
     "conversations.history": Needs("bot", HISTORY, "history scans; a retry finds its notice"),
     "conversations.replies": Needs("bot", HISTORY, "history scans read threads"),
     "apps.connections.open": Needs("app", ("connections:write",), "Socket Mode"),
+    "oauth.v2.access": Needs("none", (), "OAuth installs, and refreshing rotated tokens"),
 }
 
 # Events API subscriptions: each delivers the ``message`` event for one kind of

@@ -23,9 +23,11 @@ from ..runtime import metrics
 from ..runtime.argscrypt import SETTING as ARGS_KEYS_SETTING
 from ..runtime.argscrypt import ArgsKeyError, ArgsKeys, ArgsUnreadable, open_args
 from ..runtime.settings import Settings
+from . import allowlist
 from .api import DownloadRefused, SlackCallFailed
 from .content import TEXT, message_sources
 from .context import SlackContext
+from .holding import Review
 from .jobs import (
     FILE_QUEUE,
     FILE_SEALED_ARGS,
@@ -33,6 +35,7 @@ from .jobs import (
     MAX_ATTEMPTS,
     MESSAGE_QUEUE,
     MESSAGE_SENSITIVE_ARGS,
+    WORKSPACE_ARGS,
 )
 from .respond import Target, respond
 
@@ -102,9 +105,9 @@ class SlackMessageWorker(SlackWorker):
         sources = message_sources(args)
         if not sources:
             return None
-        detector = ctx.detector
+        detector = allowlist.detector_for(job, ctx)
         result = detector.scan(sources)
-        decision = result.decision
+        decision = allowlist.holdable(job, ctx, result.decision, message=True)
         if decision.action == "allow":
             _log_decision(job, "message", decision.action, {})
             return None
@@ -115,6 +118,7 @@ class SlackMessageWorker(SlackWorker):
             delete_method="chat.delete",
             delete_params={"channel": args["channel"], "ts": args["ts"]},
             redacted=redacted if sources[0].name == TEXT else None,
+            review=Review(allowlist.value_hashes(result, ctx), str(args.get("text") or "")),
         )
         done = respond(job, ctx, decision, target)
         _log_decision(job, "message", decision.action, decision.entity_counts, **done)
@@ -146,10 +150,11 @@ class SlackFileWorker(SlackWorker):
         extraction = _file_text(job, ctx, info)
         if extraction is None:
             return None
-        detector = ctx.detector
+        detector = allowlist.detector_for(job, ctx)
         names = _name_sources(subject, info, job.args["file"])
         deadline = max(started + fv.FILE_SECONDS, time.monotonic() + fv.DETECT_MIN_SECONDS)
         result, note = fv.scan_within(detector, names, extraction.text, subject, deadline)
+        result.decision = allowlist.holdable(job, ctx, result.decision, message=False)
         coverage, why = fv.with_note(extraction.status, extraction.summary, note)
         verdict = fv.file_verdict(
             result.decision.action, coverage, why, detector.policy.unscannable
@@ -277,6 +282,7 @@ def _queue_files(job: Job, keys: ArgsKeys | None) -> None:
         return
     keep = ("team", "channel", "user", "ts", "thread_ts", "event_id")
     base = {k: job.args.get(k) for k in keep}
+    base |= {k: job.args[k] for k in WORKSPACE_ARGS if job.args.get(k)}
     job.client.insert_all(
         [
             SlackFileWorker.new(
@@ -319,11 +325,8 @@ def _slack_outcome(job: Job, exc: SlackCallFailed) -> Result:
             log.warning("slack rate limited", job_id=job.id, method=failure.method, snooze_s=wait)
         return Snooze(wait)
     if failure.kind == "auth":
-        setting = _TOKEN_SETTING.get(failure.method, "PIIQ_SLACK_BOT_TOKEN")
         log.error("slack token rejected", job_id=job.id, method=failure.method, error=failure.error)
-        return Discard(
-            f"{failure}: Slack rejected the token; check {setting} and reinstall the app"
-        )
+        return Discard(f"{failure}: {_token_fix(job, failure.method)}")
     raise exc  # network errors, 5xx, fatal_error: retry with backoff
 
 
@@ -331,6 +334,22 @@ _TOKEN_SETTING = {
     "chat.delete": "PIIQ_SLACK_ADMIN_TOKEN",
     "files.delete": "PIIQ_SLACK_ADMIN_TOKEN",
 }
+
+
+def _token_fix(job: Job, method: str) -> str:
+    """What to do about a token Slack refused, or one that is not there."""
+    where = f"workspace {job.args.get('team') or '?'}"
+    if job.args.get("enterprise"):
+        where += f" of org {job.args['enterprise']}"
+    if method == "installation":
+        return (
+            f"no installation for {where} and no PIIQ_SLACK_BOT_TOKEN: install the app there "
+            "through /slack/install"
+        )
+    if method == "oauth.v2.access":
+        return f"the tokens of {where} could not be refreshed; reinstall the app there"
+    setting = _TOKEN_SETTING.get(method, "PIIQ_SLACK_BOT_TOKEN")
+    return f"Slack rejected the token; check {setting} (or the installation of {where}) and reinstall the app"
 
 
 def _log_decision(job: Job, subject: str, decision: str, entities: dict[str, int], **done: Any):

@@ -20,6 +20,6 @@ CREATE TABLE IF NOT EXISTS {{prefix}}.piiq_audit (
 -- setting acted on it). Replaced, not added, so tables made before it accept it too.
 ALTER TABLE {{prefix}}.piiq_audit DROP CONSTRAINT IF EXISTS piiq_audit_decision_check;
 ALTER TABLE {{prefix}}.piiq_audit ADD CONSTRAINT piiq_audit_decision_check
-  CHECK (decision IN ('delete', 'warn', 'not_scanned', 'partly_scanned'));
+  CHECK (decision IN ('delete', 'quarantine', 'warn', 'not_scanned', 'partly_scanned'));
 
 CREATE INDEX IF NOT EXISTS piiq_audit_recorded_at_index ON {{prefix}}.piiq_audit (recorded_at);

@@ -8,3 +8,4 @@ VALUES
 ON CONFLICT (job_id, subject) DO UPDATE
 SET action = EXCLUDED.action, outcome = EXCLUDED.outcome, recorded_at = EXCLUDED.recorded_at
 WHERE %(replace)s
+RETURNING id, recorded_at

@@ -1,0 +1,1 @@
+SELECT * FROM {{prefix}}.piiq_review_items WHERE id = %(id)s
