@@ -293,3 +293,19 @@ def test_a_cron_entry_with_bad_args_is_discarded_naming_them(
     result = perform_job(HistoryScanWorker, args)
     assert isinstance(result, Discard) and result.reason.startswith(named)
     assert slack.calls == []  # nothing asked of Slack
+
+
+async def test_the_org_of_a_grid_install_goes_with_every_page_and_message_job(
+    slack: sb.SlackSandbox, slack_client: Client, slack_settings
+) -> None:
+    """Workers look tokens up per job (team, and on Grid the org): a scan started for an
+    org-wide installation keeps saying so down to each message's job."""
+    slack.post_message(CHANNEL, "U0ALICE", "hello")
+    org = {"team": sb.TEAM_ID, "enterprise": "E0ORG", "enterprise_install": True}
+    slack_client.insert(HistoryScanWorker.new({"channels": [CHANNEL], "since": "1h", **org}))
+    async with running(slack_client, {"default": 1}):
+        await wait_for(lambda: bool(statuses(slack_client)) and statuses(slack_client)[0].done)
+    found = [j for j in jobs(slack_client) if j["worker"] in (PAGE_WORKER, MESSAGE_WORKER)]
+    assert {j["worker"] for j in found} == {PAGE_WORKER, MESSAGE_WORKER}
+    for job in found:
+        assert {k: job["args"].get(k) for k in org} == org, job["worker"]

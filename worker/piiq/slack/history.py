@@ -41,7 +41,7 @@ from .history_jobs import (
     start_scans,
     workspace_of,
 )
-from .jobs import MESSAGE_WORKER, message_job
+from .jobs import MESSAGE_WORKER, WORKSPACE_ARGS, message_job
 from .workers import SlackWorker
 
 log = structlog.get_logger("piiq.slack")
@@ -119,7 +119,9 @@ class HistoryPageWorker(SlackWorker):
 
 class HistoryScanWorker(SlackWorker):
     """Starts a history scan of ``channels`` over the ``since`` before the job was inserted
-    (a cron job: at its tick): ``{"channels": ["C0123ABCD"], "since": "1d"}``. For a periodic
+    (a cron job: at its tick): ``{"channels": ["C0123ABCD"], "since": "1d"}``, and with
+    OAuth installs ``team`` (on Enterprise Grid also ``enterprise``, ``enterprise_install``)
+    to say whose installation reads them (default: the token's workspace). For a periodic
     backfill through a PIIQueue's ``spec.cron``; ``piiq scan-history`` does the same."""
 
     queue = HISTORY_QUEUE
@@ -139,7 +141,9 @@ class HistoryScanWorker(SlackWorker):
         ]
         exempt = set(ctx.settings.exempt_channels)
         kept = [s for s in scans if s.channel not in exempt]
-        start_scans(_client(job), kept, job.queue, page_size=int(job.args.get("limit") or 0))
+        org = {k: job.args[k] for k in WORKSPACE_ARGS if job.args.get(k)}
+        page_size = int(job.args.get("limit") or 0)
+        start_scans(_client(job), kept, job.queue, page_size, org)
         log.info(
             "history scans started",
             job_id=job.id,
