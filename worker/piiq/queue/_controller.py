@@ -63,6 +63,7 @@ class Controller(Background):
                     "scale` cannot reach this worker",
                 )
                 self._table_missing = True
+            self._signals.controls_read.emit(False)
             return
         self._table_missing = False
         controls = {name: QueueControl(paused, limit) for name, paused, limit in rows}
@@ -72,7 +73,7 @@ class Controller(Background):
         ]
         if any(changed):
             self._on_change()
-        self._signals.controls_read.emit(None)
+        self._signals.controls_read.emit(True)
 
     async def run(self) -> None:
         while True:

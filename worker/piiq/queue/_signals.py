@@ -73,7 +73,8 @@ class Signals:
 
     def __init__(self) -> None:
         self.listening: Signal[None] = Signal("listening")  # the notifier LISTENs (again)
-        self.controls_read: Signal[None] = Signal("controls_read")  # piiq_queues applied
+        # piiq_queues read and applied (False: the table is missing, see `piiq migrate`)
+        self.controls_read: Signal[bool] = Signal("controls_read")
         self.fetched: Signal[Fetched] = Signal("fetched")  # a fetch returned
         # A producer's wake-up that started no fetch: (queue, why): paused, full (no free
         # slot), fetching (enough fetches under way), no work (the last one came back short)
