@@ -15,11 +15,10 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from . import sqlfiles
+from ._execution import run_inline
 from .insert import insert_steps, uses_copy
-from .job import Job, LeaseLost, utcnow
-from .outcome import Ack, apply_ack, outcome_of
+from .job import Job, LeaseLost
 from .steps import run_async, run_sync
-from .worker import UnknownWorker, Worker, resolve_worker
 
 TestingMode = Literal["disabled", "manual", "inline"]
 
@@ -253,58 +252,3 @@ class Client:
                 return await run_async(c, steps)
             async with c.transaction():
                 return await run_async(c, steps)
-
-
-def perform_now(worker: Worker, job: Job) -> Any:
-    """Call ``perform`` to the end, sync or async, from plain synchronous code.
-
-    Returns what perform returned, or the exception it raised (not re-raised).
-    """
-    try:
-        if type(worker).is_async():
-            return _run_coroutine_blocking(worker, job)
-        return worker.perform(job)
-    except Exception as exc:
-        return exc
-
-
-def _run_coroutine_blocking(worker: Worker, job: Job) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(worker.perform(job))
-    # Called from inside an event loop (an async test): run on a private loop in a thread.
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(worker.perform(job))
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="piiq-perform")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def perform_to_outcome(job: Job) -> tuple[Ack, Any]:
-    """Run a leased job in this process: its ack, and what perform returned or raised."""
-    try:
-        worker: Worker | None = resolve_worker(job.worker)()
-    except UnknownWorker as exc:
-        worker, result = None, exc
-    else:
-        result = perform_now(worker, job)
-    return outcome_of(job, worker, result), result
-
-
-def run_inline(job: Job, client: Client) -> Job:
-    """Oban's inline testing: execute now, in this process, without the database."""
-    job.client = client
-    job.state, job.attempt = "executing", job.attempt + 1
-    job.attempted_at = utcnow()
-    ack, _ = perform_to_outcome(job)
-    return apply_ack(job, ack, utcnow())

@@ -43,6 +43,11 @@ def detach(handler: Handler) -> None:
         _handlers.remove(handler)
 
 
+def listening() -> bool:
+    """Whether any handler is attached: the runner skips building per-job events otherwise."""
+    return bool(_handlers)
+
+
 def emit(event: str, **data: Any) -> None:
     for handler in list(_handlers):
         try:

@@ -13,7 +13,8 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from . import sqlfiles
-from .client import Client, perform_now, perform_to_outcome
+from ._execution import perform_now, perform_to_outcome
+from .client import Client
 from .job import Job, JobError, leased_jobs
 from .outcome import ack_params
 from .worker import Worker, resolve_worker
