@@ -20,7 +20,7 @@ from piiq.queue import (
     telemetry,
 )
 from piiq.queue.control import QueueControl
-from piiq.queue.inspect import queue_counts
+from piiq.queue.inspection import queue_counts
 
 
 class Held(Worker):

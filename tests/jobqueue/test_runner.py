@@ -11,7 +11,7 @@ import pytest
 from queue_helpers import WorkerProcess, load, running, wait_for
 
 from piiq.queue import Client, Job, Runner, RunnerOptions, Worker
-from piiq.queue.inspect import queue_counts, recent_jobs
+from piiq.queue.inspection import queue_counts, recent_jobs
 
 
 def states(client: Client) -> dict[str, int]:

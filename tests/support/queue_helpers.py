@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import IO
 
 from piiq.queue import Client, Job, Runner, RunnerOptions
-from piiq.queue.inspect import get_job
+from piiq.queue.inspection import get_job
 
 
 @asynccontextmanager

@@ -13,9 +13,9 @@ import structlog
 
 from . import telemetry
 from ._background import Background
+from ._cron import CronEntry, due_jobs, seconds_to_next_tick, tick_of
 from ._queries import DB_ERRORS
 from ._signals import Signals
-from .cron import CronEntry, due_jobs, seconds_to_next_tick, tick_of
 from .job import Job
 from .worker import resolve_worker
 

@@ -27,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 from ._acker import Acker
 from ._background import Background
 from ._controller import Controller
+from ._cron import CronError, parse_crontab
 from ._execution import Execution
 from ._heartbeat import Heartbeat
 from ._notifier import Notifier
@@ -40,7 +41,6 @@ from ._signals import Signals
 from ._stager import Stager
 from .client import Client, ConfigError
 from .control import control_channel
-from .cron import CronError, parse_crontab
 from .job import Job, utcnow
 from .threads import JobThreads
 from .worker import UnknownWorker, resolve_worker
