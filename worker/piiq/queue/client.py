@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -60,7 +59,7 @@ class Client:
             raise ConfigError(
                 f"testing mode {testing!r} is unknown: use one of {', '.join(TESTING_MODES)}"
             )
-        self.database_url = database_url or os.environ.get("PIIQ_DATABASE_URL")
+        self.database_url = database_url
         self.prefix = sqlfiles.check_prefix(prefix)
         self.testing: TestingMode = testing
         self.notify = notify
@@ -78,8 +77,8 @@ class Client:
     def _require_url(self) -> str:
         if not self.database_url:
             raise ConfigError(
-                "no database configured: set PIIQ_DATABASE_URL (e.g. "
-                "postgresql://user@host:5432/db) or pass database_url"
+                "no database configured: pass database_url to Client "
+                "(e.g. Client('postgresql://user@host:5432/db'))"
             )
         return self.database_url
 
