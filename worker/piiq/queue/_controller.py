@@ -10,15 +10,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import psycopg
-import structlog
 
 from ._background import Background
+from ._log import get_logger
 from ._producer import Producer
 from ._queries import DB_ERRORS, DatabaseHealth
 from ._signals import Signals
 from .control import QueueControl
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Controller(Background):

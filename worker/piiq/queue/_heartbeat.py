@@ -12,13 +12,13 @@ import contextlib
 from typing import Any
 
 import psycopg
-import structlog
 
 from ._background import Background
+from ._log import get_logger
 from ._queries import DB_ERRORS, Queries
 from ._signals import Signals
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Heartbeat(Background):

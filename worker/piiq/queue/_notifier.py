@@ -7,13 +7,12 @@ import asyncio
 import json
 from collections.abc import Callable
 
-import structlog
-
 from ._background import Background
+from ._log import get_logger
 from ._queries import DB_ERRORS, Queries
 from ._signals import Signals
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Notifier(Background):

@@ -9,17 +9,16 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-import structlog
-
 from . import telemetry
 from ._background import Background
 from ._cron import CronEntry, due_jobs, seconds_to_next_tick, tick_of
+from ._log import get_logger
 from ._queries import DB_ERRORS
 from ._signals import Signals
 from .job import Job
 from .worker import resolve_worker
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Periodic(Background):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import uuid
@@ -21,7 +20,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-import structlog
 from psycopg_pool import AsyncConnectionPool
 
 from ._acker import Acker
@@ -30,6 +28,7 @@ from ._controller import Controller
 from ._cron import CronError, parse_crontab
 from ._execution import Execution
 from ._heartbeat import Heartbeat
+from ._log import get_logger
 from ._notifier import Notifier
 from ._options import QueueLimits, RunnerOptions, parse_queue_limits, parse_queues
 from ._periodic import Periodic
@@ -47,7 +46,7 @@ from .worker import UnknownWorker, resolve_worker
 
 __all__ = ["QueueLimits", "Runner", "RunnerOptions", "parse_queue_limits", "parse_queues"]
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Runner:
@@ -77,7 +76,7 @@ class Runner:
                 resolve_worker(entry.worker)
         except (CronError, UnknownWorker) as exc:
             raise ConfigError(str(exc)) from None
-        self.node = node or os.environ.get("PIIQ_NODE") or socket.gethostname()
+        self.node = node or socket.gethostname()
         self.producer_id = str(uuid.uuid4())
         self.signals = Signals()  # off unless a test enables them
         self.health = DatabaseHealth(options.reconnect_max)

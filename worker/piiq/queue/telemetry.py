@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import structlog
+from ._log import get_logger
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], None]
 
