@@ -165,7 +165,7 @@ _OUTCOMES = ("completed", "retryable", "discarded", "cancelled", "snoozed")
 def _describe(filters: Mapping[str, Any]) -> str:
     parts = []
     for key, value in filters.items():
-        if isinstance(value, type):
+        if isinstance(value, type) and issubclass(value, Worker):
             value = value.name
         parts.append(f"{key}={value!r}")
     return ", ".join(parts) or "anything"
