@@ -11,7 +11,7 @@ import pytest
 from queue_helpers import running, wait_for
 
 from piiq.queue import Client, ConfigError, Job, Worker
-from piiq.queue.runner import QueueLimits, parse_queues
+from piiq.queue._runner import QueueLimits, parse_queues
 
 
 class Sleeper(Worker):

@@ -183,7 +183,7 @@ def test_worker_rejects_bad_queue_spec(subprocess_env, piiq_command) -> None:
 @pytest.mark.parametrize("spec", ["events=0", "=3"])
 def test_queue_limits_are_validated(spec: str) -> None:
     from piiq.queue import ConfigError
-    from piiq.queue.runner import parse_queue_limits
+    from piiq.queue._runner import parse_queue_limits
 
     with pytest.raises(ConfigError):
         parse_queue_limits([spec])

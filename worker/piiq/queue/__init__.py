@@ -16,29 +16,29 @@ What this module exports is the API; modules with a leading underscore are inter
 ``piiq.queue.devdb`` and ``piiq.queue.pytest_plugin`` (testing support) are public too.
 """
 
+from ._client import Client, ConfigError
 from ._cron import CronEntry, CronError, format_entry, parse_entry, parse_expression
 from ._durations import format_duration, parse_duration
-from .client import Client, ConfigError
-from .control import QueueControl, pause_queue, queue_controls, resume_queue, scale_queue
-from .insert import InsertError
-from .inspection import get_job, oldest_available, queue_counts, recent_jobs
-from .job import STATES, SUSPENDED, Job, JobError, LeaseLost
-from .maintenance import MaintenanceOptions, PassSummary, run_maintenance_pass
-from .migrations import (
+from ._insert import InsertError
+from ._migrations import (
     LATEST_VERSION,
     OBAN_VERSION,
     MigrationError,
     migrate_down,
     migrate_up,
 )
-from .results import Cancel, Discard, Result, Snooze
-from .runner import Runner, RunnerOptions
+from ._results import Cancel, Discard, Result, Snooze
+from ._runner import Runner, RunnerOptions
+from ._unique import Unique
+from .control import QueueControl, pause_queue, queue_controls, resume_queue, scale_queue
+from .inspection import get_job, oldest_available, queue_counts, recent_jobs
+from .job import STATES, SUSPENDED, Job, JobError, LeaseLost
+from .maintenance import MaintenanceOptions, PassSummary, run_maintenance_pass
 from .sqlfiles import check_prefix
 from .sqlfiles import load as load_sql
 from .telemetry import attach as attach_telemetry
 from .telemetry import detach as detach_telemetry
 from .testing import Testing, perform_job
-from .unique import Unique
 from .worker import UnknownWorker, Worker, default_backoff
 
 __all__ = [

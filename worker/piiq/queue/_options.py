@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ._client import ConfigError
 from ._cron import CronEntry
-from .client import ConfigError
 from .maintenance import MaintenanceOptions
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from .migrations import migrate_up
+from ._migrations import migrate_up
 
 DEFAULT_ENV_VAR = "TEST_DATABASE_URL"
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .unique import Unique
+from ._unique import Unique
 
 STATES = (
     "available",

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 from . import devdb as testdb
-from .client import Client
+from ._client import Client
 from .testing import Testing
 
 

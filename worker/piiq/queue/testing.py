@@ -13,8 +13,8 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from . import sqlfiles
+from ._client import Client
 from ._execution import perform_now, perform_to_outcome
-from .client import Client
 from .job import Job, JobError, leased_jobs
 from .outcome import ack_params
 from .worker import Worker, resolve_worker

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from ._results import Result
+from ._unique import Unique
 from .job import Job, schedule_time
-from .results import Result
-from .unique import Unique
 
 _REGISTRY: dict[str, type[Worker]] = {}
 

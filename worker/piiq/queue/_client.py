@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from . import sqlfiles
 from ._execution import run_inline
-from .insert import insert_steps, uses_copy
+from ._insert import insert_steps, uses_copy
 from .job import Job, LeaseLost
 from .steps import run_async, run_sync
 

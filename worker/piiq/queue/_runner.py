@@ -24,6 +24,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ._acker import Acker
 from ._background import Background
+from ._client import Client, ConfigError
 from ._controller import Controller
 from ._cron import CronError, parse_crontab
 from ._execution import Execution
@@ -38,7 +39,6 @@ from ._queries import DB_ERRORS, DatabaseHealth, Queries
 from ._rescuer import Rescuer
 from ._signals import Signals
 from ._stager import Stager
-from .client import Client, ConfigError
 from .control import control_channel
 from .job import Job, utcnow
 from .threads import JobThreads
