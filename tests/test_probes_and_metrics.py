@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from piiq.commands.canary import Canary
 from piiq.queue import Client
-from piiq.queue.inspect import oldest_available
+from piiq.queue.inspection import oldest_available
 from piiq.runtime.metrics import QueueDepthCollector, QueueTable
 from piiq.runtime.ports import free_port
 

@@ -16,10 +16,11 @@ def test_readme_worker_and_test_pass(tmp_path: Path, queue_database_url: str) ->
     worker = next(b for b in blocks if "class SlackMessageWorker" in b)
     test = next(b for b in blocks if "def test_one_job_per_slack_event" in b)
     (tmp_path / "readme_worker.py").write_text(worker)
+    (tmp_path / "conftest.py").write_text('pytest_plugins = ["piiq.queue.pytest_plugin"]\n')
     (tmp_path / "test_readme_example.py").write_text(
         "from piiq.queue import Snooze\nfrom readme_worker import SlackMessageWorker\n" + test
     )
-    env = dict(os.environ, PIIQ_TEST_DATABASE_URL=queue_database_url, PYTHONPATH=str(tmp_path))
+    env = dict(os.environ, TEST_DATABASE_URL=queue_database_url, PYTHONPATH=str(tmp_path))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
         cwd=tmp_path,

@@ -12,8 +12,7 @@ from typing import Any
 
 import psycopg
 
-from piiq.queue import QueueControl, queue_controls
-from piiq.queue.inspect import queue_counts
+from piiq.queue import QueueControl, queue_controls, queue_counts
 
 CONNECT_TIMEOUT = 3
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from piiq.queue.cron import format_entry
+from piiq.queue import format_entry
 
 from .meta import COMPONENT, INGRESS_PORT, METRICS_PORT, QUEUE_LABEL, Manifest, Owner, labels
 from .meta import metadata as _metadata

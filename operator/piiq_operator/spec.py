@@ -29,8 +29,7 @@ from typing import Any
 
 from kubernetes.utils import parse_quantity
 
-from piiq.queue.cron import CronEntry, CronError
-from piiq.queue.durations import parse_duration
+from piiq.queue import CronEntry, CronError, parse_duration
 
 from . import crd
 from .schema import Checker, Hint, Hints, at, filled

@@ -7,7 +7,7 @@ import psycopg
 from harness import Cluster
 from suite import NAMESPACE, SERVICE_ACCOUNT
 
-from piiq.queue.migrations import OBAN_VERSION
+from piiq.queue._migrations import OBAN_VERSION
 
 CRD = "piiqueues.piiq.dev"
 AS_OPERATOR = f"--as=system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 import time
 
 import pytest
-from queue_helpers import running, wait_for
+from queue_helpers import WorkerProcess, eventually, running, wait_for
 
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
 from piiq.queue.maintenance import prune_steps
@@ -19,22 +18,12 @@ from .test_maintenance import sql
 FAST_HEARTBEAT = ["--heartbeat-interval", "0.3", "--heartbeat-timeout", "1.5"]
 
 
-def spawn(piiq_command, env) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            *piiq_command,
-            "worker",
-            "--import",
-            "sample_workers",
-            "--queue",
-            "work=5",
-            *FAST_HEARTBEAT,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def spawn(piiq_command, env) -> WorkerProcess:
+    return WorkerProcess(
+        [*piiq_command, "worker", "--import", "sample_workers", "--queue", "work=5",
+         *FAST_HEARTBEAT],
+        env,
+    )  # fmt: skip
 
 
 def counts(client: Client) -> dict[str, int]:
@@ -58,24 +47,18 @@ def test_kill_9_loses_no_job_and_runs_each_to_completion_once(
         ]
     )
     workers = [spawn(piiq_command, subprocess_env) for _ in range(2)]
-    kills = 0
     try:
-        deadline = time.monotonic() + 120
-        while counts(queue_client).get("completed", 0) < total:
-            assert time.monotonic() < deadline, f"stuck at {counts(queue_client)}"
-            time.sleep(0.7)
-            if kills < 5 and counts(queue_client).get("executing", 0) > 0:
-                victim = workers.pop(0)
-                victim.send_signal(signal.SIGKILL)  # no goodbye, no hand-back
-                victim.wait(timeout=10)
-                kills += 1
-                workers.append(spawn(piiq_command, subprocess_env))
+        for _ in range(5):
+            victim = workers.pop(0)
+            # killed in the middle of its work: it has run some jobs and holds others
+            victim.wait_until(lambda w: w.count("job.started") >= 40, within=60)
+            assert victim.stop(signal.SIGKILL, within=10) == -signal.SIGKILL  # no goodbye
+            workers.append(spawn(piiq_command, subprocess_env))
+        eventually(lambda: counts(queue_client).get("completed", 0) == total, within=120)
     finally:
-        for proc in workers:
-            proc.send_signal(signal.SIGTERM)
-        for proc in workers:
-            proc.wait(timeout=30)
-    assert kills == 5
+        codes = [worker.stop(signal.SIGTERM) for worker in workers]
+        for worker in workers:
+            worker.kill()
     assert counts(queue_client) == {"completed": total}  # none lost, none stuck or discarded
     rows = sql(
         queue_client,
@@ -88,7 +71,7 @@ def test_kill_9_loses_no_job_and_runs_each_to_completion_once(
         # every orphaned attempt was rescued and counted; the last attempt completed it
         assert attempt == times_rescued + 1, job_id
         assert 1 <= runs <= attempt, job_id
-    assert all(proc.returncode == 0 for proc in workers)
+    assert codes == [0, 0]
 
 
 def test_sigterm_leaves_nothing_executing(
@@ -100,16 +83,12 @@ def test_sigterm_leaves_nothing_executing(
             for _ in range(40)
         ]
     )
-    proc = spawn(piiq_command, subprocess_env)
+    worker = spawn(piiq_command, subprocess_env)
     try:
-        deadline = time.monotonic() + 20
-        while counts(queue_client).get("completed", 0) < 5:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        worker.wait_until(lambda w: w.count("job.completed") >= 5)
+        assert worker.stop(signal.SIGTERM) == 0
     finally:
-        proc.kill()
+        worker.kill()
     found = counts(queue_client)
     assert found.get("executing", 0) == 0
     assert found.get("completed", 0) + found.get("available", 0) == 40

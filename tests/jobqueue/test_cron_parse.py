@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from piiq.queue import Job, Worker
-from piiq.queue.cron import (
+from piiq.queue._cron import (
     CRON_STATES,
     CronEntry,
     CronError,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from contextlib import AsyncExitStack
 
 import psycopg
@@ -12,7 +11,7 @@ import pytest
 from queue_helpers import running, wait_for
 
 from piiq.queue import Client, ConfigError, Job, Worker
-from piiq.queue.runner import QueueLimits, parse_queues
+from piiq.queue._runner import QueueLimits, parse_queues
 
 
 class Sleeper(Worker):
@@ -141,9 +140,8 @@ async def test_a_capped_runner_refetches_when_its_jobs_finish(
     Sleeper.seconds = 0.01
     sleepers(40)
     async with running(queue_client, ["limited=10/2"], poll_interval=60) as runner:
-        started = time.monotonic()
+        # 40 jobs two at a time: waiting for polls would take 20 minutes
         await wait_for(lambda: runner.outcomes["completed"] == 40, within=30)
-        assert time.monotonic() - started < 10
     assert Sleeper.most == 2
 
 

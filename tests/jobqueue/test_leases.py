@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import psycopg
 import pytest
@@ -111,11 +110,12 @@ class Hangs(Worker):
 
     queue = "hang"
     timeout = 0.3
+    release = threading.Event()
     finished = threading.Event()
     record_error: list[BaseException] = []
 
     def perform(self, job: Job) -> None:
-        time.sleep(1.5)
+        assert Hangs.release.wait(10), "never released"
         try:
             job.record(late_step="done")
         except LeaseLost as exc:
@@ -131,13 +131,15 @@ class Fast(Worker):
 
 
 async def test_timeout_fails_the_attempt_and_frees_the_slot(queue_client: Client) -> None:
+    Hangs.release.clear()
     hung = queue_client.insert(Hangs.new({}))
     async with running(queue_client, {"hang": 1}):
         await wait_for(lambda: load(queue_client, hung.id).state == "retryable")
         fast = queue_client.insert(Fast.new({}))
-        # the timed-out thread still sleeps, yet the queue's one slot runs the next job
+        # the timed-out thread still hangs, yet the queue's one slot runs the next job
         await wait_for(lambda: load(queue_client, fast.id).state == "completed")
         assert not Hangs.finished.is_set()
+        Hangs.release.set()
         await wait_for(Hangs.finished.is_set, within=5)
     job = load(queue_client, hung.id)
     assert job.attempt == 1
@@ -172,7 +174,9 @@ async def test_heartbeats_go_on_while_the_pool_is_exhausted(queue_client: Client
         try:
             query = "SELECT heartbeat_at FROM {p}.piiq_producers WHERE uuid = %s"
             (before,) = sql(queue_client, query, (runner.producer_id,))[0]
-            await asyncio.sleep(1.5)
+            runner.signals.heartbeat.clear()
+            for _ in range(2):  # beats, every one a statement on its own connection
+                await runner.signals.heartbeat.wait()
             (after,) = sql(queue_client, query, (runner.producer_id,))[0]
         finally:
             for conn in held:

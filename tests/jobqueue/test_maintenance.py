@@ -15,8 +15,8 @@ from queue_helpers import running, wait_for
 import piiq.runtime.metrics  # noqa: F401 (counts the queue's telemetry)
 from piiq.cli import main
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
-from piiq.queue.durations import parse_duration
-from piiq.queue.inspect import get_job
+from piiq.queue._durations import parse_duration
+from piiq.queue.inspection import get_job
 from piiq.queue.maintenance import pass_steps, prune_steps, rescue_steps
 from piiq.queue.steps import run_sync
 

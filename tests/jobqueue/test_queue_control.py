@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 
 import psycopg
+import pytest
 from queue_helpers import running, wait_for
 
 from piiq.queue import (
@@ -20,7 +20,7 @@ from piiq.queue import (
     telemetry,
 )
 from piiq.queue.control import QueueControl
-from piiq.queue.inspect import queue_counts
+from piiq.queue.inspection import queue_counts
 
 
 class Held(Worker):
@@ -64,21 +64,29 @@ async def test_pause_stops_a_running_worker_at_once_and_survives_a_restart(
     async with running(
         queue_client, {"control": 5}, poll_interval=0.1, control_interval=60
     ) as runner:
-        await asyncio.sleep(0.3)  # let the notifier LISTEN
+        await runner.signals.listening.wait()
         producer = runner.producers["control"]
-        started = time.monotonic()
         assert await asyncio.to_thread(control, queue_client, pause_queue) == 1  # one worker
-        await wait_for(lambda: producer.paused, within=2)
-        assert time.monotonic() - started < 2
+        await runner.signals.controls_read.wait(lambda _: producer.paused, within=10)
         await asyncio.to_thread(queue_client.insert_all, [Held.new({}) for _ in range(3)])
-        await asyncio.sleep(0.5)  # five polls and the insert notification: no fetch
+        await paused_through_polls(runner, "control")  # and the insert's notification
         assert runner.outcomes["completed"] == 0 and available(queue_client) == 3
     async with running(queue_client, {"control": 5}, poll_interval=0.1) as restarted:
         assert restarted.producers["control"].paused  # before its first fetch
-        await asyncio.sleep(0.5)
+        await paused_through_polls(restarted, "control")
         assert available(queue_client) == 3
         await asyncio.to_thread(control, queue_client, resume_queue)
         await wait_for(lambda: restarted.outcomes["completed"] == 3, within=5)
+
+
+async def paused_through_polls(runner, queue: str, polls: int = 3) -> None:
+    """Wait for ``polls`` wake-ups of the queue's producer that fetched nothing because
+    the queue is paused; no fetch may come back with jobs meanwhile."""
+    runner.signals.fetched.clear()
+    for _ in range(polls):
+        await runner.signals.skipped.wait(lambda skipped: skipped == (queue, "paused"))
+    with pytest.raises(TimeoutError):
+        await runner.signals.fetched.wait(lambda fetched: bool(fetched.ids), within=0)
 
 
 async def test_without_notifications_the_worker_reads_the_table(queue_client: Client) -> None:
@@ -107,7 +115,8 @@ async def test_scale_changes_the_limit_of_running_and_starting_workers(
             await wait_for(lambda: Held.now == 1)
             await asyncio.to_thread(control, queue_client, scale_queue, 4)
             await wait_for(lambda: Held.now == 4, within=2)
-            await asyncio.sleep(0.3)  # polls: still four
+            for _ in range(3):  # polls find every slot taken: still four
+                await runner.signals.skipped.wait(lambda s: s == ("control", "full"))
             assert Held.most == 4
             Held.release.set()
             await wait_for(lambda: runner.outcomes["completed"] == 10)
@@ -163,6 +172,7 @@ async def test_a_schema_without_piiq_queues_runs_and_says_to_migrate(
     queue_client.insert(Quick.new({}))
     async with running(queue_client, {"control": 1}, control_interval=0.05) as runner:
         await wait_for(lambda: runner.outcomes["completed"] == 1)
-        await asyncio.sleep(0.2)  # a few more reads of the missing table
+        for _ in range(3):  # a few more reads of the missing table
+            assert await runner.signals.controls_read.wait() is False
     warnings = [e for e in log_lines.since(mark) if e["event"] == "schema.needs_migrate"]
     assert len(warnings) == 1 and "piiq migrate" in warnings[0]["fix"]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
-import time
+import threading
 from datetime import timedelta
 
 import pytest
@@ -209,31 +208,42 @@ async def test_retryable_jobs_are_staged_and_run_again(queue_client: Client) -> 
 
 
 async def test_scheduled_job_runs_when_due_not_before(queue_client: Client) -> None:
-    stored = queue_client.insert(Succeeds.new({}, schedule_in=1.0))
-    async with running(queue_client, {"r": 1}, stage_interval=0.1):
-        await asyncio.sleep(0.6)
+    stored = queue_client.insert(Succeeds.new({}, schedule_in=3.0))
+    async with running(queue_client, {"r": 1}, stage_interval=0.1) as runner:
+        assert await runner.signals.staged.wait() == {}  # a pass before it is due: left
         assert load(queue_client, stored.id).state == "scheduled"
+        await runner.signals.staged.wait(lambda staged: staged == {"r": 1})
         await wait_for(lambda: load(queue_client, stored.id).state == "completed", within=5)
     job = load(queue_client, stored.id)
     assert job.attempted_at >= job.scheduled_at
 
 
 class Blocking(Worker):
+    """Blocks its thread until the test lets it go; says so when it starts."""
+
     queue = "r"
+    started = threading.Semaphore(0)
+    release = threading.Event()
 
     def perform(self, job: Job) -> None:
-        time.sleep(0.5)
+        Blocking.started.release()
+        assert Blocking.release.wait(10), "never released"
 
 
 async def test_sync_perform_never_blocks_the_event_loop(queue_client: Client) -> None:
+    """Three performs block their threads; the loop goes on meanwhile (heartbeats beat),
+    which it could not if any of them ran on it."""
+    Blocking.release.clear()
     queue_client.insert_all([Blocking.new({}) for _ in range(3)])
-    ticks: list[float] = []
-    async with running(queue_client, {"r": 3}) as runner:
-        while runner.outcomes["completed"] < 3:
-            ticks.append(time.monotonic())
-            await asyncio.sleep(0.01)
-    gaps = [b - a for a, b in itertools.pairwise(ticks)]
-    assert len(ticks) > 20 and max(gaps) < 0.2
+    async with running(queue_client, {"r": 3}, heartbeat_interval=0.05) as runner:
+        for _ in range(3):
+            assert await asyncio.to_thread(Blocking.started.acquire, True, 10)
+        runner.signals.heartbeat.clear()
+        await runner.signals.heartbeat.wait()
+        await runner.signals.heartbeat.wait()
+        assert runner.outcomes["completed"] == 0  # all three still blocked
+        Blocking.release.set()
+        await wait_for(lambda: runner.outcomes["completed"] == 3)
 
 
 @pytest.mark.parametrize("limit", [1, 3])

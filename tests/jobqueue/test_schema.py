@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from piiq.cli import main
 from piiq.queue import OBAN_VERSION, MigrationError, migrate_down, migrate_up, sqlfiles
-from piiq.queue.migrations import current_version
+from piiq.queue._migrations import current_version
 
 # What Elixir Oban's Oban.Migration.up(version: 12) creates, as PostgreSQL reports it:
 # (type, NOT NULL, default). From Oban's lib/oban/migrations/postgres/v01..v12.ex: Ecto's

@@ -11,7 +11,7 @@ import pytest
 from operator_helpers import piiqueue
 
 from piiq.cli import worker as worker_command
-from piiq.queue.cron import CronEntry, parse_entry
+from piiq.queue._cron import CronEntry, parse_entry
 from piiq_operator.manifests import Owner, Transport, children
 from piiq_operator.sizing import plan
 from piiq_operator.spec import SpecError, parse_spec

@@ -15,7 +15,7 @@ from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.queue import Client
-from piiq.queue.inspect import queue_counts
+from piiq.queue.inspection import queue_counts
 from piiq.slack import audit
 from piiq.slack.jobs import MESSAGE_WORKER
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from piiq.cli import main
-from piiq.queue.runner import parse_queue_limits
+from piiq.queue._runner import parse_queue_limits
 
 
 def parse_piiq_args(args: Sequence[str]) -> tuple[str, dict[str, Any]]:

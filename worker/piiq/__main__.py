@@ -1,3 +1,3 @@
-from piiq.cli import main
+from piiq.launcher import main
 
 main()

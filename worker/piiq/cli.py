@@ -23,9 +23,15 @@ from .commands.user_errors import (
     database_errors,
     settings_error,
 )
-from .queue import LATEST_VERSION, OBAN_VERSION, ConfigError, MigrationError
-from .queue.durations import parse_duration
-from .queue.job import STATES, SUSPENDED
+from .queue import (
+    LATEST_VERSION,
+    OBAN_VERSION,
+    STATES,
+    SUSPENDED,
+    ConfigError,
+    MigrationError,
+    parse_duration,
+)
 from .runtime.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])

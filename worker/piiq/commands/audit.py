@@ -8,7 +8,7 @@ import dataclasses
 import json
 import sys
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 import click
@@ -16,7 +16,6 @@ from rich.console import Console
 from rich.table import Table
 
 from ..queue import Client
-from ..queue.job import utcnow
 from ..runtime.settings import Settings
 from ..slack.siem import deadletters, export
 from ..slack.siem.events import utc_iso
@@ -27,7 +26,7 @@ def export_rows(url: str, prefix: str, since_s: float, fmt: str, output: str | N
     """Rows written in the last ``since_s`` seconds to ``output`` (stdout when None)."""
     import psycopg
 
-    since = utcnow() - timedelta(seconds=since_s)
+    since = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=since_s)
     with _opened(output) as out, psycopg.connect(url) as conn:
         count = export.write(export.rows_since(conn, prefix, since), out, fmt)
     if output:

@@ -11,8 +11,7 @@ import time
 
 import click
 
-from ..queue import Client, Job, Worker
-from ..queue.inspect import get_job
+from ..queue import Client, Job, Worker, get_job
 
 
 class Canary(Worker):

@@ -10,7 +10,7 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from ..queue import inspect as queue_inspect
+from ..queue import get_job, recent_jobs
 
 console = Console()
 
@@ -26,9 +26,7 @@ def list_jobs(
 ) -> None:
     """The newest jobs matching the filters, newest first."""
     with psycopg.connect(url) as conn:
-        found = queue_inspect.recent_jobs(
-            conn, prefix, state=state, queue=queue, worker=worker_name, limit=limit
-        )
+        found = recent_jobs(conn, prefix, state=state, queue=queue, worker=worker_name, limit=limit)
     if as_json:
         for job in found:
             click.echo(json.dumps(job_summary(job), default=str))
@@ -63,7 +61,7 @@ def list_jobs(
 def show_job(url: str, prefix: str, job_id: int) -> None:
     """One job: args, meta, errors and timestamps, as JSON."""
     with psycopg.connect(url) as conn:
-        job = queue_inspect.get_job(conn, job_id, prefix)
+        job = get_job(conn, job_id, prefix)
     if job is None:
         raise click.ClickException(f"no job with id {job_id} in {prefix}.oban_jobs")
     details = job_summary(job) | {

@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 import click
 import psycopg
 
-from ..queue.durations import parse_duration
-from ..queue.maintenance import MaintenanceOptions, pass_steps
-from ..queue.steps import run_sync
+from ..queue import MaintenanceOptions, parse_duration, run_maintenance_pass
 from .user_errors import database_error
 
 
@@ -68,7 +66,7 @@ def run_maintenance(
     while True:
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-                summary = run_sync(conn, pass_steps(prefix, options))
+                summary = run_maintenance_pass(conn, prefix, options)
         except psycopg.OperationalError as exc:  # the next pass may reach it: keep going
             error = str(database_error(exc, url, prefix))
             _emit({"event": "maintenance.failed", "level": "error", "error": error}, err=True)

@@ -11,9 +11,16 @@ import psycopg
 from rich.console import Console
 from rich.table import Table
 
-from ..queue import inspect as queue_inspect
-from ..queue.control import QueueControl, pause_queue, queue_controls, resume_queue, scale_queue
-from ..queue.job import STATES, SUSPENDED
+from ..queue import (
+    STATES,
+    SUSPENDED,
+    QueueControl,
+    pause_queue,
+    queue_controls,
+    queue_counts,
+    resume_queue,
+    scale_queue,
+)
 
 console = Console()
 
@@ -21,7 +28,7 @@ console = Console()
 def show_queues(url: str, prefix: str) -> None:
     """The table of queues by state, with each queue's pause and limit."""
     with psycopg.connect(url, autocommit=True) as conn:
-        counts = queue_inspect.queue_counts(conn, prefix)
+        counts = queue_counts(conn, prefix)
         try:
             controls = queue_controls(conn, prefix)
         except psycopg.errors.UndefinedTable:  # migrated by a piiq before runtime control

@@ -12,8 +12,14 @@ from typing import Any
 import click
 import psycopg
 
-from ..queue import Client, MaintenanceOptions, Runner, RunnerOptions
-from ..queue import inspect as queue_inspect
+from ..queue import (
+    Client,
+    MaintenanceOptions,
+    Runner,
+    RunnerOptions,
+    oldest_available,
+    queue_counts,
+)
 from ..runtime import logs, metrics
 from ..runtime.probes import ProbesUnavailable, serve_probes
 from ..runtime.settings import Settings
@@ -53,8 +59,8 @@ def queue_depth_reader(database_url: str, prefix: str) -> Any:
         with psycopg.connect(database_url, connect_timeout=2) as conn:
             conn.execute("SET statement_timeout = '2s'")
             return metrics.QueueTable(
-                counts=queue_inspect.queue_counts(conn, prefix),
-                oldest_available_s=queue_inspect.oldest_available(conn, prefix),
+                counts=queue_counts(conn, prefix),
+                oldest_available_s=oldest_available(conn, prefix),
             )
 
     return read

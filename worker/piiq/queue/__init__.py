@@ -10,30 +10,42 @@ class SlackMessageWorker(Worker):
 
 client = Client("postgresql://...")
 client.insert(SlackMessageWorker.new({"channel": "C1", "ts": "1.2"}))
+
+What this module exports is the API; modules with a leading underscore are internals.
+``piiq.queue.inspection`` (read-only views for people), ``piiq.queue.testing``,
+``piiq.queue.devdb`` and ``piiq.queue.pytest_plugin`` (testing support) are public too.
 """
 
-from .client import Client, ConfigError
-from .control import QueueControl, pause_queue, queue_controls, resume_queue, scale_queue
-from .cron import CronEntry, CronError, parse_entry, parse_expression
-from .insert import InsertError
-from .job import Job, JobError
-from .maintenance import MaintenanceOptions, PassSummary
-from .migrations import (
+from ._client import Client, ConfigError
+from ._cron import CronEntry, CronError, format_entry, parse_entry, parse_expression
+from ._durations import format_duration, parse_duration
+from ._insert import InsertError
+from ._migrations import (
     LATEST_VERSION,
     OBAN_VERSION,
     MigrationError,
     migrate_down,
     migrate_up,
 )
-from .results import Cancel, Discard, Result, Snooze
-from .runner import Runner, RunnerOptions
+from ._results import Cancel, Discard, Result, Snooze
+from ._runner import Runner, RunnerOptions
+from ._unique import Unique
+from .control import QueueControl, pause_queue, queue_controls, resume_queue, scale_queue
+from .inspection import get_job, oldest_available, queue_counts, recent_jobs
+from .job import STATES, SUSPENDED, Job, JobError, LeaseLost
+from .maintenance import MaintenanceOptions, PassSummary, run_maintenance_pass
+from .sqlfiles import check_prefix
+from .sqlfiles import load as load_sql
+from .telemetry import attach as attach_telemetry
+from .telemetry import detach as detach_telemetry
 from .testing import Testing, perform_job
-from .unique import Unique
 from .worker import UnknownWorker, Worker, default_backoff
 
 __all__ = [
     "LATEST_VERSION",
     "OBAN_VERSION",
+    "STATES",
+    "SUSPENDED",
     "Cancel",
     "Client",
     "ConfigError",
@@ -43,6 +55,7 @@ __all__ = [
     "InsertError",
     "Job",
     "JobError",
+    "LeaseLost",
     "MaintenanceOptions",
     "MigrationError",
     "PassSummary",
@@ -55,14 +68,26 @@ __all__ = [
     "Unique",
     "UnknownWorker",
     "Worker",
+    "attach_telemetry",
+    "check_prefix",
     "default_backoff",
+    "detach_telemetry",
+    "format_duration",
+    "format_entry",
+    "get_job",
+    "load_sql",
     "migrate_down",
     "migrate_up",
+    "oldest_available",
+    "parse_duration",
     "parse_entry",
     "parse_expression",
     "pause_queue",
     "perform_job",
     "queue_controls",
+    "queue_counts",
+    "recent_jobs",
     "resume_queue",
+    "run_maintenance_pass",
     "scale_queue",
 ]

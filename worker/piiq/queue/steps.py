@@ -41,7 +41,8 @@ def run_sync(conn: psycopg.Connection[Any], steps: Steps[T]) -> T:
                 rows = cur.fetchall() if cur.description else []
             step = steps.send(rows)
     except StopIteration as done:
-        return done.value
+        result: T = done.value
+        return result
 
 
 async def run_async(conn: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
@@ -58,4 +59,5 @@ async def run_async(conn: psycopg.AsyncConnection[Any], steps: Steps[T]) -> T:
                 rows = await cur.fetchall() if cur.description else []
             step = steps.send(rows)
     except StopIteration as done:
-        return done.value
+        result: T = done.value
+        return result

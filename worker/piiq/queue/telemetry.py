@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import structlog
+from ._log import get_logger
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], None]
 
@@ -41,6 +41,11 @@ def attach(handler: Handler) -> None:
 def detach(handler: Handler) -> None:
     if handler in _handlers:
         _handlers.remove(handler)
+
+
+def listening() -> bool:
+    """Whether any handler is attached: the runner skips building per-job events otherwise."""
+    return bool(_handlers)
 
 
 def emit(event: str, **data: Any) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from . import sqlfiles
-from .client import Client, perform_now, perform_to_outcome
+from ._client import Client
+from ._execution import perform_now, perform_to_outcome
 from .job import Job, JobError, leased_jobs
 from .outcome import ack_params
 from .worker import Worker, resolve_worker
@@ -164,7 +165,7 @@ _OUTCOMES = ("completed", "retryable", "discarded", "cancelled", "snoozed")
 def _describe(filters: Mapping[str, Any]) -> str:
     parts = []
     for key, value in filters.items():
-        if isinstance(value, type):
+        if isinstance(value, type) and issubclass(value, Worker):
             value = value.name
         parts.append(f"{key}={value!r}")
     return ", ".join(parts) or "anything"

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from ._results import Result
+from ._unique import Unique
 from .job import Job, schedule_time
-from .results import Result
-from .unique import Unique
 
 _REGISTRY: dict[str, type[Worker]] = {}
 
@@ -136,8 +136,8 @@ def _job_meta(meta: Mapping[str, Any] | None, sensitive_args: tuple[str, ...]) -
 def default_backoff(attempt: int, max_attempts: int, *, rand: random.Random | None = None) -> float:
     """15 + 2^attempt seconds plus 0-10 % jitter; long retry budgets are rescaled to 20 steps."""
     step = attempt if max_attempts <= 20 else round(attempt / max_attempts * 20)
-    base = 15 + 2 ** min(step, 100)
-    return base + (rand or random).random() * 0.1 * base
+    base: float = 15 + 2 ** min(step, 100)
+    return base + (rand.random() if rand else random.random()) * 0.1 * base
 
 
 def resolve_worker(name: str) -> type[Worker]:

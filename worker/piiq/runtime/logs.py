@@ -34,6 +34,9 @@ def configure(
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     _route_standard_logging(shared, renderer, stream or sys.stdout)
+    # The queue logs through the standard library (it is a library of its own): its records
+    # at the chosen level, its fields (``extra``) as keys of the same lines.
+    logging.getLogger("piiq.queue").setLevel(LEVELS[level])
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),
@@ -53,8 +56,16 @@ def _route_standard_logging(
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            foreign_pre_chain=[
+                *shared,
+                structlog.stdlib.add_logger_name,
+                structlog.stdlib.ExtraAdder(),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()

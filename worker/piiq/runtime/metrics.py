@@ -1,6 +1,6 @@
 """Prometheus metrics for every piiq process, served by ``piiq.runtime.probes``.
 
-The queue emits telemetry events (``piiq.queue.telemetry``) that are counted here; the
+The queue emits telemetry events (``piiq.queue.attach_telemetry``) that are counted here; the
 Slack code and the ingress call the ``observe_*`` functions. Labels hold names, types
 and outcomes only: never text, values or tokens.
 """
@@ -17,7 +17,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
-from ..queue import telemetry
+from ..queue import attach_telemetry
 
 log = structlog.get_logger("piiq.metrics")
 
@@ -93,7 +93,7 @@ def _on_queue_event(event: str, data: dict[str, Any]) -> None:
         RESCUED.labels(data["queue"], data["state"]).inc(data["count"])
 
 
-telemetry.attach(_on_queue_event)
+attach_telemetry(_on_queue_event)
 
 
 def observe_slack_call(method: str, outcome: str) -> None:

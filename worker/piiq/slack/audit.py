@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from ..queue import sqlfiles
+from ..queue import load_sql
 
 _PACKAGE = "piiq.slack"
 
@@ -33,7 +33,7 @@ class AuditEntry:
 
 def create_audit_table(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
     """Idempotent; ``piiq migrate`` runs it after the queue's migrations."""
-    conn.execute(sqlfiles.load("audit_up.sql", prefix, _PACKAGE))
+    conn.execute(load_sql("audit_up.sql", prefix, _PACKAGE))
 
 
 def record(
@@ -47,7 +47,7 @@ def record(
     that got further); with ``replace`` false, leave such a row as it is. Returns the row's
     id and time when it was written, None when it was left as it was."""
     params = {**entry.params(), "replace": replace}
-    row = conn.execute(sqlfiles.load("record_audit.sql", prefix, _PACKAGE), params).fetchone()
+    row = conn.execute(load_sql("record_audit.sql", prefix, _PACKAGE), params).fetchone()
     return Written(row[0], row[1]) if row else None
 
 
@@ -61,6 +61,6 @@ class Written:
 
 def recent(conn: psycopg.Connection[Any], prefix: str = "public", limit: int = 50) -> list[dict]:  # type: ignore[type-arg]
     """The newest audit rows, newest first, as dicts."""
-    cur = conn.execute(sqlfiles.load("recent_audit.sql", prefix, _PACKAGE), {"limit": limit})
+    cur = conn.execute(load_sql("recent_audit.sql", prefix, _PACKAGE), {"limit": limit})
     columns = [c.name for c in cur.description or []]
     return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]

@@ -26,8 +26,7 @@ from typing import Any
 
 import structlog
 
-from ..queue import Cancel, Client, Discard, Job, Result
-from ..queue.durations import parse_duration
+from ..queue import Cancel, Client, Discard, Job, Result, parse_duration
 from . import history_store
 from .api import SlackApi, SlackCallFailed
 from .context import SlackContext

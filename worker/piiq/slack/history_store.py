@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from ..queue import sqlfiles
+from ..queue import load_sql
 
 _PACKAGE = "piiq.slack"
 
@@ -52,7 +52,7 @@ class ScanStatus:
 
 def create_history_tables(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
     """Idempotent; ``piiq migrate`` runs it (``create_slack_tables``)."""
-    conn.execute(sqlfiles.load("history_up.sql", prefix, _PACKAGE))
+    conn.execute(load_sql("history_up.sql", prefix, _PACKAGE))
 
 
 def start(conn: psycopg.Connection[Any], prefix: str, scan: Scan, queue: str) -> None:
@@ -64,11 +64,11 @@ def start(conn: psycopg.Connection[Any], prefix: str, scan: Scan, queue: str) ->
         "latest": scan.latest,
         "queue": queue,
     }
-    conn.execute(sqlfiles.load("history_start.sql", prefix, _PACKAGE), params)
+    conn.execute(load_sql("history_start.sql", prefix, _PACKAGE), params)
 
 
 def page_done(conn: psycopg.Connection[Any], prefix: str, scan: str, page: str) -> bool:
-    sql = sqlfiles.load("history_page_done.sql", prefix, _PACKAGE)
+    sql = load_sql("history_page_done.sql", prefix, _PACKAGE)
     return conn.execute(sql, {"scan": scan, "page": page}).fetchone() is not None
 
 
@@ -89,7 +89,7 @@ def record_page(
         "skipped": skipped,
         "threads": threads,
     }
-    conn.execute(sqlfiles.load("history_record_page.sql", prefix, _PACKAGE), params)
+    conn.execute(load_sql("history_record_page.sql", prefix, _PACKAGE), params)
 
 
 def already_scanned(
@@ -99,7 +99,7 @@ def already_scanned(
     if not ts:
         return set()
     params = {"worker": worker, "channel": Jsonb({"channel": channel}), "ts": ts}
-    rows = conn.execute(sqlfiles.load("history_scanned.sql", prefix, _PACKAGE), params)
+    rows = conn.execute(load_sql("history_scanned.sql", prefix, _PACKAGE), params)
     return {row[0] for row in rows.fetchall()}
 
 
@@ -112,5 +112,5 @@ def statuses(
 ) -> list[ScanStatus]:
     """The newest scans (or those named), each with its progress."""
     params = {"worker": page_worker, "scans": scans, "limit": limit}
-    rows = conn.execute(sqlfiles.load("history_status.sql", prefix, _PACKAGE), params)
+    rows = conn.execute(load_sql("history_status.sql", prefix, _PACKAGE), params)
     return [ScanStatus(*row) for row in rows.fetchall()]

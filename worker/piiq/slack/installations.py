@@ -27,7 +27,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from slack_sdk.oauth.installation_store import Bot, Installation, InstallationStore
 
-from ..queue import sqlfiles
+from ..queue import load_sql
 from ..runtime.argscrypt import ArgsKeys
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ _log = logging.getLogger("piiq.slack.installations")
 
 def create_installation_tables(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
     """Idempotent: installations and OAuth states (``create_slack_tables`` runs it)."""
-    conn.execute(sqlfiles.load("installations_up.sql", prefix, _PACKAGE))
+    conn.execute(load_sql("installations_up.sql", prefix, _PACKAGE))
 
 
 def installation_key(
@@ -192,4 +192,4 @@ class PostgresInstallationStore(InstallationStore):
         ).encode()
 
     def _sql(self, name: str) -> str:
-        return sqlfiles.load(name, self.client.prefix, _PACKAGE)
+        return load_sql(name, self.client.prefix, _PACKAGE)

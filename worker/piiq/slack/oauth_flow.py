@@ -27,7 +27,7 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.oauth.state_utils import OAuthStateUtils
 
-from ..queue import sqlfiles
+from ..queue import load_sql
 from .installations import installation_key
 from .oauth_app import INSTALL_PATH, REDIRECT_PATH, OAuthApp
 
@@ -65,7 +65,7 @@ class PostgresOAuthStateStore(OAuthStateStore):
         return row is not None
 
     def _sql(self, name: str) -> str:
-        return sqlfiles.load(name, self.client.prefix, _PACKAGE)
+        return load_sql(name, self.client.prefix, _PACKAGE)
 
 
 class InstallFailed(Exception):

@@ -8,8 +8,7 @@ from typing import Any
 
 import structlog
 
-from ..queue import Job
-from ..queue.job import LeaseLost
+from ..queue import Job, LeaseLost
 from . import posted
 from .api import SlackCallFailed
 from .context import SlackContext

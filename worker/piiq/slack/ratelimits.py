@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import structlog
 
-from ..queue import sqlfiles
+from ..queue import load_sql
 
 if TYPE_CHECKING:
     from ..queue import Client
@@ -41,7 +41,7 @@ RECHECK_MISSING_S = 60.0
 
 def create_rate_limit_table(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
     """Idempotent; ``piiq migrate`` runs it (``create_slack_tables``)."""
-    conn.execute(sqlfiles.load("rate_limits_up.sql", prefix, _PACKAGE))
+    conn.execute(load_sql("rate_limits_up.sql", prefix, _PACKAGE))
 
 
 def scope_of(method: str, params: Mapping[str, object]) -> str:
@@ -132,7 +132,7 @@ class WorkspaceLimits:
         params = {"team": team, "method": method, "scope": scope, **extra}
         try:
             with self.client.connection() as conn:
-                return conn.execute(sqlfiles.load(name, prefix, _PACKAGE), params).fetchone()
+                return conn.execute(load_sql(name, prefix, _PACKAGE), params).fetchone()
         except psycopg.errors.UndefinedTable:
             self.shared.table_missing(prefix)
         except psycopg.Error as exc:  # the call goes ahead: Slack itself still says 429

@@ -20,8 +20,7 @@ from typing import Any
 import structlog
 
 from ..detect import Decision
-from ..queue import Job
-from ..queue.job import LeaseLost
+from ..queue import Job, LeaseLost
 from ..runtime.settings import Settings
 from . import audit, holding, notices, review_blocks
 from .api import SlackCallFailed

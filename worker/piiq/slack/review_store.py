@@ -16,7 +16,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ..queue import sqlfiles
+from ..queue import load_sql
 from ..runtime.argscrypt import ArgsKeys, open_args
 
 _PACKAGE = "piiq.slack"
@@ -25,7 +25,7 @@ HASH_PURPOSE = "piiq allow-list v1"  # what the value-hash keys are derived for
 
 
 def create_review_tables(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
-    conn.execute(sqlfiles.load("review_up.sql", prefix, _PACKAGE))
+    conn.execute(load_sql("review_up.sql", prefix, _PACKAGE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,7 @@ def insert(
         "content": content,
         "keep_seconds": keep_seconds,
     }
-    row = conn.execute(sqlfiles.load("review_insert.sql", prefix, _PACKAGE), params).fetchone()
+    row = conn.execute(load_sql("review_insert.sql", prefix, _PACKAGE), params).fetchone()
     assert row is not None
     return int(row[0])
 
@@ -85,16 +85,14 @@ def kept_text(item: dict[str, Any], keys: ArgsKeys | None) -> str | None:
 
 def get(conn: psycopg.Connection[Any], prefix: str, item_id: int) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(
-            sqlfiles.load("review_get.sql", prefix, _PACKAGE), {"id": item_id}
-        ).fetchone()
+        return cur.execute(load_sql("review_get.sql", prefix, _PACKAGE), {"id": item_id}).fetchone()
 
 
 def note(conn: psycopg.Connection[Any], prefix: str, item_id: int, **where: str | None) -> None:
     """Record where piiq's messages about the item are (tombstone_ts, review_ts, dm ...)."""
     names = ("tombstone_ts", "review_ts", "dm_channel", "dm_ts", "report_ts")
     params = {name: where.get(name) for name in names} | {"id": item_id}
-    conn.execute(sqlfiles.load("review_note.sql", prefix, _PACKAGE), params)
+    conn.execute(load_sql("review_note.sql", prefix, _PACKAGE), params)
 
 
 def decide(
@@ -116,19 +114,17 @@ def decide(
         "from_states": list(from_states),
     }
     with conn.cursor(row_factory=dict_row) as cur:
-        return cur.execute(sqlfiles.load("review_decide.sql", prefix, _PACKAGE), params).fetchone()
+        return cur.execute(load_sql("review_decide.sql", prefix, _PACKAGE), params).fetchone()
 
 
 def settle(conn: psycopg.Connection[Any], prefix: str, item_id: int, state: str) -> None:
     """The item's final state; its kept copy is deleted."""
-    conn.execute(
-        sqlfiles.load("review_settle.sql", prefix, _PACKAGE), {"id": item_id, "state": state}
-    )
+    conn.execute(load_sql("review_settle.sql", prefix, _PACKAGE), {"id": item_id, "state": state})
 
 
 def expire(conn: psycopg.Connection[Any], prefix: str) -> list[tuple[int, str]]:
     """Delete the kept copies past their retention; (item id, team) of each."""
-    rows = conn.execute(sqlfiles.load("review_expire.sql", prefix, _PACKAGE)).fetchall()
+    rows = conn.execute(load_sql("review_expire.sql", prefix, _PACKAGE)).fetchall()
     return [(int(item_id), str(team)) for item_id, team in rows]
 
 
@@ -140,10 +136,10 @@ def allow(conn: psycopg.Connection[Any], prefix: str, item: dict[str, Any], by: 
         "added_by": by,
         "value_hashes": Jsonb(item["value_hashes"]),
     }
-    cur = conn.execute(sqlfiles.load("allow_add.sql", prefix, _PACKAGE), params)
+    cur = conn.execute(load_sql("allow_add.sql", prefix, _PACKAGE), params)
     return cur.rowcount
 
 
 def allowed_hashes(conn: psycopg.Connection[Any], prefix: str, team: str) -> frozenset[str]:
-    rows = conn.execute(sqlfiles.load("allow_hashes.sql", prefix, _PACKAGE), {"team": team})
+    rows = conn.execute(load_sql("allow_hashes.sql", prefix, _PACKAGE), {"team": team})
     return frozenset(str(h) for (h,) in rows.fetchall())

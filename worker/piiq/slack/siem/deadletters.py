@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from ...queue import Client, sqlfiles
+from ...queue import Client, load_sql
 from .outbox import delivery_job
 
 _PACKAGE = "piiq.slack"
@@ -31,7 +31,7 @@ class DeadLetter:
 
 
 def create_dead_letter_table(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
-    conn.execute(sqlfiles.load("audit_dead_letters_up.sql", prefix, _PACKAGE))
+    conn.execute(load_sql("audit_dead_letters_up.sql", prefix, _PACKAGE))
 
 
 def record_dead_letter(
@@ -45,13 +45,13 @@ def record_dead_letter(
         "error": error,
     }
     with client.connection() as conn:
-        conn.execute(sqlfiles.load("dead_letter_record.sql", client.prefix, _PACKAGE), params)
+        conn.execute(load_sql("dead_letter_record.sql", client.prefix, _PACKAGE), params)
 
 
 def dead_letters(
     conn: psycopg.Connection[Any], prefix: str, sink: str | None = None
 ) -> list[DeadLetter]:
-    rows = conn.execute(sqlfiles.load("dead_letters.sql", prefix, _PACKAGE), {"sink": sink})
+    rows = conn.execute(load_sql("dead_letters.sql", prefix, _PACKAGE), {"sink": sink})
     return [DeadLetter(*row) for row in rows.fetchall()]
 
 
@@ -67,7 +67,7 @@ def replay(
     params = {"sink": sink, "ids": list(audit_ids) if audit_ids else None}
     with client.connection() as conn, conn.transaction():
         taken = conn.execute(
-            sqlfiles.load("dead_letters_take.sql", client.prefix, _PACKAGE), params
+            load_sql("dead_letters_take.sql", client.prefix, _PACKAGE), params
         ).fetchall()
         jobs = [delivery_job(audit_id, name, max_attempts) for audit_id, name in sorted(taken)]
         if jobs:

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from ...queue import Cancel, Discard, Job, Result, Snooze, Worker, sqlfiles
+from ...queue import Cancel, Discard, Job, Result, Snooze, Worker, load_sql
 from ...runtime.settings import Settings
 from .deadletters import record_dead_letter
 from .events import event_of
@@ -116,7 +116,7 @@ def post(request: Request, timeout_s: float) -> tuple[int, float | None]:
 
 def _rows(job: Job, ids: list[int]) -> list[Any]:
     with job.client.connection() as conn:
-        sql = sqlfiles.load("audit_rows.sql", job.client.prefix, _PACKAGE)
+        sql = load_sql("audit_rows.sql", job.client.prefix, _PACKAGE)
         return conn.execute(sql, {"ids": ids}).fetchall()
 
 

@@ -11,7 +11,7 @@ from typing import Any, TextIO
 
 import psycopg
 
-from ...queue import sqlfiles
+from ...queue import load_sql
 from .events import FIELDS, event_of
 
 _PACKAGE = "piiq.slack"
@@ -23,7 +23,7 @@ def rows_since(
     conn: psycopg.Connection[Any], prefix: str, since: datetime
 ) -> Iterator[dict[str, Any]]:
     """Events of the rows written since ``since`` (naive UTC), oldest first."""
-    sql = sqlfiles.load("audit_since.sql", prefix, _PACKAGE)
+    sql = load_sql("audit_since.sql", prefix, _PACKAGE)
     with conn.transaction(), conn.cursor(name="piiq_audit_export") as cur:
         cur.itersize = _BATCH
         cur.execute(sql, {"since": since})

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -15,11 +14,10 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 from . import sqlfiles
-from .insert import insert_steps, uses_copy
-from .job import Job, LeaseLost, utcnow
-from .outcome import Ack, apply_ack, outcome_of
+from ._execution import run_inline
+from ._insert import insert_steps, uses_copy
+from .job import Job, LeaseLost
 from .steps import run_async, run_sync
-from .worker import UnknownWorker, Worker, resolve_worker
 
 TestingMode = Literal["disabled", "manual", "inline"]
 
@@ -61,7 +59,7 @@ class Client:
             raise ConfigError(
                 f"testing mode {testing!r} is unknown: use one of {', '.join(TESTING_MODES)}"
             )
-        self.database_url = database_url or os.environ.get("PIIQ_DATABASE_URL")
+        self.database_url = database_url
         self.prefix = sqlfiles.check_prefix(prefix)
         self.testing: TestingMode = testing
         self.notify = notify
@@ -79,8 +77,8 @@ class Client:
     def _require_url(self) -> str:
         if not self.database_url:
             raise ConfigError(
-                "no database configured: set PIIQ_DATABASE_URL (e.g. "
-                "postgresql://user@host:5432/db) or pass database_url"
+                "no database configured: pass database_url to Client "
+                "(e.g. Client('postgresql://user@host:5432/db'))"
             )
         return self.database_url
 
@@ -253,58 +251,3 @@ class Client:
                 return await run_async(c, steps)
             async with c.transaction():
                 return await run_async(c, steps)
-
-
-def perform_now(worker: Worker, job: Job) -> Any:
-    """Call ``perform`` to the end, sync or async, from plain synchronous code.
-
-    Returns what perform returned, or the exception it raised (not re-raised).
-    """
-    try:
-        if type(worker).is_async():
-            return _run_coroutine_blocking(worker, job)
-        return worker.perform(job)
-    except Exception as exc:
-        return exc
-
-
-def _run_coroutine_blocking(worker: Worker, job: Job) -> Any:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(worker.perform(job))
-    # Called from inside an event loop (an async test): run on a private loop in a thread.
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(worker.perform(job))
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="piiq-perform")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
-
-
-def perform_to_outcome(job: Job) -> tuple[Ack, Any]:
-    """Run a leased job in this process: its ack, and what perform returned or raised."""
-    try:
-        worker: Worker | None = resolve_worker(job.worker)()
-    except UnknownWorker as exc:
-        worker, result = None, exc
-    else:
-        result = perform_now(worker, job)
-    return outcome_of(job, worker, result), result
-
-
-def run_inline(job: Job, client: Client) -> Job:
-    """Oban's inline testing: execute now, in this process, without the database."""
-    job.client = client
-    job.state, job.attempt = "executing", job.attempt + 1
-    job.attempted_at = utcnow()
-    ack, _ = perform_to_outcome(job)
-    return apply_ack(job, ack, utcnow())

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ._unique import Unique
 from .job import MAX_NAME_LENGTH, MAX_PRIORITY, STATES, Job
-from .unique import Unique
 
 ALIASES = {
     "@yearly": "0 0 1 1 *",
@@ -209,10 +209,11 @@ class CronEntry:
             or self.max_attempts < 1
         ):
             raise CronError(f"{where}: max_attempts {self.max_attempts!r} must be 1 or more")
-        if self.tags is not None:
-            if isinstance(self.tags, str) or not all(isinstance(t, str) for t in self.tags):
+        tags: Any = self.tags  # as written in the crontab, not yet checked
+        if tags is not None:
+            if isinstance(tags, str) or not all(isinstance(t, str) for t in tags):
                 raise CronError(f"{where}: tags {self.tags!r} must be a list of strings")
-            object.__setattr__(self, "tags", tuple(self.tags))
+            object.__setattr__(self, "tags", tuple(tags))
         if self.name is not None and (not isinstance(self.name, str) or not self.name):
             raise CronError(f"{where}: name {self.name!r} must be a non-empty string")
 

@@ -1,0 +1,45 @@
+"""The queue logs through the standard library; piiq's structlog set-up renders those records
+as the same JSON lines (event, level, timestamp and the fields as keys)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+
+from piiq.queue import attach_telemetry, detach_telemetry
+from piiq.queue.telemetry import emit
+
+
+def _broken_handler(event: str, data: dict[str, Any]) -> None:
+    raise RuntimeError("a metrics bug")
+
+
+def test_a_queue_record_is_a_json_line_with_its_fields_as_keys(log_lines) -> None:
+    mark = len(log_lines.lines)
+    attach_telemetry(_broken_handler)
+    try:
+        emit("job.start", queue="q", worker="W", job_id=1, attempt=1)
+    finally:
+        detach_telemetry(_broken_handler)
+    [line] = [e for e in log_lines.since(mark) if e["event"] == "telemetry.handler_detached"]
+    assert line["level"] == "error" and line["logger"] == "piiq.queue.telemetry"
+    assert (line["handler"], line["event_name"], line["error"]) == (
+        "_broken_handler",
+        "job.start",
+        "RuntimeError",
+    )
+    assert line["timestamp"].endswith("Z")
+
+
+def test_without_structlog_the_fields_are_attributes_of_the_record(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attach_telemetry(_broken_handler)
+    with caplog.at_level(logging.ERROR, logger="piiq.queue"):
+        emit("job.start", queue="q", worker="W", job_id=1, attempt=1)
+    detach_telemetry(_broken_handler)
+    [record] = [r for r in caplog.records if r.getMessage() == "telemetry.handler_detached"]
+    assert record.name == "piiq.queue.telemetry" and record.event_name == "job.start"  # type: ignore[attr-defined]
+    assert record.pathname.endswith("telemetry.py")  # the module that logged, not the helper

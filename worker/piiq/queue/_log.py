@@ -1,0 +1,43 @@
+"""The queue logs through the standard library's ``logging``, never a logging library of its
+own choosing: each record's message is an event name (``worker.started``) and its fields
+travel as ``extra`` attributes of the record.
+
+An application renders them as it likes; structlog's ``ProcessorFormatter`` with
+``ExtraAdder`` turns them into keys of a JSON line (what piiq's ``runtime.logs`` does).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+
+class EventLogger:
+    """``log.info("worker.stopped", handed_back=0)`` on a ``logging.Logger``."""
+
+    def __init__(self, name: str) -> None:
+        self.logger = logging.getLogger(name)
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self._log(logging.DEBUG, event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._log(logging.INFO, event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._log(logging.WARNING, event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._log(logging.ERROR, event, fields)
+
+    def exception(self, event: str, **fields: Any) -> None:
+        self._log(logging.ERROR, event, fields, exc_info=True)
+
+    def _log(self, level: int, event: str, fields: dict[str, Any], exc_info: bool = False) -> None:
+        if self.logger.isEnabledFor(level):
+            # stacklevel 3: the record names the queue module that logged, not this one
+            self.logger.log(level, event, extra=fields, exc_info=exc_info, stacklevel=3)
+
+
+def get_logger(name: str = "piiq.queue") -> EventLogger:
+    return EventLogger(name)

@@ -1,0 +1,84 @@
+"""Give the jobs of dead workers back, in seconds, and never those of a live one.
+
+Every ``interval`` seconds one pass of rescue_jobs.sql (see that file for the tests):
+
+- the database session is the liveness signal: each worker holds a session advisory lock
+  on its heartbeat connection (_heartbeat.py). When a worker has missed two heartbeats
+  and this pass can take its lock, its session is gone (kill -9, OOM kill, lost node):
+  its jobs are rescued at once. A worker that lives, however slow its jobs, holds its
+  lock, and its jobs are never touched;
+- the heartbeat is the fallback for a process that lives but hangs (its session holds
+  the lock, its heartbeat stops): rescued after ``heartbeat_timeout``;
+- and, when ``rescue_after`` is set, Oban's Lifeline: jobs executing longer than that
+  whose worker is not a live piiq worker.
+
+Rescued jobs with attempts left become available (their queue's producer is woken),
+the others are discarded; each gets an error entry saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from . import telemetry
+from ._background import Background
+from ._queries import DB_ERRORS
+from ._signals import Signals
+from .maintenance import MaintenanceOptions, PassSummary, rescue_steps
+from .steps import Steps
+
+log = structlog.get_logger("piiq.queue")
+
+
+class Rescuer(Background):
+    name = "rescuer"
+
+    def __init__(
+        self,
+        run_steps: Callable[[Steps[PassSummary]], Awaitable[PassSummary]],
+        *,
+        prefix: str,
+        options: MaintenanceOptions,
+        interval: float,
+        on_rescued: Callable[[str], None],
+        signals: Signals,
+    ) -> None:
+        self._run_steps = run_steps
+        self._prefix = prefix
+        self._options = options
+        self._interval = interval
+        self._on_rescued = on_rescued  # a queue got jobs back
+        self._signals = signals
+
+    async def rescue(self) -> PassSummary:
+        """One pass: rescue every orphaned job (in bounded batches)."""
+        summary = await self._run_steps(rescue_steps(self._prefix, self._options))
+        if summary.rescued or summary.discarded:
+            log.warning(
+                "jobs.rescued",
+                rescued=summary.rescued,
+                discarded=summary.discarded,
+                by_queue=summary.rescued_by_queue,
+                discarded_by_queue=summary.discarded_by_queue,
+            )
+            for state, by_queue in (
+                ("available", summary.rescued_by_queue),
+                ("discarded", summary.discarded_by_queue),
+            ):
+                for queue, count in by_queue.items():
+                    telemetry.emit("jobs.rescued", queue=queue, state=state, count=count)
+            for queue in summary.rescued_by_queue:
+                self._on_rescued(queue)
+        self._signals.rescued.emit(summary)
+        return summary
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.rescue()
+            except DB_ERRORS as exc:
+                log.warning("maintenance.failed", error=type(exc).__name__)
+            await asyncio.sleep(self._interval)
