@@ -10,6 +10,7 @@ import base64
 import json
 import time
 import urllib.parse
+from datetime import datetime
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from piiq.queue import Client
 from piiq.runtime.settings import Settings
 from piiq.sandbox.delivery import post
 from piiq.slack import review_blocks as rb
-from piiq.slack.review import ExpireHeldWorker
+from piiq.slack.periodic import RETENTION_ENTRY, with_retention
 from piiq.slack.siem.outbox import AUDIT_QUEUE
 
 from .conftest import CHANNEL, serve_ingress
@@ -204,7 +205,11 @@ async def test_retention_expiry_deletes_the_kept_copy(
         item = await hold_a_card(slack, review_url, slack_client)
         assert item["content"] is not None
         await wait_for(lambda: retention_over(slack_client), within=5)
-        slack_client.insert(ExpireHeldWorker.new({}))  # what the hourly cron entry inserts
+    # No --cron given: the crontab `piiq worker` builds for the events queue runs the
+    # retention job at the top of the hour (the runner's clock says it is one).
+    crontab = with_retention(Settings(), [f"{q}={n}" for q, n in QUEUES.items()], ())
+    top_of_hour = lambda: datetime(2026, 12, 5, 22, 0, 10)  # noqa: E731
+    async with running(slack_client, QUEUES, clock=top_of_hour, crontab=crontab):
         await wait_for(
             lambda: items(slack_client)[0]["state"] == "expired" and settled(slack_client)
         )
@@ -291,3 +296,16 @@ async def test_forged_interactions_enqueue_nothing_and_a_repeat_makes_one_job(
     assert len(jobs(slack_client)) == before + 1
     garbage = b"payload=%7Bnot-json"
     assert (await asyncio.to_thread(post, url, garbage, slack.signed_headers(garbage)))[0] == 400
+
+
+def test_an_events_worker_that_can_hold_messages_schedules_their_retention() -> None:
+    keys = Settings(args_keys=KEY)
+    assert with_retention(keys, ["events=8/20"], ()) == (RETENTION_ENTRY,)
+    mine = "* * * * * myapp.Report"
+    assert with_retention(keys, ["events=8", "app=1"], (mine,)) == (mine, RETENTION_ENTRY)
+    # Files only, or no keys (nothing is ever held): no entry.
+    assert with_retention(keys, ["pii_detection=2"], ()) == ()
+    assert with_retention(Settings(args_keys=None), ["events=8"], ()) == ()
+    # The user's own schedule of that worker wins.
+    theirs = "*/10 * * * * piiq.slack.review.ExpireHeldWorker"
+    assert with_retention(keys, ["events=8"], (theirs,)) == (theirs,)

@@ -6,15 +6,19 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from piiq.queue import Client, Job, Runner, RunnerOptions
 from piiq.queue.inspect import get_job
+from piiq.queue.job import utcnow
 
 
 @asynccontextmanager
-async def running(client: Client, queues: dict[str, int], **options) -> AsyncIterator[Runner]:
+async def running(
+    client: Client, queues: dict[str, int], clock: Callable[[], datetime] = utcnow, **options
+) -> AsyncIterator[Runner]:
     live = Client(client.database_url, prefix=client.prefix)
-    runner = Runner(live, queues, options=RunnerOptions(**options))
+    runner = Runner(live, queues, options=RunnerOptions(**options), clock=clock)
     task = asyncio.create_task(runner.run())
     await asyncio.wait_for(runner.started.wait(), 10)
     try:
