@@ -10,8 +10,8 @@ import base64
 import json
 import time
 import urllib.parse
-from datetime import datetime
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
