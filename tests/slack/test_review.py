@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from pii_samples import CARD
+from piiq_cli import run_piiq
 from queue_helpers import running, wait_for
 from siem_receivers import WEBHOOK_SECRET, WebhookReceiver
 
@@ -221,7 +222,11 @@ async def test_retention_expiry_deletes_the_kept_copy(
 
 
 async def test_false_positive_report_accepted_allow_lists_that_value_only(
-    slack: sb.SlackSandbox, review_url: str, slack_client: Client, held: dict
+    slack: sb.SlackSandbox,
+    review_url: str,
+    slack_client: Client,
+    held: dict,
+    subprocess_env: dict,
 ) -> None:
     interactions = f"{review_url}/slack/interactions"
     item = held
@@ -267,6 +272,18 @@ async def test_false_positive_report_accepted_allow_lists_that_value_only(
     assert "reported_false_positive" in actions and "false_positive" in actions
     everything = json.dumps([audit_rows(slack_client), jobs(slack_client)], default=str)
     assert "test card of our shop" not in everything and "4556" not in everything
+
+    # An admin takes the entry back (`piiq allow-list remove`): that card is held again.
+    listed = run_piiq("allow-list", "list", "--json", **subprocess_env)
+    (entry,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert "4556" not in listed.stdout and entry["item_id"] == item["id"]
+    removed = run_piiq("allow-list", "remove", str(entry["id"]), **subprocess_env)
+    assert removed.returncode == 0, removed.stderr
+    async with running(slack_client, QUEUES):
+        third = slack.post_message(CHANNEL, "U0BOB", f"card again: {CARD}")
+        assert await send(slack, review_url, third) == 200
+        await wait_for(lambda: len(items(slack_client)) == 3 and settled(slack_client))
+    assert not slack.message_exists(CHANNEL, third["event"]["ts"])
 
 
 async def test_forged_interactions_enqueue_nothing_and_a_repeat_makes_one_job(
