@@ -506,6 +506,16 @@ def scan(**options: Any) -> None:
     help="Receive events over Socket Mode (needs PIIQ_SLACK_APP_TOKEN), for workspaces "
     "without a public endpoint.",
 )
+@click.option(
+    "--routes",
+    type=click.Choice(("all", "events", "install")),
+    default="all",
+    show_default=True,
+    help="What to serve: all; events (events and interactivity: no OAuth client secret "
+    "needed, uninstall events still delete installations with PIIQ_SLACK_CLIENT_ID); "
+    "install (only /slack/install and /slack/oauth_redirect: no signing secret, no "
+    "message keys). Kubernetes runs the two apart.",
+)
 def ingress(**options: Any) -> None:
     """Receive Slack events and enqueue one job per message.
 
