@@ -508,16 +508,17 @@ def children(
     if spec.ingress.enabled:
         deployments.append(ingress_deployment(spec, owner, transport, slack_api_url))
     oauth = spec.slack.oauth
-    if oauth is not None:
-        deployments.append(install_deployment(spec, owner, oauth, slack_api_url))
+    install = install_deployment(spec, owner, oauth, slack_api_url) if oauth else None
+    if install is not None:
+        deployments.append(install)
     result = [d for d in deployments if d["metadata"]["labels"][COMPONENT] == "worker"]
     if spec.maintenance.enabled:
         result.append(maintenance_cronjob(spec, owner))
     result += [d for d in deployments if d["metadata"]["labels"][COMPONENT] == "ingress"]
     if spec.ingress.enabled and transport is Transport.HTTP:
         result.append(ingress_service(spec, owner))
-    if oauth is not None:
-        result += [deployments[-1], ingress_service(spec, owner, "install")]
+    if install is not None:
+        result += [install, ingress_service(spec, owner, "install")]
     if spec.disruption_budget.enabled:
         result += [disruption_budget(spec, owner, d) for d in deployments]
     return result + network_policies(spec, owner, ingress_http=transport is Transport.HTTP)
