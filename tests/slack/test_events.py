@@ -81,10 +81,21 @@ def test_job_args_hold_what_the_worker_needs_and_no_token() -> None:
     assert args["attachments"] == [{"title": "Ticket", "text": "card 4556 7375 8689 9855"}]
     job = message_job(args)
     assert (
-        job.unique is not None
-        and job.unique.key == f"slack-event:{sb.TEAM_ID}:{envelope['event_id']}"
+        job.unique is not None and job.unique.key == f"slack-message:{sb.TEAM_ID}:C1:{args['ts']}"
     )
     assert (job.queue, job.max_attempts, job.meta["scrub"][0]) == ("events", 3, "text")
+    retried = message_job(route_event(json.loads(json.dumps(envelope))).args)
+    edit = event(subtype="message_changed", message={**envelope["event"], "text": "new"})
+    edited = message_job(
+        route_event(
+            {**edit, "event": {**edit["event"], "previous_message": envelope["event"]}}
+        ).args
+    )
+    assert retried.unique == job.unique  # one job per message ...
+    assert (
+        edited.unique is not None
+        and edited.unique.key == f"slack-event:{sb.TEAM_ID}:{edit['event_id']}"
+    )
     assert "xox" not in json.dumps(job.args)
 
 

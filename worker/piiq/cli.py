@@ -164,8 +164,8 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 )
 def migrate(url: str, prefix: str, settings: Settings, **options: Any) -> None:
     """Bring the database to Oban's schema v12, or --version 13 or 14 (plus piiq's additive
-    objects and the Slack tables: the audit trail, the shared rate limits; --down-to leaves
-    them in place)."""
+    objects and the Slack tables: the audit trail, the shared rate limits, history scans;
+    --down-to leaves them in place)."""
     from .commands.migrate import migrate
 
     migrate(url, prefix, **options)
@@ -544,6 +544,43 @@ def keys_generate(key_id: str | None) -> None:
     from .commands.keys import generate_key
 
     generate_key(key_id)
+
+
+@main.command("scan-history")
+@database_options
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    metavar="ID",
+    help="A channel (or DM) id to scan, e.g. C0123ABCD; repeatable.",
+)
+@click.option("--since", type=DURATION, default=None, help="How far back, e.g. 30d, 12h.")
+@click.option(
+    "--queue",
+    default="default",
+    show_default=True,
+    help="The queue the page jobs run on (a worker must serve it).",
+)
+@click.option(
+    "--page-size",
+    type=click.IntRange(1, 999),
+    default=200,
+    show_default=True,
+    help="Messages per conversations.history call.",
+)
+@click.option("--wait", is_flag=True, help="Show the scans' progress until they are done.")
+@click.option("--status", is_flag=True, help="Print every scan's progress and exit.")
+def scan_history(url: str, prefix: str, settings: Settings, **options: Any) -> None:
+    """Scan channels' past messages for personal data, through the queue.
+
+    Each page of conversations.history (and of each thread) is a job on --queue; every
+    message found becomes the same scan job a live event makes (on the events queue, after
+    live events), once however often a scan is started. Progress: --wait, or --status.
+    """
+    from .commands.scan_history import scan_history
+
+    sys.exit(scan_history(url, prefix, settings, **options))
 
 
 @main.command()

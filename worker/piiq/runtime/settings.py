@@ -73,8 +73,8 @@ class Settings(BaseSettings):
         default=None, description="OAuth: the Slack app's client secret."
     )
     slack_scopes: Annotated[list[str], NoDecode] = Field(
-        default=["channels:history", "groups:history", "im:history", "files:read",
-                 "chat:write", "im:write", "users:read"],
+        default=["channels:history", "groups:history", "im:history", "mpim:history",
+                 "files:read", "chat:write", "im:write"],
         description="OAuth: bot scopes asked for at install (comma-separated).",
     )  # fmt: skip
     slack_user_scopes: Annotated[list[str], NoDecode] = Field(

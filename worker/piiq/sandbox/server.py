@@ -73,6 +73,10 @@ class SlackSandbox:
     def add_user(self, user_id: str, name: str, *, is_admin: bool = False, is_bot: bool = False):
         self.workspace.add_user(user_id, name, is_admin=is_admin, is_bot=is_bot)
 
+    def add_channel(self, channel: str, *, private: bool = False, bot_member: bool = True):
+        """A channel (one that people post in exists already, with the bot in it)."""
+        self.workspace.add_channel(channel, private=private, bot_member=bot_member)
+
     def add_file(self, name: str, body: bytes, mimetype: str = "text/plain") -> dict[str, Any]:
         files_url = f"http://{self.host}:{self.port}/files-pri"
         return self.workspace.add_file(name, body, mimetype, files_url=files_url)

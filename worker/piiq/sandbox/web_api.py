@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import conversations
 from .answers import error as _error
 from .answers import ok as _ok
 from .calls import Call, CallLog
@@ -20,7 +21,7 @@ from .faults import Faults
 from .interactive_api import InteractiveMethods, json_field
 from .limits import MethodLimits
 from .tenants import Grant, Tenants
-from .workspace import ADMIN_USER_ID, BOT_ID, BOT_USER_ID, dm_channel
+from .workspace import ADMIN_USER_ID, BOT_ID, BOT_USER_ID, Workspace, dm_channel
 
 
 class WebApi(InteractiveMethods):
@@ -160,6 +161,7 @@ class WebApi(InteractiveMethods):
             return _error("invalid_metadata_schema")
         ts = self.workspace.new_ts()
         channel = args.get("channel", "")
+        self.workspace.known_channel(channel)
         message = {
             "type": "message",
             "channel": channel,
@@ -182,46 +184,10 @@ class WebApi(InteractiveMethods):
         return _ok(channel=channel, ts=ts, message=shown)
 
     def _m_conversations_history(self, args: dict[str, Any], kind: str) -> web.Response:
-        """Newest first, ``oldest``/``latest`` exclusive unless ``inclusive``, pages of
-        ``limit`` (default 100) with a cursor; message metadata only with
-        ``include_all_metadata`` (without it, Slack shows just the event_type)."""
-        channel = args.get("channel", "")
-        if not channel:
-            return _error("channel_not_found")
-        inclusive = _flag(args.get("inclusive"))
-        try:
-            oldest = float(args.get("oldest") or 0)
-            latest = float(args.get("latest") or "inf")
-            limit = min(max(int(args.get("limit") or 100), 1), 999)
-            offset = int(args.get("cursor") or 0)
-        except ValueError:
-            return _error("invalid_arguments")
+        return _read(conversations.history, self.workspace, args)
 
-        def within(ts: float) -> bool:
-            if inclusive:
-                return oldest <= ts <= latest
-            return oldest < ts < latest
-
-        found = sorted(
-            (m for (c, _), m in self.workspace.messages.items() if c == channel),
-            key=lambda m: float(m["ts"]),
-            reverse=True,
-        )
-        found = [m for m in found if within(float(m["ts"]))]
-        page = found[offset : offset + limit]
-        all_metadata = _flag(args.get("include_all_metadata"))
-        messages = []
-        for message in page:
-            shown = {k: v for k, v in message.items() if k != "channel" and v is not None}
-            if "metadata" in shown and not all_metadata:
-                shown["metadata"] = {"event_type": shown["metadata"]["event_type"]}
-            messages.append(shown)
-        more = offset + limit < len(found)
-        return _ok(
-            messages=messages,
-            has_more=more,
-            response_metadata={"next_cursor": str(offset + limit) if more else ""},
-        )
+    def _m_conversations_replies(self, args: dict[str, Any], kind: str) -> web.Response:
+        return _read(conversations.replies, self.workspace, args)
 
     def _m_users_info(self, args: dict[str, Any], kind: str) -> web.Response:
         user = self.workspace.users.get(args.get("user", ""))
@@ -250,6 +216,17 @@ class WebApi(InteractiveMethods):
         return web.Response(body=body, content_type=info["mimetype"])
 
 
+def _read(
+    method: Callable[[Workspace, dict[str, Any]], dict[str, Any]],
+    workspace: Workspace,
+    args: dict[str, Any],
+) -> web.Response:
+    try:
+        return _ok(**method(workspace, args))
+    except conversations.ConversationError as exc:
+        return _error(str(exc))
+
+
 def _opens(grant: Grant | None, team: str, tenants: Tenants) -> bool:
     """A bot or user token, unexpired, of the file's workspace (or of its org, org-wide)."""
     if grant is None or grant.kind not in ("bot", "admin") or grant.expired():
@@ -260,8 +237,3 @@ def _opens(grant: Grant | None, team: str, tenants: Tenants) -> bool:
     if grant.team is None:
         return grant.enterprise is not None and grant.enterprise == workspace.enterprise_id
     return grant.team == team
-
-
-def _flag(value: Any) -> bool:
-    """A boolean parameter as Slack reads it: true, 1 (what slack_sdk sends for True)."""
-    return str(value).lower() in ("1", "true")

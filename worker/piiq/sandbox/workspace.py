@@ -33,6 +33,14 @@ PEOPLE = [
 ]
 
 
+@dataclass(slots=True)
+class Channel:
+    """A channel as the bot sees it: private or public, and whether the bot is in it."""
+
+    private: bool = False
+    bot_member: bool = True
+
+
 @dataclass
 class Workspace:
     """Users, messages by (channel, ts), files and their bodies, and revoked tokens.
@@ -48,6 +56,7 @@ class Workspace:
     org_install: bool = False
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_bodies: dict[str, bytes] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
@@ -79,6 +88,16 @@ class Workspace:
             "is_bot": is_bot,
             "deleted": False,
         }
+
+    def add_channel(self, channel: str, *, private: bool = False, bot_member: bool = True):
+        """A channel; one that people post in exists already (with the bot in it)."""
+        with self.lock:
+            self.channels[channel] = Channel(private, bot_member)
+
+    def known_channel(self, channel: str) -> None:
+        """A channel someone posts in exists; the caller holds the lock."""
+        if not channel.startswith("D"):
+            self.channels.setdefault(channel, Channel())
 
     def new_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts):06d}"
@@ -127,6 +146,7 @@ class Workspace:
         if files:
             message.update(subtype="file_share", files=files)
         with self.lock:
+            self.known_channel(channel)
             self.messages[(channel, ts)] = message
         return self.envelope(dict(message))
 

@@ -7,7 +7,7 @@ never a token; the worker scrubs the text from the job once it is finished.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,14 +45,36 @@ def route_event(envelope: dict[str, Any], exempt_channels: Collection[str] = ())
         return Routing(None, f"subtype {subtype}")
     else:
         message = event
+    workspace = {
+        "team": envelope.get("team_id") or envelope.get("context_team_id"),
+        **_org(envelope),
+    }
+    return route_message(
+        message, channel, workspace=workspace, event_id=envelope.get("event_id"), edited=edited
+    )
+
+
+def route_message(
+    message: dict[str, Any],
+    channel: str,
+    *,
+    workspace: Mapping[str, Any],
+    event_id: str | None = None,
+    edited: bool = False,
+) -> Routing:
+    """One message as Slack shows it, in an event or in ``conversations.history``: the
+    job args, or why there are none (a bot's message, a channel join ...). ``workspace``
+    holds ``team`` and, on Enterprise Grid, the org's fields (``jobs.WORKSPACE_ARGS``)."""
     if message.get("bot_id") or message.get("subtype") in ("bot_message", "tombstone"):
         return Routing(None, "bot message")
+    if message.get("subtype") not in SCANNED_SUBTYPES:
+        return Routing(None, f"subtype {message.get('subtype')}")
     if not message.get("user") or not message.get("ts"):
         return Routing(None, "no author or ts")
     args = {
-        "event_id": envelope.get("event_id"),
-        "team": envelope.get("team_id") or envelope.get("context_team_id") or message.get("team"),
-        **_org(envelope),
+        "event_id": event_id,
+        "team": workspace.get("team") or message.get("team"),
+        **{k: v for k, v in workspace.items() if k != "team"},
         "channel": channel,
         "user": message["user"],
         "ts": message["ts"],

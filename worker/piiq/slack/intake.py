@@ -1,7 +1,8 @@
 """From a verified event to at most one job: the one enqueue path for HTTP and Socket Mode.
 
-The job's unique key is the envelope's ``event_id``, enforced by the database: Slack's
-retries, and the same event reaching several ingress replicas, make one job.
+The job's unique key is the message (an edit: the envelope's ``event_id``), enforced by
+the database: Slack's retries, the same event reaching several ingress replicas, and a
+history scan that found the message make one job (``jobs.message_job``).
 
 Events that arrive while an insert is in flight are inserted together in the next one:
 one statement and one commit for many requests, with no timer and no added wait. A

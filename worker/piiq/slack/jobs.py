@@ -23,21 +23,33 @@ FILE_SENSITIVE_ARGS = (*FILE_SEALED_ARGS, SEALED)
 WORKSPACE_ARGS = ("enterprise", "enterprise_install")
 
 
-def message_job(args: dict[str, Any], keys: ArgsKeys | None = None) -> Job:
-    """The job for one message event; its unique key is the event's id. With ``keys`` the
-    message's content is sealed (see ``piiq.runtime.argscrypt``)."""
-    key = f"slack-event:{args['team']}:{args['event_id']}"
-    return sealed_job(MESSAGE_WORKER, args, keys, MESSAGE_SEALED_ARGS, key)
+def message_job(args: dict[str, Any], keys: ArgsKeys | None = None, *, priority: int = 0) -> Job:
+    """The job for one message, unique per message (workspace, channel, ts): Slack's
+    retries of its event, the ingress replicas, and a history scan that finds it make one
+    job. An edit is a new version of the message: unique per edit event instead. With
+    ``keys`` the message's content is sealed (see ``piiq.runtime.argscrypt``)."""
+    if args.get("edited"):
+        key = f"slack-event:{args['team']}:{args['event_id']}"
+    else:
+        key = f"slack-message:{args['team']}:{args['channel']}:{args['ts']}"
+    return sealed_job(MESSAGE_WORKER, args, keys, MESSAGE_SEALED_ARGS, key, priority=priority)
 
 
 def sealed_job(
-    worker: str, args: dict[str, Any], keys: ArgsKeys | None, sealed: tuple[str, ...], key: str
+    worker: str,
+    args: dict[str, Any],
+    keys: ArgsKeys | None,
+    sealed: tuple[str, ...],
+    key: str,
+    *,
+    priority: int = 0,
 ) -> Job:
     """A job on the events queue whose ``sealed`` args (what people wrote) are encrypted
     with ``keys`` (when set) and scrubbed once it is finished; unique by ``key``."""
     return Job(
         worker=worker,
         queue=MESSAGE_QUEUE,
+        priority=priority,
         max_attempts=MAX_ATTEMPTS,
         args=keys.seal(args, sealed) if keys else args,
         meta={"scrub": [*sealed, SEALED]},
