@@ -20,7 +20,7 @@ from .meta import COMPONENT, INGRESS_PORT, METRICS_PORT, QUEUE_LABEL, Manifest, 
 from .meta import metadata as _metadata
 from .network import network_policies
 from .sizing import QueuePlan
-from .spec import PIIQueueSpec, PolicyConfigMap, object_suffix
+from .spec import PIIQueueSpec, PolicyConfigMap, SlackOAuth, object_suffix
 
 UID = 10001
 WORKER_GRACE_SECONDS = 30  # the worker's own SIGTERM grace is 15 s; the rest hands jobs back
@@ -109,6 +109,7 @@ class Component(Enum):
     WORKER = "worker"  # Slack Web API calls: the bot token, the admin token if any
     INGRESS_HTTP = "ingress-http"  # verifies Events API requests: the signing secret
     INGRESS_SOCKET_MODE = "ingress-socket-mode"  # opens the WebSocket: the app token
+    INSTALL = "install"  # the OAuth install pages: the client secret and the token keys
     MAINTENANCE = "maintenance"  # SQL only: the database URL
 
 
@@ -122,7 +123,23 @@ SLACK_ENV: dict[Component, tuple[tuple[str, str, bool], ...]] = {
     ),
     Component.INGRESS_HTTP: (("PIIQ_SLACK_SIGNING_SECRET", "signing-secret", False),),
     Component.INGRESS_SOCKET_MODE: (("PIIQ_SLACK_APP_TOKEN", "app-token", False),),
+    Component.INSTALL: (),
     Component.MAINTENANCE: (),
+}
+# (variable, key in the OAuth Secret) per component, with spec.slack.oauth. Only the
+# install pods and the workers hold the client secret (the code exchange; the refresh of
+# rotating tokens) and the token keys (installations encrypted at rest); the
+# internet-facing events ingress gets the client id alone, to delete the installations of
+# an uninstall event. With OAuth the workers' bot token is optional (a fallback).
+OAUTH_CREDENTIALS = (
+    ("PIIQ_SLACK_CLIENT_ID", "client-id"),
+    ("PIIQ_SLACK_CLIENT_SECRET", "client-secret"),
+    ("PIIQ_SLACK_TOKEN_KEYS", "token-keys"),
+)
+OAUTH_ENV: dict[Component, tuple[tuple[str, str], ...]] = {
+    Component.WORKER: OAUTH_CREDENTIALS,
+    Component.INSTALL: OAUTH_CREDENTIALS,
+    Component.INGRESS_HTTP: OAUTH_CREDENTIALS[:1],
 }
 # (variable, key in the audit Secret): the SIEM sinks, each optional (docs/audit.md). Only
 # the workers write audit rows and send them.
@@ -137,8 +154,9 @@ AUDIT_ENV = (
 HOLDS_ARGS_KEY = frozenset(
     {Component.WORKER, Component.INGRESS_HTTP, Component.INGRESS_SOCKET_MODE}
 )
-# The components that call Slack's API (Socket Mode opens its connection through it).
-CALLS_SLACK = frozenset({Component.WORKER, Component.INGRESS_SOCKET_MODE})
+# The components that call Slack's API (Socket Mode opens its connection through it; the
+# install pages exchange the code).
+CALLS_SLACK = frozenset({Component.WORKER, Component.INGRESS_SOCKET_MODE, Component.INSTALL})
 
 
 def env(
@@ -151,11 +169,18 @@ def env(
         {"name": "PIIQ_LOG_FORMAT", "value": "json"},
         {"name": "PIIQ_NODE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
     ]
+    oauth = spec.slack.oauth
     result += [
-        _secret_env(variable, spec.slack.secret.name, key, optional=optional)
+        _secret_env(variable, spec.slack.secret.name, key, optional=optional or oauth is not None)
         for variable, key, optional in SLACK_ENV[component]
     ]
-    if spec.slack.exempt_channels and component is not Component.MAINTENANCE:
+    if oauth is not None:
+        result += [
+            _secret_env(v, oauth.secret.name, key) for v, key in OAUTH_ENV.get(component, ())
+        ]
+    if oauth is not None and component is Component.INSTALL:
+        result += _install_settings(oauth)
+    if spec.slack.exempt_channels and component not in (Component.MAINTENANCE, Component.INSTALL):
         channels = ",".join(spec.slack.exempt_channels)  # the ingress skips them at intake
         result.append({"name": "PIIQ_EXEMPT_CHANNELS", "value": channels})
     if spec.slack.admin_channel and component is Component.WORKER:
@@ -167,6 +192,18 @@ def env(
     if slack_api_url and component in CALLS_SLACK:
         result.append({"name": "PIIQ_SLACK_API_URL", "value": slack_api_url})
     return result + [dict(item) for item in spec.env]
+
+
+def _install_settings(oauth: SlackOAuth) -> list[Manifest]:
+    """What the install asks Slack for, and where Slack sends the person back."""
+    result = []
+    if oauth.redirect_uri:
+        result.append({"name": "PIIQ_SLACK_REDIRECT_URI", "value": oauth.redirect_uri})
+    if oauth.scopes is not None:
+        result.append({"name": "PIIQ_SLACK_SCOPES", "value": ",".join(oauth.scopes)})
+    if oauth.user_scopes is not None:
+        result.append({"name": "PIIQ_SLACK_USER_SCOPES", "value": ",".join(oauth.user_scopes)})
+    return result
 
 
 def _container(
@@ -367,8 +404,16 @@ def ingress_deployment(
     """``piiq ingress``, or ``piiq ingress --socket-mode``; /healthz, /readyz on 3000 either way."""
     http = transport is Transport.HTTP
     args = ["ingress"] if http else ["ingress", "--socket-mode"]
+    if spec.slack.oauth is not None:  # the install pages run apart (install_deployment)
+        args += ["--routes", "events"]
     component = Component.INGRESS_HTTP if http else Component.INGRESS_SOCKET_MODE
-    environment = env(spec, component, slack_api_url)
+    replicas = spec.ingress.replicas
+    pod = _http_pod(spec, args, env(spec, component, slack_api_url))
+    return _deployment(spec, owner, ingress_name(owner), "ingress", None, replicas, pod)
+
+
+def _http_pod(spec: PIIQueueSpec, args: list[str], environment: list[Manifest]) -> Manifest:
+    """A ``piiq ingress`` pod: its HTTP port (3000, with the probes) and metrics port."""
     container = _container(spec, "ingress", args, spec.ingress.resources, environment)
     container["env"] += [
         {"name": "PIIQ_INGRESS_PORT", "value": str(INGRESS_PORT)},
@@ -379,14 +424,28 @@ def ingress_deployment(
         {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
     ]
     _with_probes(container, "http", ports)
-    pod = _pod_spec(spec, container, 30)
-    replicas = spec.ingress.replicas
-    return _deployment(spec, owner, ingress_name(owner), "ingress", None, replicas, pod)
+    return _pod_spec(spec, container, 30)
 
 
-def ingress_service(spec: PIIQueueSpec, owner: Owner) -> Manifest:
-    name = ingress_name(owner)
-    meta = _metadata(owner, name, "ingress")
+def install_name(owner: Owner) -> str:
+    return f"{owner.name}-install"
+
+
+def install_deployment(
+    spec: PIIQueueSpec, owner: Owner, oauth: SlackOAuth, slack_api_url: str | None = None
+) -> Manifest:
+    """``piiq ingress --routes install``: /slack/install and /slack/oauth_redirect alone,
+    with the OAuth Secret and the database, no signing secret, no message keys."""
+    args = ["ingress", "--routes", "install"]
+    pod = _http_pod(spec, args, env(spec, Component.INSTALL, slack_api_url))
+    name = install_name(owner)
+    return _deployment(spec, owner, name, "install", None, oauth.replicas, pod)
+
+
+def ingress_service(spec: PIIQueueSpec, owner: Owner, component: str = "ingress") -> Manifest:
+    """The Service in front of the ingress (or, ``component`` install, the install pages)."""
+    name = install_name(owner) if component == "install" else ingress_name(owner)
+    meta = _metadata(owner, name, component)
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -438,7 +497,8 @@ def children(
     """Everything the PIIQueue should own, in a stable order (workers by queue name).
 
     The ingress Service exists only for the HTTP transport: Socket Mode needs no inbound
-    traffic (and a Service left from HTTP mode is deleted as no longer wanted).
+    traffic (and a Service left from HTTP mode is deleted as no longer wanted). With
+    ``spec.slack.oauth`` the install Deployment and its Service serve the install pages.
     ``slack_api_url`` is the operator's setting (never the PIIQueue's); ``detection`` the
     hash of the detection ConfigMap's keys, when the spec names one."""
     deployments = [
@@ -447,12 +507,18 @@ def children(
     ]
     if spec.ingress.enabled:
         deployments.append(ingress_deployment(spec, owner, transport, slack_api_url))
+    oauth = spec.slack.oauth
+    install = install_deployment(spec, owner, oauth, slack_api_url) if oauth else None
+    if install is not None:
+        deployments.append(install)
     result = [d for d in deployments if d["metadata"]["labels"][COMPONENT] == "worker"]
     if spec.maintenance.enabled:
         result.append(maintenance_cronjob(spec, owner))
     result += [d for d in deployments if d["metadata"]["labels"][COMPONENT] == "ingress"]
     if spec.ingress.enabled and transport is Transport.HTTP:
         result.append(ingress_service(spec, owner))
+    if install is not None:
+        result += [install, ingress_service(spec, owner, "install")]
     if spec.disruption_budget.enabled:
         result += [disruption_budget(spec, owner, d) for d in deployments]
     return result + network_policies(spec, owner, ingress_http=transport is Transport.HTTP)

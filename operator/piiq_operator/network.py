@@ -7,6 +7,9 @@ what it needs.
 - the ingress: in only on its port (HTTP mode; from ``ingressFrom``, default anywhere:
   Slack comes through your ingress controller or load balancer) and the metrics port from
   ``metricsFrom``; out to DNS and the database, plus HTTPS in Socket Mode (the WebSocket);
+- the install pages (``spec.slack.oauth``): in on their port (from ``ingressFrom``: the
+  admins' browsers come through the same ingress controller) and the metrics port; out to
+  DNS, the database and HTTPS (the code exchange with slack.com);
 - maintenance: nothing in; out to DNS and the database only.
 
 Kubelet probes come from the node and are not subject to NetworkPolicies in the common
@@ -81,8 +84,17 @@ def network_policies(spec: PIIQueueSpec, owner: Owner, *, ingress_http: bool) ->
     if spec.ingress.enabled:
         inbound = _metrics(spec)
         if ingress_http:
-            peers = list(spec.network_policy.ingress_from)
-            inbound.insert(0, _rule([_port(INGRESS_PORT)], peers, "from"))
+            inbound.insert(0, _served(spec))
         egress = _egress(spec, https=not ingress_http)
         result.append(_policy(owner, "ingress", f"{owner.name}-ingress", inbound, egress))
+    if spec.slack.oauth is not None:
+        inbound = [_served(spec), *_metrics(spec)]
+        result.append(
+            _policy(owner, "install", f"{owner.name}-install", inbound, _egress(spec, True))
+        )
     return result
+
+
+def _served(spec: PIIQueueSpec) -> Manifest:
+    """Inbound HTTP on the ingress port, from ``ingressFrom`` (anyone when empty)."""
+    return _rule([_port(INGRESS_PORT)], list(spec.network_policy.ingress_from), "from")

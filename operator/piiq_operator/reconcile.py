@@ -134,7 +134,9 @@ async def _slack_keys(kube: Kube, namespace: str, spec: PIIQueueSpec) -> set[str
         "keys bot-token and signing-secret (or app-token for Socket Mode)",
     )
     keys = {key for key, value in data.items() if value}
-    if "bot-token" not in keys:
+    if spec.slack.oauth is not None:
+        await _oauth_keys(kube, namespace, spec.slack.oauth.secret.name)
+    elif "bot-token" not in keys:
         raise _Blocked(
             Problem(
                 "SecretKeyMissing",
@@ -152,6 +154,26 @@ async def _slack_keys(kube: Kube, namespace: str, spec: PIIQueueSpec) -> set[str
             )
         )
     return keys
+
+
+async def _oauth_keys(kube: Kube, namespace: str, name: str) -> None:
+    """The OAuth Secret has what the install pods and the workers read (a missing key
+    would leave them in CreateContainerConfigError)."""
+    wanted = ("client-id", "client-secret", "token-keys")
+    data = await _read_secret(
+        kube, namespace, name, "spec.slack.oauth.secretRef", f"keys {', '.join(wanted)}"
+    )
+    missing = [key for key in wanted if not data.get(key)]
+    if missing:
+        raise _Blocked(
+            Problem(
+                "SecretKeyMissing",
+                f"Secret {name!r} (spec.slack.oauth.secretRef) has no key "
+                f"{', '.join(map(repr, missing))}: add the Slack app's Client ID and Client "
+                "Secret (Basic Information) as client-id and client-secret, and "
+                "`piiq keys generate` as token-keys",
+            )
+        )
 
 
 async def _detection(kube: Kube, namespace: str, spec: PIIQueueSpec) -> str | None:

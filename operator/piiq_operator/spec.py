@@ -54,6 +54,12 @@ RESERVED_ENV = {
     "PIIQ_SLACK_ADMIN_TOKEN": "spec.slack.secretRef",
     "PIIQ_SLACK_SIGNING_SECRET": "spec.slack.secretRef",
     "PIIQ_SLACK_APP_TOKEN": "spec.slack.secretRef",
+    "PIIQ_SLACK_CLIENT_ID": "spec.slack.oauth.secretRef",
+    "PIIQ_SLACK_CLIENT_SECRET": "spec.slack.oauth.secretRef",
+    "PIIQ_SLACK_TOKEN_KEYS": "spec.slack.oauth.secretRef",
+    "PIIQ_SLACK_REDIRECT_URI": "spec.slack.oauth.redirectUri",
+    "PIIQ_SLACK_SCOPES": "spec.slack.oauth.scopes",
+    "PIIQ_SLACK_USER_SCOPES": "spec.slack.oauth.userScopes",
     "PIIQ_ARGS_KEYS": "spec.argsKeySecretRef",
     "PIIQ_AUDIT_WEBHOOK_URL": "spec.audit.secretRef",
     "PIIQ_AUDIT_WEBHOOK_SECRET": "spec.audit.secretRef",
@@ -106,6 +112,7 @@ _DURATION = Hint("use a number with a unit s, m, h, d or w, e.g. 30m")
 _QUANTITY = Hint("use a whole number or a string such as 500m, 1 or 512Mi", "a quantity")
 _PEER = Hint("give podSelector, namespaceSelector or ipBlock", "a NetworkPolicyPeer")
 _KEY = Hint("a ConfigMap key: letters, digits, '-', '_' and '.'")
+_SCOPE = Hint("use a Slack scope such as chat:write or channels:history", "a Slack scope")
 
 
 def _env_name(path: str, value: Any) -> str:
@@ -126,6 +133,17 @@ HINTS: Hints = {
     "spec.slack.secretRef.name": _SECRET,
     "spec.slack.exemptChannels[]": _CHANNEL,
     "spec.slack.adminChannel": _CHANNEL,
+    "spec.slack.oauth.secretRef.name": Hint(
+        "name the Secret holding client-id, client-secret and token-keys, e.g. "
+        "{name: piiq-slack-oauth}"
+    ),
+    "spec.slack.oauth.redirectUri": Hint(
+        "use the public https URL of the install Service ending in /slack/oauth_redirect, "
+        "e.g. https://piiq.example.com/slack/oauth_redirect",
+        "an https URL of /slack/oauth_redirect",
+    ),
+    "spec.slack.oauth.scopes[]": _SCOPE,
+    "spec.slack.oauth.userScopes[]": _SCOPE,
     "spec.pruner.maxAge": _DURATION,
     "spec.lifeline.rescueAfter": _DURATION,
     "spec.autoscaling.scaleDownDelay": _DURATION,
@@ -179,10 +197,22 @@ class SecretRef:
 
 
 @dataclass(frozen=True)
+class SlackOAuth:
+    """``spec.slack.oauth``: multi-workspace installs, and the install Deployment."""
+
+    secret: SecretRef  # keys client-id, client-secret, token-keys
+    redirect_uri: str  # PIIQ_SLACK_REDIRECT_URI; "": the app's configured one
+    scopes: tuple[str, ...] | None  # PIIQ_SLACK_SCOPES; None: piiq's default
+    user_scopes: tuple[str, ...] | None  # PIIQ_SLACK_USER_SCOPES; None: default, (): none
+    replicas: int
+
+
+@dataclass(frozen=True)
 class Slack:
     secret: SecretRef
     exempt_channels: tuple[str, ...]  # PIIQ_EXEMPT_CHANNELS: never scanned
     admin_channel: str  # PIIQ_ADMIN_CHANNEL: hears about PII it could not delete
+    oauth: SlackOAuth | None = None  # OAuth installs (tokens per workspace)
 
 
 @dataclass(frozen=True)
@@ -507,6 +537,7 @@ def _build(
             _secret(slack["secretRef"]),
             tuple(slack.get("exemptChannels", ())),
             slack.get("adminChannel", ""),
+            _oauth(slack.get("oauth")),
         ),
         maintenance=Maintenance(
             enabled=maintenance["enabled"],
@@ -559,6 +590,19 @@ def _build(
         if policy
         else None,
         cron=cron,
+    )
+
+
+def _oauth(oauth: Mapping[str, Any] | None) -> SlackOAuth | None:
+    if not oauth:
+        return None
+    scopes, user_scopes = oauth.get("scopes"), oauth.get("userScopes")
+    return SlackOAuth(
+        secret=_secret(oauth["secretRef"]),
+        redirect_uri=oauth.get("redirectUri", ""),
+        scopes=tuple(scopes) if scopes is not None else None,
+        user_scopes=tuple(user_scopes) if user_scopes is not None else None,
+        replicas=oauth["replicas"],
     )
 
 

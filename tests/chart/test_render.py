@@ -395,6 +395,17 @@ def test_an_existing_args_key_secret_is_referenced_not_created() -> None:
     assert queue["spec"]["argsKeySecretRef"] == {"name": "my-keys", "key": "k"}
 
 
+def test_oauth_installs_are_one_value_for_the_example() -> None:
+    values = {**QUICK_START, "slack": {"secretName": "piiq-slack", "oauthSecretName": "oauth"}}
+    (queue,) = by_kind(render(values), "PIIQueue")
+    assert queue["spec"]["slack"] == {
+        "secretRef": {"name": "piiq-slack"},
+        "oauth": {"secretRef": {"name": "oauth"}},
+    }
+    jsonschema.validate(queue["spec"], crd_schema()["properties"]["spec"])
+    assert "oauth" not in by_kind(render(QUICK_START), "PIIQueue")[0]["spec"]["slack"]
+
+
 def test_security_contexts_are_values_with_hardened_defaults() -> None:
     values = {
         "podSecurityContext": {"fsGroupChangePolicy": "OnRootMismatch", "runAsUser": 20002},

@@ -41,6 +41,13 @@ FULL_SPEC: dict[str, Any] = {
         "secretRef": {"name": "piiq-slack"},
         "exemptChannels": ["C0RANDOM"],
         "adminChannel": "C0ADMINS",
+        "oauth": {
+            "secretRef": {"name": "piiq-slack-oauth"},
+            "redirectUri": "https://piiq.example.com/slack/oauth_redirect",
+            "scopes": ["channels:history", "chat:write"],
+            "userScopes": ["chat:write"],
+            "replicas": 1,
+        },
     },
     "pruner": {"maxAge": "7d"},
     "lifeline": {"rescueAfter": "30m"},

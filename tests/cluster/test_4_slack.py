@@ -5,13 +5,18 @@ shows JSON job lines and never the message text or a token."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import urllib.parse
 
 import psycopg
 from gated_slack import GatedSlackSandbox
 from harness import Cluster, eventually
 from suite import CARD, CHANNEL, NAMESPACE, PIIQUEUE, deliver, ingress_urls, slack_secret
+
+from piiq import sandbox as sb
+from piiq.runtime.argscrypt import generate
 
 CARD_TEXT = f"my card is {CARD}, can you book it?"
 CLEAN_TEXT = "standup moved to 10:30"
@@ -59,3 +64,66 @@ def test_worker_logs_are_json_job_lines_without_text_or_tokens(
         "job.completed lines in kubectl logs",
     )
     assert {line["queue"] for line in lines} == {"events"}
+
+
+def test_an_oauth_piiqueue_serves_the_install_page_from_its_own_pods(
+    piiqueue: Cluster, slack: GatedSlackSandbox
+) -> None:
+    """spec.slack.oauth as a user applies it: the OAuth Secret, then a PIIQueue naming it
+    (no bot token in its Slack Secret). The install Deployment comes up and its Service's
+    /slack/install sends the browser to Slack's authorize page (the sandbox's)."""
+    installed = piiqueue
+    oauth_secret = {"client-id": sb.CLIENT_ID, "client-secret": sb.CLIENT_SECRET,
+                    "token-keys": generate("t1")}  # fmt: skip
+    installed.kubectl(
+        "create", "secret", "generic", "piiq-oauth", "-n", NAMESPACE,
+        *[f"--from-literal={k}={v}" for k, v in oauth_secret.items()],
+    )  # fmt: skip
+    installed.kubectl(
+        "create", "secret", "generic", "piiq-oauth-slack", "-n", NAMESPACE,
+        f"--from-literal=signing-secret={sb.SIGNING_SECRET}",
+    )  # fmt: skip
+    body = {
+        "apiVersion": "piiq.dev/v1alpha1",
+        "kind": "PIIQueue",
+        "metadata": {"name": "pii-oauth", "namespace": NAMESPACE},
+        "spec": {
+            "image": installed.get("piiq", PIIQUEUE, "-n", NAMESPACE)["spec"]["image"],
+            "queues": {"idle": 1},  # a queue nobody fills: this test needs no worker's work
+            "database": {"secretRef": {"name": "piiq-db", "key": "url"}},
+            "slack": {"secretRef": {"name": "piiq-oauth-slack"},
+                      "oauth": {"secretRef": {"name": "piiq-oauth"}}},
+            "maintenance": {"enabled": False},
+            "networkPolicy": {"enabled": True},
+        },
+    }  # fmt: skip
+    installed.kubectl("apply", "-f", "-", stdin=json.dumps(body))
+    try:
+        installed.kubectl(
+            "wait", "-n", NAMESPACE, "--for=condition=Ready", "piiq/pii-oauth", "--timeout=300s"
+        )  # fmt: skip
+        installed.kubectl(
+            "wait", "-n", NAMESPACE, "--for=condition=Available", "deploy/pii-oauth-install",
+            "--timeout=300s",
+        )  # fmt: skip
+        (url,) = eventually(
+            lambda: ingress_urls(installed, "pii-oauth-install"), 60, "a ready install endpoint"
+        )
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", "/slack/install")
+        answer = connection.getresponse()
+        assert answer.status == 302, answer.read()
+        location = answer.getheader("Location") or ""
+        assert location.startswith(slack.authorize_url + "?"), location
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+        assert query["client_id"] == [sb.CLIENT_ID] and query["state"]
+        connection.close()
+        # The events routes are not there: the install pods verify no Slack signature.
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("POST", "/slack/events", body=b"{}")
+        assert connection.getresponse().status in (404, 405)
+        connection.close()
+    finally:
+        installed.kubectl("delete", "piiq", "pii-oauth", "-n", NAMESPACE, "--wait=true")
+        installed.kubectl("delete", "secret", "piiq-oauth", "piiq-oauth-slack", "-n", NAMESPACE)

@@ -546,3 +546,107 @@ def test_the_audit_sinks_are_set_only_through_their_secret() -> None:
     problems = " | ".join(refused.value.problems)
     assert "PIIQ_AUDIT_WEBHOOK_URL" in problems and "spec.audit.secretRef" in problems
     assert "spec.audit.webhookUrl is not a known field" in problems
+
+
+OAUTH = {
+    "secretRef": {"name": "piiq-slack-oauth"},
+    "redirectUri": "https://piiq.example.com/slack/oauth_redirect",
+    "scopes": ["channels:history", "chat:write"],
+    "userScopes": [],
+}
+OAUTH_SECRETS = {"PIIQ_SLACK_CLIENT_ID", "PIIQ_SLACK_CLIENT_SECRET", "PIIQ_SLACK_TOKEN_KEYS"}
+
+
+def secret_refs(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in container(obj)["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+
+
+def test_oauth_runs_the_install_pages_apart_with_the_client_secret() -> None:
+    """spec.slack.oauth: an install Deployment and Service (the only pods with the client
+    secret besides the workers, which refresh rotating tokens and decrypt installations);
+    the internet-facing events ingress gets the client id alone; the bot token becomes a
+    fallback the workers may lack."""
+    objs = build(
+        slack={"secretRef": {"name": "piiq-slack"}, "oauth": OAUTH},
+        ingress={"enabled": True},
+        argsKeySecretRef={"name": "piiq-args"},
+        networkPolicy={"enabled": True},
+    )
+    install = objs["Deployment", "pii-install"]
+    pod = container(install)
+    assert pod["args"] == ["ingress", "--routes", "install"]
+    assert install["spec"]["replicas"] == 1
+    refs = secret_refs(install)
+    assert refs == {
+        "PIIQ_DATABASE_URL": {"name": "piiq-db", "key": "url"},
+        "PIIQ_SLACK_CLIENT_ID": {"name": "piiq-slack-oauth", "key": "client-id"},
+        "PIIQ_SLACK_CLIENT_SECRET": {"name": "piiq-slack-oauth", "key": "client-secret"},
+        "PIIQ_SLACK_TOKEN_KEYS": {"name": "piiq-slack-oauth", "key": "token-keys"},
+    }
+    values = {e["name"]: e.get("value") for e in pod["env"]}
+    assert values["PIIQ_SLACK_REDIRECT_URI"] == OAUTH["redirectUri"]
+    assert values["PIIQ_SLACK_SCOPES"] == "channels:history,chat:write"
+    assert values["PIIQ_SLACK_USER_SCOPES"] == ""  # none asked: piiq only notifies
+    assert "PIIQ_ARGS_KEYS" not in values and "PIIQ_EXEMPT_CHANNELS" not in values
+
+    service = objs["Service", "pii-install"]
+    assert service["spec"]["selector"]["piiq.dev/deployment"] == "pii-install"
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+    ingress = container(objs["Deployment", "pii-ingress"])
+    assert ingress["args"] == ["ingress", "--routes", "events"]
+    assert env_names(objs["Deployment", "pii-ingress"]) & OAUTH_SECRETS == {"PIIQ_SLACK_CLIENT_ID"}
+
+    worker = secret_refs(objs["Deployment", "pii-events"])
+    assert set(worker) >= OAUTH_SECRETS
+    assert worker["PIIQ_SLACK_BOT_TOKEN"]["optional"] is True
+    assert not env_names(objs["CronJob", "pii-maintenance"]) & OAUTH_SECRETS
+    # The install pods take browsers in on their port and reach slack.com and the database.
+    policy = objs["NetworkPolicy", "pii-install"]["spec"]
+    assert policy["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "install"
+    assert policy["ingress"] == [{"ports": [{"port": 3000, "protocol": "TCP"}]}]
+    assert [r["ports"][0]["port"] for r in policy["egress"]] == [53, 5432, 443]
+    assert ("PodDisruptionBudget", "pii-install") in objs
+    for version in ("1.29", "1.37"):
+        for obj in objs.values():
+            kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_without_oauth_no_component_gets_its_settings_and_the_bot_token_is_required() -> None:
+    objs = build(ingress={"enabled": True})
+    assert ("Deployment", "pii-install") not in objs and ("Service", "pii-install") not in objs
+    assert not any(env_names(o) & OAUTH_SECRETS for o in objs.values())
+    assert container(objs["Deployment", "pii-ingress"])["args"] == ["ingress"]
+    bot = secret_refs(objs["Deployment", "pii-events"])["PIIQ_SLACK_BOT_TOKEN"]
+    assert "optional" not in bot
+
+
+@pytest.mark.parametrize(
+    ("oauth", "said"),
+    [
+        ({"secretRef": {"name": "o"}, "redirectUri": "http://x.test/slack/oauth_redirect"},
+         "spec.slack.oauth.redirectUri"),
+        ({"secretRef": {"name": "o"}, "scopes": ["Chat Write"]}, "spec.slack.oauth.scopes[0]"),
+        ({"secretRef": {"name": "o"}, "replicas": 0}, "spec.slack.oauth.replicas"),
+        ({}, "spec.slack.oauth"),
+    ],
+)  # fmt: skip
+def test_oauth_settings_that_cannot_work_are_named(oauth: dict[str, Any], said: str) -> None:
+    slack = {"secretRef": {"name": "s"}, "oauth": oauth}
+    with pytest.raises(SpecError) as refused:
+        parse_spec("pii", piiqueue("pii", slack=slack)["spec"])
+    assert said in str(refused.value), refused.value
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["PIIQ_SLACK_CLIENT_ID", "PIIQ_SLACK_CLIENT_SECRET", "PIIQ_SLACK_TOKEN_KEYS",
+     "PIIQ_SLACK_REDIRECT_URI", "PIIQ_SLACK_SCOPES", "PIIQ_SLACK_USER_SCOPES"],
+)  # fmt: skip
+def test_the_oauth_settings_come_only_from_spec_slack_oauth(name: str) -> None:
+    with pytest.raises(SpecError, match=rf"{name} is set by the operator from spec\.slack\.oauth"):
+        parse_spec("pii", piiqueue("pii", env=[{"name": name, "value": "x"}])["spec"])

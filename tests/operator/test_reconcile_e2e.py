@@ -71,6 +71,10 @@ def assert_equal(actual: object, expected: object) -> None:
     assert actual == expected, f"{actual!r} != {expected!r}"
 
 
+def assert_in(part: str, whole: str) -> None:
+    assert part in whole, f"{part!r} not in {whole!r}"
+
+
 def events_for(cluster: Cluster, name: str) -> list[dict[str, object]]:
     return [
         e for _, _, e in cluster.emulator.live("v1/events") if e["involvedObject"]["name"] == name
@@ -325,3 +329,44 @@ async def test_network_policies_come_and_go_with_the_spec(operator: Cluster) -> 
     )
     await cluster.patch("pii", {"spec": {"networkPolicy": {"enabled": False}}})
     await eventually(lambda: assert_equal(cluster.names(NETWORK_POLICIES), set()))
+
+
+async def test_oauth_install_pages_run_apart_once_their_secret_is_whole(operator: Cluster) -> None:
+    """spec.slack.oauth: the Slack Secret needs no bot token; the OAuth Secret must hold
+    client-id, client-secret and token-keys before anything runs (a pod would otherwise
+    wait in CreateContainerConfigError); then the install Deployment and Service come up
+    beside the events ingress, and go when OAuth is turned off."""
+    cluster = operator
+    await cluster.secret("piiq-db", {"url": "postgresql://nobody@127.0.0.1:1/none"})
+    await cluster.secret("piiq-slack", {"signing-secret": "s3cr3t"})  # no bot token
+    oauth = {"secretRef": {"name": "piiq-slack-oauth"}}
+    slack = {"secretRef": {"name": "piiq-slack"}, "oauth": oauth}
+    await cluster.create(piiqueue("pii", {"events": 8}, ingress={"enabled": True}, slack=slack))
+    degraded = await eventually(lambda: check(cluster.condition("pii", "Degraded"), "True"))
+    assert degraded["reason"] == "SecretMissing"
+    assert "'piiq-slack-oauth' (spec.slack.oauth.secretRef) does not exist" in degraded["message"]
+    assert cluster.names(DEPLOYMENTS) == set()
+
+    await cluster.secret("piiq-slack-oauth", {"client-id": "1.2", "client-secret": "s"})
+    await eventually(
+        lambda: assert_in(
+            "has no key 'token-keys'", cluster.condition("pii", "Degraded")["message"]
+        )
+    )
+    await cluster.call(cluster.core.delete_namespaced_secret, "piiq-slack-oauth", "default")
+    whole = {"client-id": "1.2", "client-secret": "s", "token-keys": "t1:x"}
+    await cluster.secret("piiq-slack-oauth", whole)
+    await eventually(
+        lambda: assert_equal(
+            cluster.names(DEPLOYMENTS), {"pii-events", "pii-ingress", "pii-install"}
+        )
+    )
+    await eventually(lambda: assert_equal(cluster.names(SERVICES), {"pii-ingress", "pii-install"}))
+    assert worker_args(cluster, "pii-install") == ["ingress", "--routes", "install"]
+    assert worker_args(cluster, "pii-ingress") == ["ingress", "--routes", "events"]
+    await eventually(lambda: check(cluster.condition("pii", "Degraded"), "False"))
+
+    # OAuth off again: the install pages go, and the bot token is required once more.
+    await cluster.patch("pii", {"spec": {"slack": {"oauth": None}}})
+    degraded = await eventually(lambda: check(cluster.condition("pii", "Degraded"), "True"))
+    assert "has no key 'bot-token'" in degraded["message"]

@@ -10,9 +10,15 @@ redirects back to the ingress with a code, as Slack does.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
 import threading
+import time
+import urllib.error
 import urllib.parse
-from collections.abc import AsyncIterator
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
@@ -24,6 +30,7 @@ from slack_sdk.oauth.installation_store.cacheable_installation_store import (
 from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.runtime.argscrypt import ArgsUnreadable, generate
+from piiq.runtime.ports import free_port
 from piiq.runtime.settings import Settings
 from piiq.slack.oauth_app import OAuthApp
 from piiq.slack.workspace_tokens import JobWorkspace, installation_for
@@ -458,3 +465,98 @@ async def test_uninstall_and_revoked_tokens_delete_the_stored_installation(
     assert await send(slack, oauth_ingress, uninstalled) == 200
     assert not installed(sb.TEAM_ID)
     assert jobs(slack_client) == []  # neither became a job
+
+
+@contextlib.contextmanager
+def ingress_process(
+    piiq_command: list[str], env: dict[str, str], routes: str
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`piiq ingress --routes ROUTES` as a pod runs it; its URL once ready."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*piiq_command, "ingress", "--routes", routes, "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/readyz", timeout=1):
+                    break
+            except OSError:
+                assert process.poll() is None, process.communicate()[0]
+                assert time.monotonic() < deadline, "ingress not ready in 20 s"
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
+def status_of(url: str, method: str = "GET") -> int:
+    request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+async def test_install_pages_and_events_served_apart_each_with_only_its_secrets(
+    slack: sb.SlackSandbox,
+    slack_client: Client,
+    oauth_app: OAuthApp,
+    piiq_command: list[str],
+    subprocess_env: dict[str, str],
+) -> None:
+    """As Kubernetes runs them: the install Deployment holds the client secret and the
+    token keys but no signing secret; the internet-facing events ingress holds the signing
+    secret and the client id only, and an uninstall event still deletes the installation."""
+    base = {
+        k: v for k, v in subprocess_env.items() if not k.startswith(("PIIQ_SLACK", "PIIQ_ARGS"))
+    }
+    base["PIIQ_SLACK_API_URL"] = slack.base_url
+    install_env = base | {
+        "PIIQ_SLACK_CLIENT_ID": sb.CLIENT_ID,
+        "PIIQ_SLACK_CLIENT_SECRET": sb.CLIENT_SECRET,
+        "PIIQ_SLACK_TOKEN_KEYS": os.environ["PIIQ_SLACK_TOKEN_KEYS"],
+    }
+    events_env = base | {
+        "PIIQ_SLACK_CLIENT_ID": sb.CLIENT_ID,
+        "PIIQ_SLACK_SIGNING_SECRET": sb.SIGNING_SECRET,
+    }
+    with (
+        ingress_process(piiq_command, install_env, "install") as (install_url, _),
+        ingress_process(piiq_command, events_env, "events") as (events_url, _),
+    ):
+        slack.oauth.redirect_uri = f"{install_url}/slack/oauth_redirect"
+        async with browser(install_url) as session:
+            assert (await install(session, install_url, slack, team=sb.TEAM_ID))[0] == 200
+        store = oauth_app.store(slack_client)
+        assert store.find_installation(enterprise_id=None, team_id=sb.TEAM_ID) is not None
+        # Each serves only its own routes.
+        assert status_of(f"{events_url}/slack/install") == 404
+        assert status_of(f"{install_url}/slack/events", "POST") in (404, 405)
+        uninstalled = slack.envelope({"type": "app_uninstalled"})
+        assert slack.deliver(f"{events_url}/slack/events", uninstalled)[0] == 200
+        assert store.find_installation(enterprise_id=None, team_id=sb.TEAM_ID) is None
+    assert jobs(slack_client) == []
+
+
+def test_the_install_routes_alone_need_the_oauth_settings(
+    piiq_command: list[str], subprocess_env: dict[str, str]
+) -> None:
+    env = {k: v for k, v in subprocess_env.items() if not k.startswith("PIIQ_SLACK")}
+    result = subprocess.run(
+        [*piiq_command, "ingress", "--routes", "install"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--routes install serves the OAuth install" in result.stderr

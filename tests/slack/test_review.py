@@ -11,10 +11,12 @@ import json
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from pii_samples import CARD
+from piiq_cli import run_piiq
 from queue_helpers import running, wait_for
 from siem_receivers import WEBHOOK_SECRET, WebhookReceiver
 
@@ -23,7 +25,7 @@ from piiq.queue import Client
 from piiq.runtime.settings import Settings
 from piiq.sandbox.delivery import post
 from piiq.slack import review_blocks as rb
-from piiq.slack.review import ExpireHeldWorker
+from piiq.slack.periodic import RETENTION_ENTRY, with_retention
 from piiq.slack.siem.outbox import AUDIT_QUEUE
 
 from .conftest import CHANNEL, serve_ingress
@@ -204,7 +206,11 @@ async def test_retention_expiry_deletes_the_kept_copy(
         item = await hold_a_card(slack, review_url, slack_client)
         assert item["content"] is not None
         await wait_for(lambda: retention_over(slack_client), within=5)
-        slack_client.insert(ExpireHeldWorker.new({}))  # what the hourly cron entry inserts
+    # No --cron given: the crontab `piiq worker` builds for the events queue runs the
+    # retention job at the top of the hour (the runner's clock says it is one).
+    crontab = with_retention(Settings(), [f"{q}={n}" for q, n in QUEUES.items()], ())
+    top_of_hour = lambda: datetime(2026, 12, 5, 22, 0, 10)  # noqa: E731
+    async with running(slack_client, QUEUES, clock=top_of_hour, crontab=crontab):
         await wait_for(
             lambda: items(slack_client)[0]["state"] == "expired" and settled(slack_client)
         )
@@ -216,7 +222,11 @@ async def test_retention_expiry_deletes_the_kept_copy(
 
 
 async def test_false_positive_report_accepted_allow_lists_that_value_only(
-    slack: sb.SlackSandbox, review_url: str, slack_client: Client, held: dict
+    slack: sb.SlackSandbox,
+    review_url: str,
+    slack_client: Client,
+    held: dict,
+    subprocess_env: dict,
 ) -> None:
     interactions = f"{review_url}/slack/interactions"
     item = held
@@ -263,6 +273,18 @@ async def test_false_positive_report_accepted_allow_lists_that_value_only(
     everything = json.dumps([audit_rows(slack_client), jobs(slack_client)], default=str)
     assert "test card of our shop" not in everything and "4556" not in everything
 
+    # An admin takes the entry back (`piiq allow-list remove`): that card is held again.
+    listed = run_piiq("allow-list", "list", "--json", **subprocess_env)
+    (entry,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert "4556" not in listed.stdout and entry["item_id"] == item["id"]
+    removed = run_piiq("allow-list", "remove", str(entry["id"]), **subprocess_env)
+    assert removed.returncode == 0, removed.stderr
+    async with running(slack_client, QUEUES):
+        third = slack.post_message(CHANNEL, "U0BOB", f"card again: {CARD}")
+        assert await send(slack, review_url, third) == 200
+        await wait_for(lambda: len(items(slack_client)) == 3 and settled(slack_client))
+    assert not slack.message_exists(CHANNEL, third["event"]["ts"])
+
 
 async def test_forged_interactions_enqueue_nothing_and_a_repeat_makes_one_job(
     slack: sb.SlackSandbox, review_url: str, slack_client: Client, held: dict
@@ -291,3 +313,16 @@ async def test_forged_interactions_enqueue_nothing_and_a_repeat_makes_one_job(
     assert len(jobs(slack_client)) == before + 1
     garbage = b"payload=%7Bnot-json"
     assert (await asyncio.to_thread(post, url, garbage, slack.signed_headers(garbage)))[0] == 400
+
+
+def test_an_events_worker_that_can_hold_messages_schedules_their_retention() -> None:
+    keys = Settings(args_keys=KEY)
+    assert with_retention(keys, ["events=8/20"], ()) == (RETENTION_ENTRY,)
+    mine = "* * * * * myapp.Report"
+    assert with_retention(keys, ["events=8", "app=1"], (mine,)) == (mine, RETENTION_ENTRY)
+    # Files only, or no keys (nothing is ever held): no entry.
+    assert with_retention(keys, ["pii_detection=2"], ()) == ()
+    assert with_retention(Settings(args_keys=None), ["events=8"], ()) == ()
+    # The user's own schedule of that worker wins.
+    theirs = "*/10 * * * * piiq.slack.review.ExpireHeldWorker"
+    assert with_retention(keys, ["events=8"], (theirs,)) == (theirs,)

@@ -11,18 +11,21 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import IO
 
-from piiq.queue import Client, Job, Runner, RunnerOptions
-from piiq.queue.inspection import get_job
+from piiq.queue import Client, Job, Runner, RunnerOptions, get_job
+from piiq.queue.job import utcnow
 
 
 @asynccontextmanager
-async def running(client: Client, queues: dict[str, int], **options) -> AsyncIterator[Runner]:
+async def running(
+    client: Client, queues: dict[str, int], clock: Callable[[], datetime] = utcnow, **options
+) -> AsyncIterator[Runner]:
     """A runner of ``queues`` on ``client``'s schema, its test signals on (see
-    ``Runner.signals``: wait for what it did, never sleep)."""
+    ``Runner.signals``: wait for what it did, never sleep); ``clock`` for its cron ticks."""
     live = Client(client.database_url, prefix=client.prefix)
-    runner = Runner(live, queues, options=RunnerOptions(**options))
+    runner = Runner(live, queues, options=RunnerOptions(**options), clock=clock)
     runner.signals.enable()
     task = asyncio.create_task(runner.run())
     await asyncio.wait_for(runner.started.wait(), 10)

@@ -422,6 +422,35 @@ def audit_replay(
     replay(url, prefix, settings, sink, ids)
 
 
+@main.group("allow-list")
+def allow_list() -> None:
+    """Values admins ruled "not personal data" (Mark false positive), by keyed hash."""
+
+
+@allow_list.command("list")
+@database_options
+@click.option("--team", default=None, help="Only this workspace (team id, e.g. T0123).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry.")
+def allow_list_list(
+    url: str, prefix: str, settings: Settings, team: str | None, as_json: bool
+) -> None:
+    """Each entry's id, workspace, hash prefix, type, who added it, when and from which
+    review item; never a value."""
+    from .commands.allow_list import show
+
+    show(url, prefix, team, as_json)
+
+
+@allow_list.command("remove")
+@click.argument("entry_id", metavar="ID", type=click.IntRange(min=1))
+@database_options
+def allow_list_remove(url: str, prefix: str, settings: Settings, entry_id: int) -> None:
+    """Remove entry ID (from `piiq allow-list list`): its value is flagged again."""
+    from .commands.allow_list import remove
+
+    remove(url, prefix, entry_id)
+
+
 @main.command()
 @database_options
 @click.option("--queue", default="default", show_default=True, help="Queue to prove is served.")
@@ -482,6 +511,16 @@ def scan(**options: Any) -> None:
     is_flag=True,
     help="Receive events over Socket Mode (needs PIIQ_SLACK_APP_TOKEN), for workspaces "
     "without a public endpoint.",
+)
+@click.option(
+    "--routes",
+    type=click.Choice(("all", "events", "install")),
+    default="all",
+    show_default=True,
+    help="What to serve: all; events (events and interactivity: no OAuth client secret "
+    "needed, uninstall events still delete installations with PIIQ_SLACK_CLIENT_ID); "
+    "install (only /slack/install and /slack/oauth_redirect: no signing secret, no "
+    "message keys). Kubernetes runs the two apart.",
 )
 def ingress(**options: Any) -> None:
     """Receive Slack events and enqueue one job per message.

@@ -39,11 +39,11 @@ def slack_secret() -> dict[str, str]:
     }
 
 
-def ingress_urls(cluster: Cluster) -> list[str]:
-    """Every ready endpoint of the ingress Service, as the Service would route to them
-    (each through a loopback port forwarded into the node's network)."""
+def ingress_urls(cluster: Cluster, service: str = f"{PIIQUEUE}-ingress") -> list[str]:
+    """Every ready endpoint of the ingress Service (or another), as the Service would
+    route to them (each through a loopback port forwarded into the node's network)."""
     slices = cluster.get(
-        "endpointslices", "-n", NAMESPACE, "-l", f"kubernetes.io/service-name={PIIQUEUE}-ingress"
+        "endpointslices", "-n", NAMESPACE, "-l", f"kubernetes.io/service-name={service}"
     )["items"]
     return [
         f"http://{cluster.agent.reach(endpoint['addresses'][0], port['port'])}"

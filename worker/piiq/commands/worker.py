@@ -23,6 +23,7 @@ from ..queue import (
 from ..runtime import logs, metrics
 from ..runtime.probes import ProbesUnavailable, serve_probes
 from ..runtime.settings import Settings
+from ..slack.periodic import with_retention
 from ..slack.preflight import SlackSetupError, check_worker
 from .canary import Canary
 
@@ -106,19 +107,19 @@ def worker(
         fast_rescue=not no_fast_rescue,
         heartbeat_timeout=heartbeat_timeout,
     )
+    if crontab and prune_max_age is not None and prune_max_age < 60:
+        raise click.UsageError(
+            f"--prune-max-age {prune_max_age:g}s with --cron: keep finished jobs at least a "
+            "minute, or a worker starting later in the same minute would insert its job again"
+        )
     options = RunnerOptions(
         poll_interval=poll_interval,
         shutdown_grace=shutdown_grace,
         heartbeat_interval=heartbeat_interval,
         maintenance=maintenance,
         rescue_interval=min(1.0, heartbeat_timeout / 3),
-        crontab=crontab,
+        crontab=with_retention(settings, queues, crontab),
     )
-    if crontab and prune_max_age is not None and prune_max_age < 60:
-        raise click.UsageError(
-            f"--prune-max-age {prune_max_age:g}s with --cron: keep finished jobs at least a "
-            "minute, or a worker starting later in the same minute would insert its job again"
-        )
     runner = Runner(client, list(queues), node=node or settings.node, options=options)
     try:  # after the Runner has checked the --queue specs
         check_worker(settings, queues)

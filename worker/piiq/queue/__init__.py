@@ -17,7 +17,14 @@ What this module exports is the API; modules with a leading underscore are inter
 """
 
 from ._client import Client, ConfigError
-from ._cron import CronEntry, CronError, format_entry, parse_entry, parse_expression
+from ._cron import (
+    CronEntry,
+    CronError,
+    format_entry,
+    parse_crontab,
+    parse_entry,
+    parse_expression,
+)
 from ._durations import format_duration, parse_duration
 from ._insert import InsertError
 from ._migrations import (
@@ -79,6 +86,7 @@ __all__ = [
     "migrate_down",
     "migrate_up",
     "oldest_available",
+    "parse_crontab",
     "parse_duration",
     "parse_entry",
     "parse_expression",

@@ -117,8 +117,8 @@ class Settings(BaseSettings):
         default=30,
         gt=0,
         description="Days a quarantined message's encrypted copy is kept for review; after "
-        "that the periodic job piiq.slack.review.ExpireHeldWorker deletes it (policy action "
-        "quarantine, docs/slack.md).",
+        "that the hourly job piiq.slack.review.ExpireHeldWorker, which every worker of the "
+        "events queue schedules, deletes it (policy action quarantine, docs/slack.md).",
     )
     dry_run: bool = Field(
         default=False, description="Decide and record, but never delete or notify."

@@ -25,7 +25,7 @@ from ..runtime.probes import Check, serve_probes
 from . import interactivity
 from .intake import EventIntake
 from .oauth_app import OAuthApp
-from .oauth_flow import OAuthFlow
+from .oauth_flow import OAuthFlow, Uninstalls
 
 log = structlog.get_logger("piiq.ingress")
 
@@ -40,8 +40,13 @@ def make_app(
     max_body: int,
     ready: Check,
     oauth: OAuthFlow | None = None,
+    uninstalls: Uninstalls | None = None,
 ) -> web.Application:
-    """The ingress app; without a verifier (Socket Mode only) it serves just the probes."""
+    """The ingress app; without a verifier (Socket Mode, or the install routes alone) it
+    serves just the probes and ``oauth``'s routes. Uninstall events delete installations
+    through ``uninstalls`` (default: ``oauth``'s)."""
+    if uninstalls is None and oauth is not None:
+        uninstalls = oauth.uninstalls
 
     async def signed_body(request: web.Request) -> bytes | web.Response:
         """The raw body when Slack signed it; else the answer (413, 401)."""
@@ -66,7 +71,7 @@ def make_app(
             metrics.observe_ingress("url_verification")
             return web.json_response({"challenge": body.get("challenge", "")})
         try:
-            if oauth is not None and await oauth.forget(body):  # uninstalled, revoked
+            if uninstalls is not None and await uninstalls.forget(body):  # uninstalled, revoked
                 metrics.observe_ingress("uninstall")
                 return web.Response(status=200)
             accepted = await intake.accept(body)
@@ -219,9 +224,12 @@ async def run_ingress(
     metrics_port: int = 0,
     args_keys: ArgsKeys | None = None,
     oauth: OAuthApp | None = None,
+    forget_client_id: str | None = None,
 ) -> None:
     """Serve until SIGTERM: the Events API with a signing secret, Socket Mode with an app
-    token, and the probes always. With ``args_keys`` message content is sealed in jobs."""
+    token, the OAuth install with ``oauth``, and the probes always. With ``args_keys``
+    message content is sealed in jobs. ``forget_client_id`` (no ``oauth``): uninstall
+    events still delete that app's installations."""
     stop = stop_on_signals()
     log.info("job args", **describe(args_keys))
     # Slack waits 3 s for the answer: better a quick 503 (Slack retries) than a late 200.
@@ -229,7 +237,15 @@ async def run_ingress(
     intake = EventIntake(client, exempt_channels, keys=args_keys)
     verifier = SignatureVerifier(signing_secret) if signing_secret else None
     flow = OAuthFlow(oauth, client) if oauth is not None else None
-    app = make_app(intake, verifier, max_body=max_body, ready=database_check(client), oauth=flow)
+    uninstalls = Uninstalls(client, forget_client_id) if forget_client_id else None
+    app = make_app(
+        intake,
+        verifier,
+        max_body=max_body,
+        ready=database_check(client),
+        oauth=flow,
+        uninstalls=uninstalls,
+    )
     tasks = [serve_http(app, host, port, stop)]
     if app_token:
         tasks.append(serve_socket_mode(intake, app_token, api_url, stop))

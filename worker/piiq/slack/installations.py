@@ -177,14 +177,7 @@ class PostgresInstallationStore(InstallationStore):
         )
 
     def _delete(self, enterprise_id: str | None, team_id: str | None, user_id: str | None) -> None:
-        params = {
-            "client_id": self.client_id,
-            "enterprise_id": enterprise_id or "",
-            "team_id": team_id or "",
-            "user_id": user_id,
-        }
-        with self.client.connection() as conn:
-            conn.execute(self._sql("delete_installations.sql"), params)
+        delete_installations(self.client, self.client_id, enterprise_id, team_id, user_id)
 
     def _bound(self, enterprise: str, team: str, user: str) -> bytes:
         return json.dumps(
@@ -193,3 +186,21 @@ class PostgresInstallationStore(InstallationStore):
 
     def _sql(self, name: str) -> str:
         return load_sql(name, self.client.prefix, _PACKAGE)
+
+
+def delete_installations(
+    client: Client,
+    client_id: str,
+    enterprise_id: str | None,
+    team_id: str | None,
+    user_id: str | None,
+) -> None:
+    """A workspace's (or org's) installations, or one user's: no keys needed to delete."""
+    params = {
+        "client_id": client_id,
+        "enterprise_id": enterprise_id or "",
+        "team_id": team_id or "",
+        "user_id": user_id,
+    }
+    with client.connection() as conn:
+        conn.execute(load_sql("delete_installations.sql", client.prefix, _PACKAGE), params)

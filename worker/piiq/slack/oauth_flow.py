@@ -28,7 +28,7 @@ from slack_sdk.oauth.state_store import OAuthStateStore
 from slack_sdk.oauth.state_utils import OAuthStateUtils
 
 from ..queue import load_sql
-from .installations import installation_key
+from .installations import delete_installations, installation_key
 from .oauth_app import INSTALL_PATH, REDIRECT_PATH, OAuthApp
 
 if TYPE_CHECKING:
@@ -77,12 +77,44 @@ class InstallFailed(Exception):
 
 
 @dataclass
+class Uninstalls:
+    """``app_uninstalled`` and ``tokens_revoked`` (Events API): delete what the store
+    holds for them, as Bolt does. Needs the client id only (no client secret, no token
+    keys), so an events-only ingress (``piiq ingress --routes events``) can do it."""
+
+    client: Client
+    client_id: str
+
+    async def forget(self, envelope: dict[str, Any]) -> bool:
+        """True when the envelope was one of those events (its installations are gone)."""
+        event = envelope.get("event") or {}
+        kind = event.get("type")
+        if envelope.get("type") != "event_callback" or kind not in FORGET_EVENTS:
+            return False
+        authorization = (envelope.get("authorizations") or [{}])[0] or {}
+        enterprise = envelope.get("enterprise_id") or authorization.get("enterprise_id")
+        org_wide = bool(authorization.get("is_enterprise_install"))
+        _, team = installation_key(enterprise, envelope.get("team_id"), org_wide)
+        tokens = event.get("tokens") or {}
+        users = [None] if kind == "app_uninstalled" or tokens.get("bot") else tokens.get("oauth")
+        for user in users or []:
+            await asyncio.to_thread(
+                delete_installations, self.client, self.client_id, enterprise, team, user
+            )
+        log.info(
+            "slack installation deleted", slack_event=kind, team=team or None, enterprise=enterprise
+        )
+        return True
+
+
+@dataclass
 class OAuthFlow:
     app: OAuthApp
     client: Client
 
     def __post_init__(self) -> None:
         self.store = self.app.store(self.client)
+        self.uninstalls = Uninstalls(self.client, self.app.client_id)
         self.states = PostgresOAuthStateStore(self.client, self.app.state_seconds)
         self.cookies = OAuthStateUtils(expiration_seconds=self.app.state_seconds)
         self.urls = AuthorizeUrlGenerator(
@@ -136,31 +168,6 @@ class OAuthFlow:
             enterprise_url=installation.enterprise_url,
         )
         return self._page(page, 200)
-
-    async def forget(self, envelope: dict[str, Any]) -> bool:
-        """``app_uninstalled`` and ``tokens_revoked`` (Events API): delete what the store
-        holds for them, as Bolt does; True when the envelope was one of them."""
-        event = envelope.get("event") or {}
-        kind = event.get("type")
-        if envelope.get("type") != "event_callback" or kind not in FORGET_EVENTS:
-            return False
-        authorization = (envelope.get("authorizations") or [{}])[0] or {}
-        enterprise = envelope.get("enterprise_id") or authorization.get("enterprise_id")
-        org_wide = bool(authorization.get("is_enterprise_install"))
-        _, team = installation_key(enterprise, envelope.get("team_id"), org_wide)
-        where = {"enterprise_id": enterprise, "team_id": team or None}
-        tokens = event.get("tokens") or {}
-        if kind == "app_uninstalled" or tokens.get("bot"):
-            await asyncio.to_thread(lambda: self.store.delete_all(**where))
-        else:
-            for user in tokens.get("oauth") or []:
-                await asyncio.to_thread(
-                    lambda u=user: self.store.delete_installation(**where, user_id=u)
-                )
-        log.info(
-            "slack installation deleted", slack_event=kind, team=team or None, enterprise=enterprise
-        )
-        return True
 
     def _page(self, html: str, status: int) -> web.Response:
         response = web.Response(status=status, text=html, content_type="text/html")

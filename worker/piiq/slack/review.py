@@ -312,7 +312,7 @@ def expired(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
 
 
 class ExpireHeldWorker(Worker):
-    """Periodic (``piiq worker --cron '@hourly piiq.slack.review.ExpireHeldWorker'``):
+    """Hourly (every events worker's crontab has it, ``periodic.with_retention``):
     deletes the kept copies past ``PIIQ_REVIEW_RETENTION_DAYS``, then one job per item
     updates its review message with that workspace's token."""
 

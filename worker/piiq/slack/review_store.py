@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -143,3 +144,30 @@ def allow(conn: psycopg.Connection[Any], prefix: str, item: dict[str, Any], by: 
 def allowed_hashes(conn: psycopg.Connection[Any], prefix: str, team: str) -> frozenset[str]:
     rows = conn.execute(load_sql("allow_hashes.sql", prefix, _PACKAGE), {"team": team})
     return frozenset(str(h) for (h,) in rows.fetchall())
+
+
+@dataclass(frozen=True, slots=True)
+class AllowEntry:
+    """One allow-list entry as admins see it: a keyed hash, never the value."""
+
+    id: int
+    team: str
+    value_hash: str  # "kid:hex"
+    entity_type: str
+    added_by: str
+    added_at: datetime
+    item_id: int | None
+
+
+def allow_entries(
+    conn: psycopg.Connection[Any], prefix: str, team: str | None = None
+) -> list[AllowEntry]:
+    """The allow-list, of one workspace or all, by workspace and id."""
+    rows = conn.execute(load_sql("allow_entries.sql", prefix, _PACKAGE), {"team": team})
+    return [AllowEntry(*row) for row in rows.fetchall()]
+
+
+def disallow(conn: psycopg.Connection[Any], prefix: str, entry_id: int) -> AllowEntry | None:
+    """Remove one entry (that value is flagged again from the next scan); None if no such id."""
+    row = conn.execute(load_sql("allow_remove.sql", prefix, _PACKAGE), {"id": entry_id}).fetchone()
+    return AllowEntry(*row) if row else None
