@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,11 +19,11 @@ from pathlib import Path
 import pytest
 from pii_samples import CARD, NEVER_LOGGED
 from piiq_cli import run_piiq
-from queue_helpers import running
+from queue_helpers import running, wait_for
 from siem_receivers import HEC_TOKEN, WEBHOOK_SECRET, HecReceiver, WebhookReceiver
 
 from piiq import sandbox as sb
-from piiq.queue import Client, Testing
+from piiq.queue import Client, MaintenanceOptions, Testing
 from piiq.queue.job import JobError
 from piiq.runtime.settings import Settings
 from piiq.slack import audit
@@ -192,6 +193,54 @@ def test_dead_letter_after_the_last_attempt_then_replay_delivers(
     assert _dead_letters(slack_client) == []
     assert drain(queue_testing)["completed"] == 1
     assert hec.events == db_events(slack_client)
+
+
+def audit_worker(piiq_command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """`piiq worker` serving the audit queue alone, heartbeating often."""
+    return subprocess.Popen(
+        [*piiq_command, "worker", "--queue", f"{AUDIT_QUEUE}=1", "--heartbeat-interval", "0.3"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_a_delivery_killed_in_its_last_attempt_stays_a_dead_letter(
+    slack_client: Client,
+    siem_env: dict,
+    webhook,
+    subprocess_env: dict,
+    piiq_command: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker killed (an OOM kill, SIGKILL) while its delivery's last attempt waits on
+    the sink: rescue discards the job (no attempts left), and the event is still a dead
+    letter that `piiq audit replay` sends, never only a discarded job the pruner removes."""
+    monkeypatch.delenv("PIIQ_AUDIT_SPLUNK_HEC_URL")
+    monkeypatch.setenv("PIIQ_AUDIT_DELIVERY_MAX_ATTEMPTS", "1")
+    env = {**subprocess_env, **siem_env, "PIIQ_AUDIT_DELIVERY_MAX_ATTEMPTS": "1"}
+    env.pop("PIIQ_AUDIT_SPLUNK_HEC_URL")
+    (audit_id,) = write_rows(slack_client, 1)
+    webhook.hang()
+    worker = audit_worker(piiq_command, env)
+    try:
+        await wait_for(lambda: webhook.requests >= 1, within=60)  # the last attempt is out
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+    fast_rescue = MaintenanceOptions(prune_max_age=None, rescue_after=None, heartbeat_timeout=2)
+    async with running(slack_client, {"idle": 1}, maintenance=fast_rescue):
+        await wait_for(lambda: deliveries(slack_client)[0]["state"] == "discarded", within=30)
+    (letter,) = _dead_letters(slack_client)
+    assert (letter.audit_id, letter.sink) == (audit_id, "webhook")
+
+    webhook.heal()
+    replayed = run_piiq("audit", "replay", **env)
+    assert replayed.returncode == 0, replayed.stderr
+    async with running(slack_client, {AUDIT_QUEUE: 1}):
+        await asyncio.to_thread(webhook.wait_for_events, 1, 30)
+    assert [e["id"] for e in webhook.events] == [audit_id]
+    assert _dead_letters(slack_client) == []
 
 
 def test_429_waits_for_retry_after_without_using_an_attempt(

@@ -48,6 +48,13 @@ def record_dead_letter(
         conn.execute(load_sql("dead_letter_record.sql", client.prefix, _PACKAGE), params)
 
 
+def clear_dead_letter(client: Client, *, audit_id: int, sink: str, job_id: int) -> None:
+    """The last attempt delivered: drop the dead letter it recorded before its POST."""
+    params = {"audit_id": audit_id, "sink": sink, "job_id": job_id}
+    with client.connection() as conn:
+        conn.execute(load_sql("dead_letter_clear.sql", client.prefix, _PACKAGE), params)
+
+
 def dead_letters(
     conn: psycopg.Connection[Any], prefix: str, sink: str | None = None
 ) -> list[DeadLetter]:

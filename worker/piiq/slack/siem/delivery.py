@@ -4,7 +4,9 @@ A 2xx completes the job. A network error, a timeout or any other status fails th
 the queue retries it with its backoff (15 s + 2^attempt). A 429 snoozes the job for
 Retry-After (an attempt is not used up). The last failed attempt records a dead letter
 and discards the job, which ``piiq audit replay`` queues again: no event is lost while
-the SIEM is down, however long.
+the SIEM is down, however long. The last attempt records its dead letter before it
+POSTs, and clears it when the sink took the event: a worker killed in that attempt (its
+job rescued as discarded) leaves the event to replay too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import structlog
 
 from ...queue import Cancel, Discard, Job, Result, Snooze, Worker, load_sql
 from ...runtime.settings import Settings
-from .deadletters import record_dead_letter
+from .deadletters import clear_dead_letter, record_dead_letter
 from .events import event_of
 from .outbox import AUDIT_QUEUE
 from .sinks import Request, Sink, SinkConfigError, configured_sinks
@@ -62,7 +64,13 @@ class AuditDeliveryWorker(Worker):
             rows = _rows(job, [audit_id])
             if not rows:
                 return Cancel(f"audit row {audit_id} no longer exists")
-            return self._deliver(job, sink, rows)
+            last = job.attempt >= job.max_attempts
+            if last:  # a kill in this attempt leaves the rescued job discarded: keep the event
+                self._dead_letter(job, name, "the last delivery attempt did not finish")
+            result = self._deliver(job, sink, rows)
+            if last and job.client is not None:
+                clear_dead_letter(job.client, audit_id=audit_id, sink=name, job_id=job.id or 0)
+            return result
         except Exception as exc:
             return self._failed(job, name, exc)
 
@@ -85,6 +93,14 @@ class AuditDeliveryWorker(Worker):
         if job.attempt < job.max_attempts:
             log.warning("audit delivery failed, will retry", error=why, **fields)
             raise DeliveryFailed(why) from None
+        self._dead_letter(job, sink, why)
+        log.error(
+            "audit event is a dead letter: `piiq audit replay` sends it again", error=why, **fields
+        )
+        return Discard(f"dead letter after {job.attempt} attempts: {why}")
+
+    @staticmethod
+    def _dead_letter(job: Job, sink: str, why: str) -> None:
         if job.client is not None:
             record_dead_letter(
                 job.client,
@@ -94,10 +110,6 @@ class AuditDeliveryWorker(Worker):
                 attempts=job.attempt,
                 error=why,
             )
-        log.error(
-            "audit event is a dead letter: `piiq audit replay` sends it again", error=why, **fields
-        )
-        return Discard(f"dead letter after {job.attempt} attempts: {why}")
 
 
 def post(request: Request, timeout_s: float) -> tuple[int, float | None]:
