@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     )
     slack_scopes: Annotated[list[str], NoDecode] = Field(
         default=["channels:history", "groups:history", "im:history", "mpim:history",
-                 "files:read", "chat:write", "im:write"],
+                 "files:read", "files:write", "chat:write", "im:write"],
         description="OAuth: bot scopes asked for at install (comma-separated).",
     )  # fmt: skip
     slack_user_scopes: Annotated[list[str], NoDecode] = Field(

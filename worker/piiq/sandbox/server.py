@@ -211,6 +211,7 @@ class SlackSandbox:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/files-pri/{team_file}/{rest:.*}", self.web_api.download)
         app.router.add_get("/socket-mode", self.socket_mode.handle)
+        app.router.add_post("/upload/v1/{team_file}", self.web_api.upload)
         return app
 
     async def _api(self, request: web.Request) -> web.Response:

@@ -21,10 +21,11 @@ from .faults import Faults
 from .interactive_api import InteractiveMethods, json_field
 from .limits import MethodLimits
 from .tenants import Grant, Tenants
+from .uploads import UploadMethods
 from .workspace import ADMIN_USER_ID, BOT_ID, BOT_USER_ID, Workspace, dm_channel
 
 
-class WebApi(InteractiveMethods):
+class WebApi(InteractiveMethods, UploadMethods):
     """``/api/{method}``: ``handle`` answers a request; ``socket_url`` is where
     apps.connections.open sends a Socket Mode app. ``workspace`` is the workspace of the
     call being answered (the token's: ``tenants``), set under the lock for each call."""
@@ -43,6 +44,7 @@ class WebApi(InteractiveMethods):
         self.limits = limits
         self.calls = calls
         self.socket_url = socket_url
+        self.origin = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -58,6 +60,7 @@ class WebApi(InteractiveMethods):
         )
         with self.workspace.lock:
             self.workspace = self.tenants.default
+            self.origin = f"{request.url.scheme}://{request.host}"
             response = self.answer(method, args, token)
             body = json.loads(response.text or "{}")
             grant = self.tenants.grants.get(token or "")

@@ -59,6 +59,8 @@ class Workspace:
     channels: dict[str, Channel] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_bodies: dict[str, bytes] = field(default_factory=dict)
+    # Uploads begun with files.getUploadURLExternal: file id -> name, length, bytes sent.
+    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)
     # Interactivity: trigger ids handed out with clicks (-> user, when), opened modals.
     triggers: dict[str, tuple[str, float]] = field(default_factory=dict)
@@ -104,7 +106,13 @@ class Workspace:
 
     def add_file(self, name: str, body: bytes, mimetype: str, *, files_url: str) -> dict[str, Any]:
         """A file hosted under ``files_url`` (the sandbox's /files-pri)."""
-        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        with self.lock:
+            return self.store_file(new_file_id(), name, body, mimetype, files_url=files_url)
+
+    def store_file(
+        self, file_id: str, name: str, body: bytes, mimetype: str, *, files_url: str
+    ) -> dict[str, Any]:
+        """``add_file`` for a caller that holds the lock already (an upload)."""
         root = f"{files_url}/{self.team_id}-{file_id}"
         info = {
             "id": file_id,
@@ -116,9 +124,8 @@ class Workspace:
             "url_private": f"{root}/{name}",
             "url_private_download": f"{root}/download/{name}",
         }
-        with self.lock:
-            self.files[file_id] = info
-            self.file_bodies[file_id] = body
+        self.files[file_id] = info
+        self.file_bodies[file_id] = body
         return info
 
     def post_message(
@@ -210,6 +217,10 @@ def envelope(
     else:
         del authorization["enterprise_id"], authorization["is_enterprise_install"]
     return wrapped
+
+
+def new_file_id() -> str:
+    return f"F{uuid.uuid4().hex[:10].upper()}"
 
 
 def dm_channel(user: str) -> str:

@@ -53,11 +53,14 @@ def value_hashes(result: ScanResult, ctx: SlackContext) -> list[dict[str, str]]:
     return [{"type": kind, "hash": digest} for digest, kind in hashes.items()]
 
 
-def holdable(job: Job, ctx: SlackContext, decision: Decision, *, message: bool) -> Decision:
-    """Quarantine keeps the text encrypted: without PIIQ_ARGS_KEYS, or for a file (piiq
-    cannot keep a copy of a file), it acts as the stricter delete."""
-    if decision.action != "quarantine" or (message and ctx.args_keys is not None):
+def holdable(job: Job, ctx: SlackContext, decision: Decision) -> Decision:
+    """Quarantine keeps the content encrypted: without PIIQ_ARGS_KEYS it acts as the
+    stricter delete (a file that cannot be kept: ``workers.SlackFileWorker``)."""
+    if decision.action != "quarantine" or ctx.args_keys is not None:
         return decision
-    why = "a file" if not message else "PIIQ_ARGS_KEYS is not set"
+    return as_delete(job, decision, "PIIQ_ARGS_KEYS is not set")
+
+
+def as_delete(job: Job, decision: Decision, why: str) -> Decision:
     log.warning("quarantine acts as delete", job_id=job.id, why=why)
     return replace(decision, action="delete")

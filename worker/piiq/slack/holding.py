@@ -24,10 +24,12 @@ SECONDS_PER_DAY = 86400
 
 @dataclass(frozen=True, slots=True)
 class Review:
-    """What a message decision offers for review: the values' keyed hashes and its text."""
+    """What a decision offers for review: the values' keyed hashes and the message's text,
+    or the file's bytes (``file``: None when a file is not kept, so it is not held)."""
 
     value_hashes: list[dict[str, str]] = field(default_factory=list)
     text: str = ""
+    file: store.KeptFile | None = None
 
 
 def open_item(job: Job, ctx: SlackContext, decision: Decision, review: Review | None) -> int | None:
@@ -48,6 +50,7 @@ def open_item(job: Job, ctx: SlackContext, decision: Decision, review: Review | 
         entities=decision.entity_counts,
         value_hashes=review.value_hashes,
         kept_text=review.text if decision.action == "quarantine" else None,
+        kept_file=review.file if decision.action == "quarantine" else None,
     )
     keep = ctx.settings.review_retention_days * SECONDS_PER_DAY
     with job.client.connection() as conn:

@@ -110,24 +110,30 @@ def release(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
 def _release(job: Job, ctx: SlackContext, item: dict[str, Any]) -> str:
     """Post the kept text back where it was, attributed to its author; remove the
     tombstone; update the review message; delete the kept copy."""
+    kind = rb.held_kind(item)
     text = store.kept_text(item, ctx.args_keys)
     if text is None:
         return "nothing to release: the kept copy is gone"
     admin, author = job.args["user"], item["user_id"]
     thread = {"thread_ts": item["thread_ts"]} if item.get("thread_ts") else {}
-    blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
-        rb.context(
-            f"Originally posted by <@{author}> {rb.posted_at(item['ts'])}; held by piiq and "
-            f"released after review by <@{admin}>."
-        ),
-    ]
-    once(
-        job,
-        "reposted",
-        lambda: post_once(job, ctx, item["channel"], text, "release", blocks=blocks, **thread),
-        "not reposted",
+    note = (
+        f"Originally posted by <@{author}> {rb.posted_at(item['ts'])}; held by piiq and "
+        f"released after review by <@{admin}>."
     )
+    kept = store.kept_file(item, ctx.args_keys)
+    if kept is not None:
+        once(job, "reposted", lambda: _upload(ctx, item, kept, note, thread), "not reposted")
+    else:
+        blocks = [
+            {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}},
+            rb.context(note),
+        ]
+        once(
+            job,
+            "reposted",
+            lambda: post_once(job, ctx, item["channel"], text, "release", blocks=blocks, **thread),
+            "not reposted",
+        )
     if item.get("tombstone_ts"):
         once(
             job,
@@ -139,11 +145,37 @@ def _release(job: Job, ctx: SlackContext, item: dict[str, Any]) -> str:
         job,
         ctx,
         item,
-        f":white_check_mark: Released by <@{admin}>: a message "
+        f":white_check_mark: Released by <@{admin}>: {kind} "
         f"{rb.where(item)}, reposted in <#{item['channel']}>.",
     )
     holding.settle(job, item["id"], "released")
     return f"reposted in {item['channel']}"
+
+
+# What files_upload_v2 calls (their scopes: ``scopes.METHODS``).
+UPLOAD_METHODS = ("files.getUploadURLExternal", "files.completeUploadExternal")
+
+
+def _upload(
+    ctx: SlackContext,
+    item: dict[str, Any],
+    kept: store.KeptFile,
+    note: str,
+    thread: dict[str, str],
+) -> str:
+    """The kept file uploaded again into its channel (and thread) by the bot, through
+    Slack's upload flow (files_upload_v2: getUploadURLExternal, the bytes, complete)."""
+    done = ctx.api.call(
+        ctx.api.bot,
+        "files.upload_v2",
+        filename=kept.name,
+        content=kept.data,
+        title=kept.title or kept.name,
+        channel=item["channel"],
+        initial_comment=note,
+        **thread,
+    )
+    return str(done["file"]["id"])
 
 
 def delete(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:

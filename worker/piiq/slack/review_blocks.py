@@ -54,18 +54,27 @@ def where(item: dict[str, Any]) -> str:
     return f"by <@{item['user_id']}> in <#{item['channel']}>, posted {posted_at(item['ts'])}"
 
 
+def held_kind(item: dict[str, Any]) -> str:
+    """What is held: "a file" (its bytes are kept) or "a message"."""
+    return "a file" if item.get("file_bytes") is not None else "a message"
+
+
 def review_message(item: dict[str, Any], found: str) -> tuple[str, list[dict[str, Any]]]:
     """The admins' message for a held item: what was found, whose, where, when; buttons."""
-    text = f"Held for review: a message {where(item)}. It contains {found}."
+    kind = held_kind(item)
+    text = f"Held for review: {kind} {where(item)}. It contains {found}."
     blocks = [
-        _section(f":lock: *Held for review*: a message {where(item)}.\nIt contains {found}."),
+        _section(f":lock: *Held for review*: {kind} {where(item)}.\nIt contains {found}."),
         _actions(
             item["id"],
             _button("Release", RELEASE, item["id"], "primary"),
             _button("Delete", DELETE, item["id"], "danger"),
             _button("Mark false positive", FALSE_POSITIVE, item["id"]),
         ),
-        context("The text is kept encrypted until someone decides or the retention ends."),
+        context(
+            f"The {'file' if kind == 'a file' else 'text'} is kept encrypted until someone "
+            "decides or the retention ends."
+        ),
     ]
     return text, blocks
 

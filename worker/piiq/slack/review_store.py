@@ -3,11 +3,15 @@
 A review item is one message piiq acted on that people may answer: the types found and
 keyed hashes of the values (never a value), and for a quarantined message its text,
 sealed with the ``PIIQ_ARGS_KEYS`` keys and bound to the message's team, channel, author
-and ts, until it is released, deleted or its retention ends.
+and ts, until it is released, deleted or its retention ends. A quarantined file is kept the
+same way: its bytes (AES-GCM box) in ``file_bytes``, its name, title and type sealed in
+``content`` (a name may hold personal data too: piiq scans it).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -21,12 +25,22 @@ from ..queue import load_sql
 from ..runtime.argscrypt import ArgsKeys, open_args
 
 _PACKAGE = "piiq.slack"
-KEPT_FIELDS = ("text",)
+KEPT_FIELDS = ("text", "file")
 HASH_PURPOSE = "piiq allow-list v1"  # what the value-hash keys are derived for
 
 
 def create_review_tables(conn: psycopg.Connection[Any], prefix: str = "public") -> None:
     conn.execute(load_sql("review_up.sql", prefix, _PACKAGE))
+
+
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """A quarantined file: what releasing it uploads again."""
+
+    name: str
+    title: str
+    mimetype: str
+    data: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +55,7 @@ class NewItem:
     entities: dict[str, int]
     value_hashes: list[dict[str, str]]  # [{"type": ..., "hash": "kid:hex"}]
     kept_text: str | None = None  # a quarantined message's text: sealed before it is stored
+    kept_file: KeptFile | None = None  # a quarantined file: sealed before it is stored
 
 
 def routing(item: dict[str, Any]) -> dict[str, Any]:
@@ -60,12 +75,20 @@ def insert(
     keys: ArgsKeys,
     keep_seconds: float,
 ) -> int:
-    content = None
-    if new.kept_text is not None:
-        bound = routing(asdict(new))
+    content, file_bytes = None, None
+    bound = routing(asdict(new))
+    if new.kept_file is not None:
+        kept = new.kept_file
+        box = keys.encrypt(kept.data, _file_bound(bound))
+        file_bytes = base64.b64decode(box.pop("ct"))
+        about = {"name": kept.name, "title": kept.title, "mimetype": kept.mimetype, "box": box}
+        content = Jsonb(keys.seal({**bound, "text": "", "file": about}, KEPT_FIELDS)["sealed"])
+    elif new.kept_text is not None:
         content = Jsonb(keys.seal({**bound, "text": new.kept_text}, KEPT_FIELDS)["sealed"])
+    fields = {k: v for k, v in asdict(new).items() if k != "kept_file"}
     params = {
-        **asdict(new),
+        **fields,
+        "file_bytes": file_bytes,
         "entities": Jsonb(new.entities),
         "value_hashes": Jsonb(new.value_hashes),
         "content": content,
@@ -82,6 +105,23 @@ def kept_text(item: dict[str, Any], keys: ArgsKeys | None) -> str | None:
     if item.get("content") is None:
         return None
     return str(open_args({**routing(item), "sealed": item["content"]}, keys)["text"])
+
+
+def kept_file(item: dict[str, Any], keys: ArgsKeys | None) -> KeptFile | None:
+    """The quarantined file, decrypted; None for a message or once the copy is gone.
+    Raises ArgsUnreadable when the key that sealed it is no longer listed."""
+    if item.get("content") is None or item.get("file_bytes") is None:
+        return None
+    about = open_args({**routing(item), "sealed": item["content"]}, keys)["file"]
+    assert keys is not None  # open_args raised without keys
+    box = {**about["box"], "ct": base64.b64encode(bytes(item["file_bytes"])).decode()}
+    data = keys.decrypt(box, _file_bound(routing(item)), "the kept file")
+    return KeptFile(about["name"], about["title"], about["mimetype"], data)
+
+
+def _file_bound(bound: dict[str, Any]) -> bytes:
+    """The file's box is bound to the item's routing, like its sealed name."""
+    return json.dumps({**bound, "kept": "file"}, sort_keys=True).encode()
 
 
 def get(conn: psycopg.Connection[Any], prefix: str, item_id: int) -> dict[str, Any] | None:

@@ -32,6 +32,8 @@ METHODS: dict[str, Needs] = {
     "chat.delete": Needs("user", ("chat:write",), "an admin deletes anyone's message"),
     "files.info": Needs("bot", ("files:read",), "a shared file's name, size and owner"),
     "files.download": Needs("bot", ("files:read",), "a shared file's content (url_private)"),
+    "files.getUploadURLExternal": Needs("bot", ("files:write",), "release a held file"),
+    "files.completeUploadExternal": Needs("bot", ("files:write",), "... shared in its channel"),
     "files.delete": Needs("user", ("files:write",), "an admin deletes anyone's file"),
     "conversations.open": Needs("bot", ("im:write",), "the DM to a message's author"),
     "conversations.history": Needs("bot", HISTORY, "history scans; a retry finds its notice"),

@@ -38,9 +38,10 @@ from .jobs import (
     WORKSPACE_ARGS,
 )
 from .respond import Target, respond
+from .review_store import KeptFile
 
 if TYPE_CHECKING:
-    from ..detect import Source
+    from ..detect import Decision, ScanResult, Source
     from ..filetext import Extraction
 
 log = structlog.get_logger("piiq.slack")
@@ -107,7 +108,7 @@ class SlackMessageWorker(SlackWorker):
             return None
         detector = allowlist.detector_for(job, ctx)
         result = detector.scan(sources)
-        decision = allowlist.holdable(job, ctx, result.decision, message=True)
+        decision = allowlist.holdable(job, ctx, result.decision)
         if decision.action == "allow":
             _log_decision(job, "message", decision.action, {})
             return None
@@ -147,14 +148,15 @@ class SlackFileWorker(SlackWorker):
             _log_skipped(job, subject, exc.failure.error)  # deleted already: nothing to check
             return None
         started = time.monotonic()
-        extraction = _file_text(job, ctx, info)
-        if extraction is None:
+        read = _file_text(job, ctx, info)
+        if read is None:
             return None
+        extraction, data = read
         detector = allowlist.detector_for(job, ctx)
         names = _name_sources(subject, info, job.args["file"])
         deadline = max(started + fv.FILE_SECONDS, time.monotonic() + fv.DETECT_MIN_SECONDS)
         result, note = fv.scan_within(detector, names, extraction.text, subject, deadline)
-        result.decision = allowlist.holdable(job, ctx, result.decision, message=False)
+        result.decision = allowlist.holdable(job, ctx, result.decision)
         coverage, why = fv.with_note(extraction.status, extraction.summary, note)
         verdict = fv.file_verdict(
             result.decision.action, coverage, why, detector.policy.unscannable
@@ -172,7 +174,10 @@ class SlackFileWorker(SlackWorker):
         _, name_findings = result.readable_findings(names[0].name)
         original = str(info.get("name") or job.args["file"].get("name") or "")
         shown = detector.redact(original, name_findings, result.decision)
-        target = _file_target(job, ctx, info, file_id, shown, decision.action == "delete")
+        removing = decision.action in ("delete", "quarantine")
+        target = _file_target(job, ctx, info, file_id, shown, removing)
+        if decision.action == "quarantine":
+            decision, target = _held_file(job, ctx, decision, target, info, data, result)
         if verdict.unchecked:
             target = replace(
                 target,
@@ -185,8 +190,35 @@ class SlackFileWorker(SlackWorker):
         return None
 
 
-def _file_text(job: Job, ctx: SlackContext, info: dict[str, Any]) -> Extraction | None:
-    """The file's text, or why there is none; None when the file is gone."""
+def _held_file(
+    job: Job,
+    ctx: SlackContext,
+    decision: Decision,
+    target: Target,
+    info: dict[str, Any],
+    data: bytes | None,
+    result: ScanResult,
+) -> tuple[Decision, Target]:
+    """A quarantined file is kept (encrypted, in its review item) when piiq has its bytes
+    and may delete it everywhere; else quarantine fails closed: it acts as delete."""
+    if data is None:
+        return allowlist.as_delete(job, decision, "the file was not read: no copy to keep"), target
+    if target.delete_method != "files.delete":
+        return allowlist.as_delete(job, decision, "only the share is removed: no copy kept"), target
+    kept = KeptFile(
+        name=str(info.get("name") or job.args["file"].get("name") or "file"),
+        title=str(info.get("title") or ""),
+        mimetype=str(info.get("mimetype") or ""),
+        data=data,
+    )
+    return decision, replace(target, review=Review(allowlist.value_hashes(result, ctx), file=kept))
+
+
+def _file_text(
+    job: Job, ctx: SlackContext, info: dict[str, Any]
+) -> tuple[Extraction, bytes | None] | None:
+    """The file's text, or why there is none, and its bytes when they were read (at most
+    ``PIIQ_MAX_FILE_BYTES``); None when the file is gone."""
     from ..filetext import Limits, extract_text
     from ..filetext.extract import not_scanned
     from ..filetext.sniff import by_extension
@@ -195,22 +227,23 @@ def _file_text(job: Job, ctx: SlackContext, info: dict[str, Any]) -> Extraction 
     kind = by_extension(name)
     size = int(info.get("size") or 0)
     if info.get("is_external"):
-        return not_scanned(name, kind, "hosted outside Slack (an external file)")
+        return not_scanned(name, kind, "hosted outside Slack (an external file)"), None
     if size > ctx.max_file_bytes:
-        return not_scanned(name, kind, f"too large: {size:,} bytes (limit {ctx.max_file_bytes:,})")
+        too_large = f"too large: {size:,} bytes (limit {ctx.max_file_bytes:,})"
+        return not_scanned(name, kind, too_large), None
     url = info.get("url_private_download") or info.get("url_private")
     try:
         data = ctx.api.download(url, ctx.max_file_bytes, info.get("mimetype") or "")
     except DownloadRefused as exc:
-        return not_scanned(name, kind, str(exc))
+        return not_scanned(name, kind, str(exc)), None
     except SlackCallFailed as exc:
         if exc.failure.kind == "gone":
             _log_skipped(job, f"file {job.args['file_id']}", exc.failure.error)
             return None
         if exc.failure.kind not in ("not_permitted", "unreachable"):
             raise
-        return not_scanned(name, kind, f"could not be downloaded ({exc.failure.error})")
-    return extract_text(name, data, Limits(max_bytes=ctx.max_file_bytes))
+        return not_scanned(name, kind, f"could not be downloaded ({exc.failure.error})"), None
+    return extract_text(name, data, Limits(max_bytes=ctx.max_file_bytes)), data
 
 
 def _name_sources(subject: str, info: dict[str, Any], shared: dict[str, Any]) -> list[Source]:
