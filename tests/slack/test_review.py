@@ -195,6 +195,15 @@ async def test_quarantine_then_delete_and_a_second_click_changes_nothing(
     assert "You said you removed it" in json.dumps(dm_now["blocks"])
 
 
+async def expire_at_the_top_of_the_hour(client: Client) -> None:
+    """No --cron given: the crontab `piiq worker` builds for the events queue runs the
+    retention job at the top of the hour (the runner's clock says it is one)."""
+    crontab = with_retention(Settings(), [f"{q}={n}" for q, n in QUEUES.items()], ())
+    top_of_hour = lambda: datetime(2026, 12, 5, 22, 0, 10)  # noqa: E731
+    async with running(client, QUEUES, clock=top_of_hour, crontab=crontab):
+        await wait_for(lambda: items(client)[0]["state"] == "expired" and settled(client))
+
+
 async def test_retention_expiry_deletes_the_kept_copy(
     slack: sb.SlackSandbox,
     review_url: str,
@@ -206,14 +215,7 @@ async def test_retention_expiry_deletes_the_kept_copy(
         item = await hold_a_card(slack, review_url, slack_client)
         assert item["content"] is not None
         await wait_for(lambda: retention_over(slack_client), within=5)
-    # No --cron given: the crontab `piiq worker` builds for the events queue runs the
-    # retention job at the top of the hour (the runner's clock says it is one).
-    crontab = with_retention(Settings(), [f"{q}={n}" for q, n in QUEUES.items()], ())
-    top_of_hour = lambda: datetime(2026, 12, 5, 22, 0, 10)  # noqa: E731
-    async with running(slack_client, QUEUES, clock=top_of_hour, crontab=crontab):
-        await wait_for(
-            lambda: items(slack_client)[0]["state"] == "expired" and settled(slack_client)
-        )
+    await expire_at_the_top_of_the_hour(slack_client)
     (item,) = items(slack_client)
     assert item["content"] is None
     (review,) = bot_messages(slack, ADMINS)

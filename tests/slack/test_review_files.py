@@ -6,7 +6,6 @@ is not held (quarantine fails closed: delete)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 import pytest
 from documents import pdf
@@ -15,13 +14,18 @@ from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.queue import Client
-from piiq.runtime.settings import Settings
 from piiq.slack import review_blocks as rb
-from piiq.slack.periodic import with_retention
 
 from .conftest import CHANNEL
 from .test_flow import QUEUES, audit_rows, send, settled
-from .test_review import ADMINS, bot_messages, click, items, retention_over
+from .test_review import (
+    ADMINS,
+    bot_messages,
+    click,
+    expire_at_the_top_of_the_hour,
+    items,
+    retention_over,
+)
 from .test_review import review_url as review_url  # the fixture: ingress, keys, policy
 
 DIGITS = CARD.replace(" ", "")
@@ -89,12 +93,7 @@ async def test_retention_expiry_deletes_the_kept_file(
         await share(slack, review_url, slack_client, "form.pdf", pdf([f"Card {CARD}"]))
         assert items(slack_client)[0]["file_bytes"] is not None
         await wait_for(lambda: retention_over(slack_client), within=5)
-    crontab = with_retention(Settings(), [f"{q}={n}" for q, n in QUEUES.items()], ())
-    top_of_hour = lambda: datetime(2026, 12, 5, 22, 0, 10)  # noqa: E731
-    async with running(slack_client, QUEUES, clock=top_of_hour, crontab=crontab):
-        await wait_for(
-            lambda: items(slack_client)[0]["state"] == "expired" and settled(slack_client)
-        )
+    await expire_at_the_top_of_the_hour(slack_client)
     (item,) = items(slack_client)
     assert item["file_bytes"] is None and item["content"] is None
 
