@@ -21,7 +21,6 @@ import structlog
 
 from ..detect import Decision
 from ..queue import Job, LeaseLost
-from ..runtime.settings import Settings
 from . import audit, holding, notices, review_blocks
 from .api import SlackCallFailed
 from .context import SlackContext
@@ -60,7 +59,7 @@ def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
     """
     if ctx.dry_run:
         result = {"action": "reported", "outcome": "dry run: nothing deleted, nobody notified"}
-        _audit(job, decision, target, **result)
+        _audit(job, ctx, decision, target, **result)
         return result
     steps: list[str] = []
     deleted = False
@@ -84,10 +83,10 @@ def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
         replace = not isinstance(exc, LeaseLost)
         with contextlib.suppress(Exception):  # logged inside; the step's error goes on up
             action = _action(decision, deleted)
-            _audit(job, decision, target, action=action, outcome=outcome, replace=replace)
+            _audit(job, ctx, decision, target, action=action, outcome=outcome, replace=replace)
         raise
     result = {"action": _action(decision, deleted), "outcome": _joined(steps)}
-    _audit(job, decision, target, **result)
+    _audit(job, ctx, decision, target, **result)
     return result
 
 
@@ -189,7 +188,14 @@ def _notify(
 
 
 def _audit(
-    job: Job, decision: Decision, target: Target, *, action: str, outcome: str, replace: bool = True
+    job: Job,
+    ctx: SlackContext,
+    decision: Decision,
+    target: Target,
+    *,
+    action: str,
+    outcome: str,
+    replace: bool = True,
 ) -> None:
     if job.client is None or not job.id:
         return  # a unit test's perform_job: no database
@@ -206,7 +212,7 @@ def _audit(
         outcome=outcome,
     )
     try:  # the row and its deliveries to the SIEM sinks (PIIQ_AUDIT_*) in one transaction
-        record_and_queue(job.client, entry, Settings(), replace=replace)
+        record_and_queue(job.client, entry, ctx.settings, replace=replace)
     except Exception as exc:  # the Slack step's own error matters more; a retry rewrites it
         log.error("audit write failed", job_id=job.id, error=type(exc).__name__)
         raise

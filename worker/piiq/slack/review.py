@@ -17,7 +17,6 @@ from typing import Any
 import structlog
 
 from ..queue import Cancel, Job, Result, Worker
-from ..runtime.settings import Settings
 from . import audit, holding
 from . import review_blocks as rb
 from . import review_store as store
@@ -99,7 +98,9 @@ def _decide(
     if claimed is None:
         return _already(job, ctx, item)
     done = act(claimed)
-    _audit(job, claimed, decision, f"{decision.replace('_', ' ')} by {job.args['user']}; {done}")
+    _audit(
+        job, ctx, claimed, decision, f"{decision.replace('_', ' ')} by {job.args['user']}; {done}"
+    )
     return None
 
 
@@ -234,7 +235,7 @@ def keep_flagged(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
         job.args["message_ts"],
         f":no_entry: <@{admin}> ruled it personal data: it stays flagged.",
     )
-    _audit(job, item, "report_rejected", f"report ruled personal data by {admin}")
+    _audit(job, ctx, item, "report_rejected", f"report ruled personal data by {admin}")
     return None
 
 
@@ -299,7 +300,7 @@ def _report(job: Job, ctx: SlackContext, item: dict[str, Any], justification: st
     holding.note(job, item["id"], report_ts=holding.tell_admins(job, ctx, "report", text, blocks))
     _update_dm(job, ctx, item, "You said this is not personal data: the admins will decide.")
     said = "with" if justification.strip() else "without"
-    _audit(job, item, "reported_false_positive", f"author reported it, {said} a justification")
+    _audit(job, ctx, item, "reported_false_positive", f"author reported it, {said} a justification")
     return None
 
 
@@ -308,7 +309,7 @@ def removed(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
     if refused is not None:
         return refused
     _update_dm(job, ctx, item, "You said you removed it. Thank you.")
-    _audit(job, item, "author_removed", "author says they removed it")
+    _audit(job, ctx, item, "author_removed", "author says they removed it")
     return None
 
 
@@ -339,7 +340,7 @@ def expired(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Result:
         f":hourglass: Not reviewed within {days:g} days: the kept "
         f"copy of a message {rb.where(item)} was deleted.",
     )
-    _audit(job, item, "expired", f"kept copy deleted after {days:g} days")
+    _audit(job, ctx, item, "expired", f"kept copy deleted after {days:g} days")
     return None
 
 
@@ -409,7 +410,7 @@ def _remove(ctx: SlackContext, channel: str, ts: str) -> str:
     return "removed"
 
 
-def _audit(job: Job, item: dict[str, Any], action: str, outcome: str) -> None:
+def _audit(job: Job, ctx: SlackContext, item: dict[str, Any], action: str, outcome: str) -> None:
     assert job.client is not None
     entry = audit.AuditEntry(
         job_id=job.id,
@@ -423,7 +424,7 @@ def _audit(job: Job, item: dict[str, Any], action: str, outcome: str) -> None:
         action=action,
         outcome=outcome,
     )
-    record_and_queue(job.client, entry, Settings())  # the row and its SIEM deliveries
+    record_and_queue(job.client, entry, ctx.settings)  # the row and its SIEM deliveries
 
 
 HANDLERS: dict[str, Handler] = {
