@@ -1,4 +1,5 @@
-"""Queue throughput: piiq against the best Python peers, same workload, same PostgreSQL.
+"""Queue throughput: piiq against the best Python peers, same workload, same PostgreSQL,
+and against the raw ``FOR UPDATE SKIP LOCKED`` ceiling.
 
     make bench        # or: .venv-bench/bin/python bench/queue_throughput.py [--jobs N]
 
@@ -9,9 +10,13 @@ enqueue-to-start latency with an idle worker. Rounds alternate the systems; each
 figure is the median over rounds. Prints a table, piiq/peer ratios, and the targets.
 ``piiq-global`` is piiq with a global limit on the queue (equal to --concurrency, so it
 never binds): what the advisory lock and the count in every fetch cost, printed side by
-side with plain piiq.
+side with plain piiq. piiq's no-op perform is a plain ``def`` (it runs on a job thread,
+the harder case); ``piiq-async`` runs an ``async def`` one, as the peers' jobs are.
 
-The server: PIIQ_BENCH_DATABASE_URL, else PIIQ_TEST_DATABASE_URL, else an embedded one.
+``ceiling`` (bench/peers/ceiling_peer.py) is no queue at all: plain psycopg on one
+connection leasing --concurrency jobs at a time with the textbook SKIP LOCKED UPDATE and
+completing them by id, on the same table in the same run. piiq's process rate as a share
+of it is what piiq's own per-job work leaves of what the database allows.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "worker"))
 from piiq.queue import devdb
 
 PEERS_DIR = Path(__file__).parent / "peers"
-SYSTEMS = ("piiq", "piiq-global", "oban", "pgqueuer", "procrastinate")
+SYSTEMS = ("ceiling", "piiq", "piiq-async", "piiq-global", "oban", "pgqueuer", "procrastinate")
 METRICS = (
     ("enqueue_jobs_per_s", "enqueue jobs/s", True),
     ("process_jobs_per_s", "process jobs/s", True),
@@ -50,15 +55,18 @@ def server_url() -> str:
 def run_system(system: str, server: str, args: argparse.Namespace) -> dict:
     database = devdb.create_database(server)
     try:
-        script, extra = system, []
+        script, extra = system, ["--concurrency", str(args.concurrency)]
         if system == "piiq-global":
-            script, extra = "piiq", ["--global-limit", str(args.concurrency)]
+            script, extra = "piiq", [*extra, "--global-limit", str(args.concurrency)]
+        elif system == "piiq-async":
+            script, extra = "piiq", [*extra, "--async-perform"]
+        elif system == "ceiling":
+            extra = ["--batch", str(args.concurrency)]
         command = [
             sys.executable,
             str(PEERS_DIR / f"{script}_peer.py"),
             "--database-url", database,
             "--jobs", str(args.jobs),
-            "--concurrency", str(args.concurrency),
             *extra,
         ]  # fmt: skip
         done = subprocess.run(command, capture_output=True, text=True, timeout=600)
@@ -77,6 +85,8 @@ def median_results(runs: list[dict]) -> dict:
         return runs[-1]
     merged = dict(ok[0])
     for key, _, _ in METRICS:
+        if key not in ok[0]:
+            continue  # the ceiling has a process rate only
         values = [r[key] for r in ok]
         merged[key] = statistics.median(values)
         merged[key + "_spread"] = (min(values), max(values))
@@ -90,6 +100,34 @@ def number(value: float) -> str:
 def cell(result: dict, key: str) -> str:
     low, high = result[key + "_spread"]
     return f"{number(result[key])} ({number(low)}-{number(high)})"
+
+
+def ceiling_shares(runs: dict[str, list[dict]], system: str) -> list[float]:
+    """Per round: the system's process rate over the ceiling's, run just before it (the
+    pair shares the machine's state of the moment; rounds on a busy machine differ)."""
+    pairs = zip(runs.get("ceiling", []), runs.get(system, []), strict=False)
+    return [
+        piiq["process_jobs_per_s"] / ceiling["process_jobs_per_s"]
+        for ceiling, piiq in pairs
+        if "error" not in ceiling and "error" not in piiq
+    ]
+
+
+def print_ceiling_share(
+    console: Console, system: str, runs: dict[str, list[dict]], results: dict[str, dict]
+) -> None:
+    """A piiq run's process rate as a share of the raw SKIP LOCKED loop's, same rounds."""
+    shares = ceiling_shares(runs, system)
+    if not shares:
+        return
+    piiq, ceiling = results[system], results["ceiling"]
+    console.print(
+        f"{system} fetch-and-ack {cell(piiq, 'process_jobs_per_s')} jobs/s = "
+        f"[bold]{statistics.median(shares):.0%}[/] of the raw SKIP LOCKED ceiling "
+        f"(median of the rounds' shares, {min(shares):.0%}-{max(shares):.0%}); ceiling "
+        f"{cell(ceiling, 'process_jobs_per_s')} jobs/s (plain {ceiling['version']}, one "
+        f"connection, batch {ceiling['batch']})"
+    )
 
 
 def print_global_limit_cost(console: Console, plain: dict | None, limited: dict | None) -> None:
@@ -146,6 +184,8 @@ def main() -> int:
     for _, label, _ in METRICS:
         table.add_column(label, justify="right")
     for system, result in results.items():
+        if system == "ceiling":
+            continue
         if "error" in result:
             table.add_row(system, "-", *["error"] * len(METRICS))
             continue
@@ -153,8 +193,14 @@ def main() -> int:
     console.print(table)
 
     piiq = results.get("piiq")
+    for system in ("piiq", "piiq-async"):
+        print_ceiling_share(console, system, runs, results)
     print_global_limit_cost(console, piiq, results.get("piiq-global"))
-    peers = {s: r for s, r in results.items() if not s.startswith("piiq") and "error" not in r}
+    peers = {
+        s: r
+        for s, r in results.items()
+        if s != "ceiling" and not s.startswith("piiq") and "error" not in r
+    }
     for system, result in results.items():
         if "error" in result:
             console.print(f"[red]{system} failed[/]: {result['error']}")

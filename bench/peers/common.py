@@ -77,6 +77,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--global-limit", type=int, default=None, help="piiq only: the queue's global limit"
     )
+    parser.add_argument(
+        "--async-perform",
+        action="store_true",
+        help="piiq only: the no-op perform is an async def, as the peers' jobs are",
+    )
     return parser.parse_args()
 
 

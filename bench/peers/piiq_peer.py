@@ -16,16 +16,32 @@ structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.
 CLOCK = Clock()
 
 
+def noop(job: Job) -> None:
+    CLOCK.started()
+    inserted_at = job.args.get("inserted_at")
+    if inserted_at is not None:
+        CLOCK.latency(inserted_at)
+    CLOCK.finished()
+
+
 class Noop(Worker):
+    """A plain def: it runs on a job thread."""
+
     name = "bench.Noop"
     queue = "bench"
 
     def perform(self, job: Job) -> None:
-        CLOCK.started()
-        inserted_at = job.args.get("inserted_at")
-        if inserted_at is not None:
-            CLOCK.latency(inserted_at)
-        CLOCK.finished()
+        noop(job)
+
+
+class AsyncNoop(Worker):
+    """An async def, as the peers' jobs are: it runs on the event loop."""
+
+    name = "bench.AsyncNoop"
+    queue = "bench"
+
+    async def perform(self, job: Job) -> None:
+        noop(job)
 
 
 async def run() -> Result:
@@ -34,8 +50,9 @@ async def run() -> Result:
     with psycopg.connect(args.database_url, autocommit=True) as conn:
         migrate_up(conn)
     client = Client(args.database_url).open()  # connected before timing, as the peers' pools
+    worker = AsyncNoop if args.async_perform else Noop
     started = time.perf_counter()  # building the jobs counts, as in the other peers
-    client.insert_all([Noop.new({"i": i}) for i in range(args.jobs)])
+    client.insert_all([worker.new({"i": i}) for i in range(args.jobs)])
     enqueue_s = time.perf_counter() - started
 
     CLOCK = process_clock = Clock()
@@ -46,7 +63,7 @@ async def run() -> Result:
 
     CLOCK = latency_clock = Clock()
     await paced_inserts(
-        lambda at: client.ainsert(Noop.new({"inserted_at": at})), args, latency_clock
+        lambda at: client.ainsert(worker.new({"inserted_at": at})), args, latency_clock
     )
     runner.request_stop()
     await task
@@ -54,7 +71,9 @@ async def run() -> Result:
     notes = [
         "insert_all: one INSERT ... SELECT FROM jsonb_array_elements statement; "
         "enqueue time includes building the jobs (Worker.new)",
-        "the no-op perform is a plain def: it runs on a thread (the peers' are async)",
+        "the no-op perform is an async def, as the peers' are"
+        if args.async_perform
+        else "the no-op perform is a plain def: it runs on a thread (the peers' are async)",
         "Runner: SKIP LOCKED fetch per free slot, acks ride on the next fetch, LISTEN/NOTIFY",
     ]
     if args.global_limit:

@@ -68,7 +68,8 @@ class Acker:
             return
         self.in_flight.difference_update(a.id for a in acks)
         if written:
-            self._signals.acked.emit([a.id for a in acks])
+            if self._signals.acked.on:
+                self._signals.acked.emit([a.id for a in acks])
         else:
             self.buffer[:0] = acks
             if self._timer is None and self._flushing is None and not self.closing:

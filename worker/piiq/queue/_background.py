@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import structlog
+
+from ._queries import DB_ERRORS
+from .maintenance import MaintenanceOptions, PassSummary
+from .steps import Steps
 
 log = structlog.get_logger("piiq.queue")
 
@@ -31,3 +36,32 @@ class Background:
         await asyncio.wait({task}, timeout=wait)
         if task.done() and not task.cancelled() and task.exception() is not None:
             log.error("worker.part_failed", part=self.name, error=repr(task.exception())[:500])
+
+
+class MaintenancePasses(Background):
+    """A part that runs a maintenance pass (maintenance.py's steps, on the runner's pool)
+    every ``interval`` seconds; a database error is logged and the next pass tries again."""
+
+    def __init__(
+        self,
+        run_steps: Callable[[Steps[PassSummary]], Awaitable[PassSummary]],
+        *,
+        prefix: str,
+        options: MaintenanceOptions,
+        interval: float,
+    ) -> None:
+        self._run_steps = run_steps
+        self._prefix = prefix
+        self._options = options
+        self._interval = interval
+
+    async def one_pass(self) -> PassSummary:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.one_pass()
+            except DB_ERRORS as exc:
+                log.warning("maintenance.failed", part=self.name, error=type(exc).__name__)
+            await asyncio.sleep(self._interval)

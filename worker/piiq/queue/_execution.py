@@ -7,6 +7,7 @@ through here, so a job means the same thing however it ran.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import Counter
@@ -115,8 +116,11 @@ class Execution:
         self.grace = shutdown_grace
         self.instances = WorkerInstances()
         self.outcomes: Counter[str] = Counter()
-        # Resolved once: two log calls per job should not build a logger each.
+        # Resolved once: two log calls per job should not build a logger each, nor their
+        # fields when the level filters them out anyway.
         self.log = structlog.get_logger("piiq.queue").bind()
+        enabled = getattr(self.log, "is_enabled_for", None)
+        self.log_info = enabled is None or bool(enabled(logging.INFO))
 
     def start(self, job: Job, finished: Callable[[Job], None]) -> asyncio.Future[Ack]:
         """Start ``job``; ``finished(job)`` runs once its outcome is reported.
@@ -125,13 +129,19 @@ class Execution:
         the attempt counts.
         """
         job.client = self.client
-        self.log.info(
-            "job.started", queue=job.queue, worker=job.worker, job_id=job.id, attempt=job.attempt
-        )
+        if self.log_info:
+            self.log.info(
+                "job.started",
+                queue=job.queue,
+                worker=job.worker,
+                job_id=job.id,
+                attempt=job.attempt,
+            )
         if telemetry.listening():
             telemetry.emit(
                 "job.start", queue=job.queue, worker=job.worker, job_id=job.id, attempt=job.attempt
             )
+        done = partial(self._done, job, time.perf_counter(), finished)
         running: asyncio.Future[Ack]
         try:
             worker = self.instances.get(job.worker)
@@ -142,10 +152,9 @@ class Execution:
             timeout = worker.timeout_for(job)
             if not timeout and not type(worker).is_async():
                 # The common case costs no task: the thread decides the ack as well.
-                running = self.threads.submit(_perform_sync, worker, job)
-            else:
-                running = asyncio.ensure_future(self._perform(job, worker, timeout))
-        running.add_done_callback(partial(self._done, job, time.perf_counter(), finished))
+                return self.threads.submit(_perform_sync, worker, job, on_done=done)
+            running = asyncio.ensure_future(self._perform(job, worker, timeout))
+        running.add_done_callback(done)
         return running
 
     def _done(
@@ -177,15 +186,16 @@ class Execution:
     def record(self, job: Job, ack: Ack, seconds: float) -> None:
         outcome = ack.outcome
         self.outcomes[outcome] += 1
-        (self.log.warning if ack.reason else self.log.info)(
-            f"job.{outcome}",
-            queue=job.queue,
-            worker=job.worker,
-            job_id=job.id,
-            attempt=job.attempt,
-            duration_ms=round(seconds * 1000, 2),
-            **({"reason": ack.reason} if ack.reason else {}),
-        )
+        if ack.reason or self.log_info:
+            (self.log.warning if ack.reason else self.log.info)(
+                f"job.{outcome}",
+                queue=job.queue,
+                worker=job.worker,
+                job_id=job.id,
+                attempt=job.attempt,
+                duration_ms=round(seconds * 1000, 2),
+                **({"reason": ack.reason} if ack.reason else {}),
+            )
         if telemetry.listening():
             telemetry.emit(
                 "job.stop",

@@ -135,8 +135,9 @@ class Producer(Background):
         options = self._options
         while not self.stopping:
             if not self.wakeup.is_set():
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), options.poll_interval)
+                try:  # (asyncio.timeout: no task per wait, as wait_for makes in 3.11)
+                    async with asyncio.timeout(options.poll_interval):
+                        await self.wakeup.wait()
                 except TimeoutError:
                     self._maybe_more = True
             self.wakeup.clear()
@@ -149,21 +150,25 @@ class Producer(Background):
                     continue  # reconcile only with no fetch in flight (see _reconcile)
                 await self._reconcile()
                 continue
-            started = 0
-            while (
-                self._maybe_more and not self.paused and self._fetching < options.parallel_fetches
-            ):
-                demand = self.limit - len(self.running) - self._reserved
-                if demand <= 0:
-                    break
-                self._reserved += demand
-                self._fetching += 1
-                started += 1
-                fetch = asyncio.create_task(self._fetch(demand))
-                self._fetches.add(fetch)
-                fetch.add_done_callback(self._fetches.discard)
-            if not started:
+            if not self._start_fetches() and self._signals.skipped.on:
                 self._signals.skipped.emit((self.queue, self._why_not()))
+
+    def _start_fetches(self) -> int:
+        """Start fetches for the free slots (within ``parallel_fetches``); how many."""
+        started = 0
+        while (
+            self._maybe_more and not self.paused and self._fetching < self._options.parallel_fetches
+        ):
+            demand = self.limit - len(self.running) - self._reserved
+            if demand <= 0:
+                break
+            self._reserved += demand
+            self._fetching += 1
+            started += 1
+            fetch = asyncio.create_task(self._fetch(demand))
+            self._fetches.add(fetch)
+            fetch.add_done_callback(self._fetches.discard)
+        return started
 
     def _why_not(self) -> str:
         """Why a wake-up started no fetch (for the tests' signal)."""
@@ -201,7 +206,8 @@ class Producer(Background):
         if telemetry.listening():
             elapsed = time.perf_counter() - started
             telemetry.emit("fetch.stop", queue=self.queue, count=len(jobs), duration_s=elapsed)
-        self._signals.fetched.emit(Fetched(self.queue, [job.id or 0 for job in jobs], demand))
+        if self._signals.fetched.on:
+            self._signals.fetched.emit(Fetched(self.queue, [j.id or 0 for j in jobs], demand))
         # Fewer than wanted: wait for news (a notification; when the global limit cut it
         # short, a place freed), unless some came while this fetch ran.
         news = notices != self._notices or (self.capped and freed != self._freed)
@@ -214,8 +220,12 @@ class Producer(Background):
     def _finished(self, job: Job) -> None:
         self.running.pop(job.id or 0, None)
         self.place_freed()
-        if self._maybe_more:
-            self.wakeup.set()
+        if not self._maybe_more:
+            return
+        if self.running or self.needs_reconcile or self.stopping:
+            self.wakeup.set()  # the loop gathers what else finishes, then fetches
+        else:
+            self._start_fetches()  # every slot is free: nothing more to wait for
 
     # Checking leases ---------------------------------------------------------------------
 

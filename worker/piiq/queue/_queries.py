@@ -9,6 +9,7 @@ statement's shape changes here and in its ``.sql`` file only.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from typing import Any
 import psycopg
 import structlog
 from psycopg import sql
+from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from . import sqlfiles
@@ -27,6 +29,22 @@ from .steps import Steps, run_async
 
 log = structlog.get_logger("piiq.queue")
 
+# Every statement the runner runs (sql/<name>.sql).
+STATEMENTS = (
+    "fetch_jobs",
+    "lock_queue",
+    "ack_jobs",
+    "stage_jobs",
+    "hand_back_jobs",
+    "reconcile_jobs",
+    "queue_controls",
+    "schema_check",
+    "durable_commit",
+    "lock_session",
+    "register_producer",
+    "heartbeat",
+    "stop_producer",
+)
 # What a lost or restarting database raises; anything else is a bug or a schema problem.
 DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
 
@@ -44,8 +62,22 @@ def connection_kwargs(node: str, purpose: str = "worker") -> dict[str, Any]:
         "autocommit": True,
         "prepare_threshold": 0,
         "options": "-c synchronous_commit=off -c plan_cache_mode=force_generic_plan",
+        "client_encoding": "UTF8",
         "application_name": f"piiq {purpose} {node}"[:63],
     }
+
+
+_decode_json = json.JSONDecoder().decode
+
+
+def _load_json(data: bytes) -> Any:
+    """``json.loads`` for the UTF-8 text PostgreSQL sends (client_encoding UTF8, set on
+    our connections), without sniffing the encoding of every value: two per leased job."""
+    return _decode_json(data.decode())
+
+
+async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:
+    set_json_loads(_load_json, conn)
 
 
 class DatabaseHealth:
@@ -99,20 +131,7 @@ class Queries:
         self.attempted_by = [node, producer_id]
         self.health = health
         self._pool: AsyncConnectionPool | None = None
-        load = sqlfiles.load
-        self._fetch = load("fetch_jobs.sql", prefix)
-        self._lock_queue = load("lock_queue.sql", prefix)
-        self._ack = load("ack_jobs.sql", prefix)
-        self._stage = load("stage_jobs.sql", prefix)
-        self._hand_back = load("hand_back_jobs.sql", prefix)
-        self._reconcile = load("reconcile_jobs.sql", prefix)
-        self._controls = load("queue_controls.sql", prefix)
-        self._schema_check = load("schema_check.sql", prefix)
-        self._durable_commit = load("durable_commit.sql", prefix)
-        self._lock_session = load("lock_session.sql", prefix)
-        self._register = load("register_producer.sql", prefix)
-        self._heartbeat = load("heartbeat.sql", prefix)
-        self._stop_producer = load("stop_producer.sql", prefix)
+        self._sql = {name: sqlfiles.load(f"{name}.sql", prefix) for name in STATEMENTS}
 
     # The pool ----------------------------------------------------------------------------
 
@@ -126,6 +145,7 @@ class Queries:
             kwargs=connection_kwargs(self.node),
             open=False,
             name=f"piiq-{self.node}",
+            configure=_configure,
         )
         return self._pool
 
@@ -162,43 +182,45 @@ class Queries:
         params["demand"] = demand
         params["global_limit"] = global_limit
         params["attempted_by"] = self.attempted_by
+        fetch = self._sql["fetch_jobs"]
         async with self.pool.connection() as conn:
+            # Binary results: the rows (timestamps, arrays) decode faster.
             if global_limit is None:
-                cur = await conn.execute(self._fetch, params)
+                cur = await conn.execute(fetch, params, binary=True)
             else:  # one round trip all the same: BEGIN, lock, fetch, COMMIT
                 async with conn.pipeline(), conn.transaction():
                     lock = {"prefix": self.prefix, "queue": queue}
-                    await conn.execute(self._lock_queue, lock)
-                    cur = await conn.execute(self._fetch, params)
+                    await conn.execute(self._sql["lock_queue"], lock)
+                    cur = await conn.execute(fetch, params, binary=True)
             rows = await cur.fetchall()
         self.health.ok()
         return leased_jobs(rows)
 
     async def ack(self, acks: list[Ack]) -> int:
         """Write outcomes; returns how many jobs were still executing under their lease."""
-        return len(await self._rows(self._ack, ack_params(acks, self.producer_id)))
+        return len(await self._rows(self._sql["ack_jobs"], ack_params(acks, self.producer_id)))
 
     async def hand_back(self, queues: list[str], keep: set[int]) -> int:
         """Jobs leased here but not held (``keep``) back to available, attempt given back."""
         params = {"producer": self.producer_id, "queues": queues, "keep": sorted(keep)}
-        return len(await self._rows(self._hand_back, params))
+        return len(await self._rows(self._sql["hand_back_jobs"], params))
 
     async def reconcile(self, queue: str, keep: set[int]) -> list[tuple[Any, ...]]:
         """Rescue jobs executing under this process that it does not hold (lost acks)."""
         params = {"producer": self.producer_id, "queues": [queue], "keep": sorted(keep)}
-        return await self._rows(self._reconcile, params)
+        return await self._rows(self._sql["reconcile_jobs"], params)
 
     async def stage(self, limit: int, channel: str | None) -> dict[str, int]:
         """Make due scheduled and retryable jobs available; jobs staged per queue."""
-        rows = await self._rows(self._stage, {"limit": limit, "channel": channel})
+        rows = await self._rows(self._sql["stage_jobs"], {"limit": limit, "channel": channel})
         return dict(rows)
 
     async def queue_controls(self, queues: list[str]) -> list[tuple[Any, ...]]:
         """(name, paused, local_limit) of the queues that have a row in piiq_queues."""
-        return await self._rows(self._controls, {"queues": queues})
+        return await self._rows(self._sql["queue_controls"], {"queues": queues})
 
     async def schema_ready(self) -> bool:
-        return bool((await self._rows(self._schema_check, {}))[0][0])
+        return bool((await self._rows(self._sql["schema_check"], {}))[0][0])
 
     async def run_steps(self, steps: Steps[PassSummary]) -> PassSummary:
         """A maintenance pass (rescue or prune: see maintenance.py) on a pooled connection."""
@@ -211,19 +233,19 @@ class Queries:
         """Insert ``jobs`` with ``client`` on a pooled connection, waiting for the WAL flush
         (our connections skip it for fetches and acks; an insert is the caller's data)."""
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(self._durable_commit)
+            await conn.execute(self._sql["durable_commit"])
             stored: list[Job] = await client.ainsert_all(jobs, conn=conn)
         self.health.ok()
         return stored
 
     async def stop_producer(self) -> None:
-        await self._rows(self._stop_producer, {"uuid": self.producer_id})
+        await self._rows(self._sql["stop_producer"], {"uuid": self.producer_id})
 
     # The heartbeat's session -------------------------------------------------------------
 
     async def lock_session(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """Take this process's session lock on ``conn`` (held until the session ends)."""
-        await conn.execute(self._lock_session, {"uuid": self.producer_id})
+        await conn.execute(self._sql["lock_session"], {"uuid": self.producer_id})
 
     async def register(
         self, conn: psycopg.AsyncConnection[Any], queues: list[str], heartbeat_interval: float
@@ -235,11 +257,11 @@ class Queries:
             "queues": queues,
             "heartbeat_interval": heartbeat_interval,
         }
-        await conn.execute(self._register, params)
+        await conn.execute(self._sql["register_producer"], params)
 
     async def beat(self, conn: psycopg.AsyncConnection[Any]) -> bool:
         """Move heartbeat_at on; False when this process's row is gone (forgotten)."""
-        cur = await conn.execute(self._heartbeat, {"uuid": self.producer_id})
+        cur = await conn.execute(self._sql["heartbeat"], {"uuid": self.producer_id})
         # Not counted as database contact: the probes watch the pool, which this skips.
         return bool(await cur.fetchall())
 

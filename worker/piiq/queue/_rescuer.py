@@ -18,38 +18,32 @@ the others are discarded; each gets an error entry saying why.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
 from . import telemetry
-from ._background import Background
-from ._queries import DB_ERRORS
+from ._background import MaintenancePasses
 from ._signals import Signals
-from .maintenance import MaintenanceOptions, PassSummary, rescue_steps
+from .maintenance import PassSummary, rescue_steps
 from .steps import Steps
 
 log = structlog.get_logger("piiq.queue")
 
 
-class Rescuer(Background):
+class Rescuer(MaintenancePasses):
     name = "rescuer"
 
     def __init__(
         self,
         run_steps: Callable[[Steps[PassSummary]], Awaitable[PassSummary]],
         *,
-        prefix: str,
-        options: MaintenanceOptions,
-        interval: float,
         on_rescued: Callable[[str], None],
         signals: Signals,
+        **passes: Any,  # prefix, options, interval: see MaintenancePasses
     ) -> None:
-        self._run_steps = run_steps
-        self._prefix = prefix
-        self._options = options
-        self._interval = interval
+        super().__init__(run_steps, **passes)
         self._on_rescued = on_rescued  # a queue got jobs back
         self._signals = signals
 
@@ -75,10 +69,4 @@ class Rescuer(Background):
         self._signals.rescued.emit(summary)
         return summary
 
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.rescue()
-            except DB_ERRORS as exc:
-                log.warning("maintenance.failed", error=type(exc).__name__)
-            await asyncio.sleep(self._interval)
+    one_pass = rescue

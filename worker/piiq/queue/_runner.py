@@ -236,12 +236,12 @@ class Runner:
             heartbeat,
             controller,
         ]
-        maintenance = options.maintenance
+        maintenance, prefix = options.maintenance, self.client.prefix
         if maintenance is not None:
             parts.append(
                 Rescuer(
                     queries.run_steps,
-                    prefix=self.client.prefix,
+                    prefix=prefix,
                     options=maintenance,
                     interval=options.rescue_interval,
                     on_rescued=self._wake,
@@ -249,14 +249,11 @@ class Runner:
                 )
             )
             if Pruner.wanted(maintenance):
-                parts.append(
-                    Pruner(
-                        queries.run_steps,
-                        prefix=self.client.prefix,
-                        options=maintenance,
-                        interval=options.prune_interval,
-                    )
+                interval = options.prune_interval
+                pruner = Pruner(
+                    queries.run_steps, prefix=prefix, options=maintenance, interval=interval
                 )
+                parts.append(pruner)
         if self.client.notify:
             parts.append(
                 Notifier(

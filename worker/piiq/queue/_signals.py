@@ -1,7 +1,8 @@
 """Signals the runner gives tests, so that they wait for what happened instead of
 sleeping (River's testsignal).
 
-Off by default: an emit is then one attribute test, and nothing is kept. A test turns
+Off by default: an emit is then one attribute test, and nothing is kept (a part that
+would build a value per emit checks ``signal.on`` first). A test turns
 them on before ``run()`` (``runner.signals.enable()``; the test helpers do) and awaits
 them::
 
@@ -41,6 +42,11 @@ class Signal(Generic[T]):
     def enable(self) -> None:
         self._values = deque()
         self._changed = asyncio.Event()
+
+    @property
+    def on(self) -> bool:
+        """Whether anyone listens: check before building a value that costs something."""
+        return self._values is not None
 
     def emit(self, value: T) -> None:
         if self._values is not None:

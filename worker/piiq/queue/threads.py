@@ -2,8 +2,9 @@
 
 Cheaper than ``run_in_executor`` for many short jobs: results are collected in a deque
 and delivered in one loop callback however many finished meanwhile, so a burst of
-completions costs one wake-up instead of one each. Threads are daemons: a job still
-running after the shutdown grace period does not keep the process alive.
+completions costs one wake-up instead of one each (and ``on_done`` runs in that same
+callback). Threads are daemons: a job still running after the shutdown grace period
+does not keep the process alive.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ class JobThreads:
     def __init__(self, loop: asyncio.AbstractEventLoop, size: int, name: str = "piiq-job") -> None:
         self._loop = loop
         self._work: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._done: collections.deque[tuple[asyncio.Future[Any], Any, BaseException | None]] = (
-            collections.deque()
-        )
+        self._done: collections.deque[tuple[_Call, Any, BaseException | None]] = collections.deque()
         self._wake_pending = False
         self._name = name
         self._threads: list[threading.Thread] = []
@@ -43,17 +42,17 @@ class JobThreads:
         while len(self._threads) < size:
             self._spawn()
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
-        future = self._loop.create_future()
-        future.add_done_callback(self._on_done)
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[asyncio.Future[Any]], None] | None = None,
+    ) -> asyncio.Future[Any]:
+        """Call ``fn(*args)`` on a thread. ``on_done(future)`` runs on the loop as soon as
+        the result is set (in the same loop callback, unlike a done callback)."""
+        future = _Call(self._loop, self, on_done)
         self._work.put((fn, args, future))
         return future
-
-    def _on_done(self, future: asyncio.Future[Any]) -> None:
-        # A cancelled (timed-out) call keeps its thread busy until it returns: add a
-        # thread so the queue's concurrency is not quietly reduced.
-        if future.cancelled():
-            self._spawn()
 
     def _serve(self) -> None:
         while True:
@@ -86,8 +85,39 @@ class JobThreads:
                 future.set_exception(error)
             else:
                 future.set_result(result)
+            if future.on_done is not None:
+                try:
+                    future.on_done(future)
+                except Exception as exc:  # as asyncio does for a done callback: report, go on
+                    self._loop.call_exception_handler(
+                        {"message": "on_done of a job thread call failed", "exception": exc}
+                    )
 
     def shutdown(self) -> None:
         """Let idle threads exit; busy ones finish their call and then exit."""
         for _ in self._threads:
             self._work.put(_STOP)
+
+
+class _Call(asyncio.Future):  # type: ignore[type-arg]
+    """The future of one call. Cancelling it (a timeout, the shutdown) leaves its thread
+    busy until the call returns: a thread is added, so the queue's concurrency is not
+    quietly reduced. (Cheaper than a done callback on every call.)"""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        threads: JobThreads,
+        on_done: Callable[[asyncio.Future[Any]], None] | None,
+    ) -> None:
+        super().__init__(loop=loop)
+        self._threads = threads
+        self.on_done = on_done
+
+    def cancel(self, msg: Any = None) -> bool:
+        if not super().cancel(msg):
+            return False
+        self._threads._spawn()
+        if self.on_done is not None:
+            self.get_loop().call_soon(self.on_done, self)
+        return True
