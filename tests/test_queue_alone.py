@@ -1,5 +1,5 @@
 """`pip install piiq` is the job queue alone: the wheel built from this repository, installed
-with --no-deps into a fresh venv beside only psycopg (binary, pool) and structlog, passes
+with --no-deps into a fresh venv beside only psycopg (binary, pool), passes
 `pip check`, inserts and performs a job against the test database, and imports none of
 Presidio, spaCy, kopf, kubernetes, slack_sdk or click. Offline: the build backend comes
 from .venv/wheelhouse (make .venv/.installed fills it), the dependencies from .venv."""
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[1]
 WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
 # The queue's dependencies, as installed in the project's venv (packages and their metadata).
-QUEUE_DEPENDENCIES = ("psycopg", "psycopg_binary", "psycopg_pool", "structlog", "typing_extensions")
+QUEUE_DEPENDENCIES = ("psycopg", "psycopg_binary", "psycopg_pool", "typing_extensions")
 APPLICATION = ("presidio_analyzer", "presidio_anonymizer", "spacy", "kopf", "kubernetes")
 APPLICATION += ("slack_sdk", "click", "pydantic_settings", "cryptography", "aiohttp")
 
@@ -119,11 +119,6 @@ def test_the_piiq_command_without_the_application_says_what_to_install(queue_ven
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the runner's producer, acker, execution, pruner, rescuer, statements gateway and "
-    "background parts still log through structlog (reworked on another branch)",
-)
 def test_the_queue_imports_no_structlog(queue_venv: Path, queue_database_url: str) -> None:
     prefix = "nostructlog_" + Path(queue_venv).parents[1].name.replace("-", "_")[-12:]
     result = _run(queue_venv, "-c", SCRIPT, queue_database_url, prefix, cwd=queue_venv.parent)

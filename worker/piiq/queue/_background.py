@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-import structlog
-
+from ._log import get_logger
 from ._queries import DB_ERRORS
 from .maintenance import MaintenanceOptions, PassSummary
 from .steps import Steps
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Background:

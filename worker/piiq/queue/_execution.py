@@ -11,17 +11,19 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import Any
-
-import structlog
+from typing import Any, cast
 
 from . import telemetry
+from ._log import get_logger
+from ._results import Result
 from .job import Job, utcnow
 from .outcome import Ack, JobTimedOut, apply_ack, cut_off_ack, outcome_of
 from .threads import JobThreads
 from .worker import UnknownWorker, Worker, resolve_worker
+
+log = get_logger(__name__)
 
 # Outside the runner ------------------------------------------------------------------------
 
@@ -39,17 +41,22 @@ def perform_now(worker: Worker, job: Job) -> Any:
         return exc
 
 
+def _coroutine(worker: Worker, job: Job) -> Coroutine[Any, Any, Result]:
+    """``perform`` of a worker whose ``is_async()`` says it is an ``async def``."""
+    return cast("Coroutine[Any, Any, Result]", worker.perform(job))
+
+
 def _run_coroutine_blocking(worker: Worker, job: Job) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(worker.perform(job))
+        return asyncio.run(_coroutine(worker, job))
     # Called from inside an event loop (an async test): run on a private loop in a thread.
     box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["value"] = asyncio.run(worker.perform(job))
+            box["value"] = asyncio.run(_coroutine(worker, job))
         except BaseException as exc:
             box["error"] = exc
 
@@ -64,11 +71,10 @@ def _run_coroutine_blocking(worker: Worker, job: Job) -> Any:
 def perform_to_outcome(job: Job) -> tuple[Ack, Any]:
     """Run a leased job in this process: its ack, and what perform returned or raised."""
     try:
-        worker: Worker | None = resolve_worker(job.worker)()
+        worker = resolve_worker(job.worker)()
     except UnknownWorker as exc:
-        worker, result = None, exc
-    else:
-        result = perform_now(worker, job)
+        return outcome_of(job, None, exc), exc
+    result = perform_now(worker, job)
     return outcome_of(job, worker, result), result
 
 
@@ -116,11 +122,6 @@ class Execution:
         self.grace = shutdown_grace
         self.instances = WorkerInstances()
         self.outcomes: Counter[str] = Counter()
-        # Resolved once: two log calls per job should not build a logger each, nor their
-        # fields when the level filters them out anyway.
-        self.log = structlog.get_logger("piiq.queue").bind()
-        enabled = getattr(self.log, "is_enabled_for", None)
-        self.log_info = enabled is None or bool(enabled(logging.INFO))
 
     def start(self, job: Job, finished: Callable[[Job], None]) -> asyncio.Future[Ack]:
         """Start ``job``; ``finished(job)`` runs once its outcome is reported.
@@ -129,8 +130,8 @@ class Execution:
         the attempt counts.
         """
         job.client = self.client
-        if self.log_info:
-            self.log.info(
+        if log.enabled(logging.INFO):  # two lines per job: skip building what is filtered
+            log.info(
                 "job.started",
                 queue=job.queue,
                 worker=job.worker,
@@ -171,7 +172,7 @@ class Execution:
             elif (error := running.exception()) is not None:
                 # Not an outcome (a BaseException out of perform): the job stays executing
                 # under this process until its lease check hands it on (reconcile_jobs.sql).
-                self.log.error(
+                log.error(
                     "job.crashed", queue=job.queue, worker=job.worker, job_id=job.id,
                     error=type(error).__name__,
                 )  # fmt: skip
@@ -186,8 +187,8 @@ class Execution:
     def record(self, job: Job, ack: Ack, seconds: float) -> None:
         outcome = ack.outcome
         self.outcomes[outcome] += 1
-        if ack.reason or self.log_info:
-            (self.log.warning if ack.reason else self.log.info)(
+        if ack.reason or log.enabled(logging.INFO):
+            (log.warning if ack.reason else log.info)(
                 f"job.{outcome}",
                 queue=job.queue,
                 worker=job.worker,
@@ -218,7 +219,7 @@ class Execution:
             if limit:
                 result = await self._within(job, worker, limit)
             else:
-                result = await worker.perform(job)
+                result = await _coroutine(worker, job)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -228,7 +229,7 @@ class Execution:
     async def _within(self, job: Job, worker: Worker, limit: float) -> Any:
         """perform's result, or JobTimedOut once ``limit`` seconds have passed."""
         if type(worker).is_async():
-            pending: asyncio.Future[Any] = asyncio.ensure_future(worker.perform(job))
+            pending: asyncio.Future[Any] = asyncio.ensure_future(_coroutine(worker, job))
         else:
             pending = self.threads.submit(worker.perform, job)
         try:
@@ -246,8 +247,9 @@ class Execution:
 
 def _perform_sync(worker: Worker, job: Job) -> Ack:
     """On a job thread: perform, and the ack of what it returned or raised."""
+    result: Result | Exception
     try:
-        result = worker.perform(job)
+        result = cast(Result, worker.perform(job))
     except Exception as exc:
         result = exc
     return outcome_of(job, worker, result)

@@ -18,6 +18,11 @@ class EventLogger:
     def __init__(self, name: str) -> None:
         self.logger = logging.getLogger(name)
 
+    def enabled(self, level: int) -> bool:
+        """Whether a record at ``level`` goes anywhere: lets a hot path skip building its
+        fields (``logging`` caches the answer per level)."""
+        return self.logger.isEnabledFor(level)
+
     def debug(self, event: str, **fields: Any) -> None:
         self._log(logging.DEBUG, event, fields)
 

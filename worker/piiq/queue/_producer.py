@@ -14,21 +14,21 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-import structlog
-
 from . import telemetry
 from ._acker import Acker
 from ._background import Background
 from ._execution import Execution
+from ._log import get_logger
 from ._queries import DB_ERRORS, DatabaseHealth, Queries
 from ._signals import Fetched, Signals
 from .control import QueueControl
 from .job import Job
+from .outcome import Ack
 
 if TYPE_CHECKING:
     from ._options import QueueLimits, RunnerOptions
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Producer(Background):
@@ -53,7 +53,7 @@ class Producer(Background):
         # The last fetch took fewer jobs than it wanted because of the global limit: a job
         # of ours finishing frees a place in it, so fetch again then.
         self.capped = False
-        self.running: dict[int, asyncio.Future[object]] = {}
+        self.running: dict[int, asyncio.Future[Ack]] = {}
         self.wakeup = asyncio.Event()
         self.stopping = False
         self._options = options
@@ -129,6 +129,10 @@ class Producer(Background):
             global_limit=self.global_limit,
         )
 
+    def stop_requested(self) -> bool:
+        """``stopping``, read anew (mypy keeps an attribute narrowed across an ``await``)."""
+        return self.stopping
+
     # Fetching ----------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -141,7 +145,7 @@ class Producer(Background):
                 except TimeoutError:
                     self._maybe_more = True
             self.wakeup.clear()
-            if self.stopping:
+            if self.stop_requested():  # stop() sets the wake-up too
                 break
             # Yield once, so jobs finishing in the same tick free their slots first.
             await asyncio.sleep(options.dispatch_cooldown)

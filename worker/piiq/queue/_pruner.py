@@ -3,12 +3,11 @@ delete finished jobs past their age every ``interval`` seconds, in bounded batch
 
 from __future__ import annotations
 
-import structlog
-
 from ._background import MaintenancePasses
+from ._log import get_logger
 from .maintenance import MaintenanceOptions, PassSummary, prune_steps
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Pruner(MaintenancePasses):

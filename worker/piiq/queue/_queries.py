@@ -16,18 +16,18 @@ from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-import structlog
 from psycopg import sql
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
 from . import sqlfiles
+from ._log import get_logger
 from .job import Job, leased_jobs
 from .maintenance import PassSummary
 from .outcome import Ack, ack_params
 from .steps import Steps, run_async
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 # Every statement the runner runs (sql/<name>.sql).
 STATEMENTS = (
@@ -70,10 +70,10 @@ def connection_kwargs(node: str, purpose: str = "worker") -> dict[str, Any]:
 _decode_json = json.JSONDecoder().decode
 
 
-def _load_json(data: bytes) -> Any:
+def _load_json(data: str | bytes) -> Any:
     """``json.loads`` for the UTF-8 text PostgreSQL sends (client_encoding UTF8, set on
     our connections), without sniffing the encoding of every value: two per leased job."""
-    return _decode_json(data.decode())
+    return _decode_json(data.decode() if isinstance(data, bytes) else data)
 
 
 async def _configure(conn: psycopg.AsyncConnection[Any]) -> None:

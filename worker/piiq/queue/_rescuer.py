@@ -21,15 +21,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
-
 from . import telemetry
 from ._background import MaintenancePasses
+from ._log import get_logger
 from ._signals import Signals
 from .maintenance import PassSummary, rescue_steps
 from .steps import Steps
 
-log = structlog.get_logger("piiq.queue")
+log = get_logger(__name__)
 
 
 class Rescuer(MaintenancePasses):

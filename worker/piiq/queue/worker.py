@@ -6,7 +6,7 @@ import importlib
 import inspect
 import random
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -116,7 +116,7 @@ class Worker:
         """Seconds before the next attempt after a failure (Oban's default curve)."""
         return default_backoff(job.attempt, job.max_attempts)
 
-    def perform(self, job: Job) -> Result:
+    def perform(self, job: Job) -> Result | Coroutine[Any, Any, Result]:
         raise NotImplementedError(f"{type(self).__name__}.perform is not implemented")
 
     _async: ClassVar[bool] = False
