@@ -43,6 +43,8 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "worker"))
+from benchdb import bench_database_url  # noqa: E402
+
 from piiq import sandbox as sb  # noqa: E402
 from piiq.queue import devdb  # noqa: E402
 from piiq.runtime.ports import free_port  # noqa: E402
@@ -289,7 +291,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="piiq worker processes")
     args = parser.parse_args()
     console = Console()
-    server = devdb.bench_database_url()
+    server = bench_database_url()
     rates = [float(r) for r in args.rates.split(",")]
     console.print(
         f"piiq end to end: sandbox -> signed events -> piiq ingress -> {args.workers} piiq "

@@ -37,6 +37,8 @@ from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "worker"))
+from benchdb import bench_database_url  # noqa: E402
+
 from piiq import sandbox as sb  # noqa: E402
 from piiq.queue import devdb  # noqa: E402
 from piiq.runtime.argscrypt import generate  # noqa: E402
@@ -145,7 +147,7 @@ def main() -> int:
     parser.add_argument("--args-keys", action="store_true", help="encrypt message content")
     args = parser.parse_args()
     console = Console()
-    server = devdb.bench_database_url()
+    server = bench_database_url()
     prefix = devdb.create_schema(server)
     with psycopg.connect(server, autocommit=True) as conn:
         create_slack_tables(conn, prefix)

@@ -33,15 +33,17 @@ from rich.console import Console
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "worker"))
-from piiq.queue import (  # noqa: E402  # noqa: E402
+from benchdb import bench_database_url  # noqa: E402
+
+from piiq.queue import (  # noqa: E402
     Client,
     Job,
     MaintenanceOptions,
     devdb,
     parse_duration,
 )
-from piiq.queue.maintenance import prune_steps  # noqa: E402
-from piiq.queue.steps import run_sync  # noqa: E402
+from piiq.queue._maintenance import prune_steps  # noqa: E402
+from piiq.queue._steps import run_sync  # noqa: E402
 
 OBAN_V12_PRUNE = """
 DELETE FROM {p}.oban_jobs WHERE id IN (
@@ -161,7 +163,7 @@ def main() -> int:
     parser.add_argument("--heartbeat-timeout", default="30s")
     args = parser.parse_args()
     console = Console()
-    server = devdb.bench_database_url()
+    server = bench_database_url()
     timeout = parse_duration(args.heartbeat_timeout)
     console.print(
         f"maintenance benchmark: {args.rows:,} finished rows, {args.kills} kills, heartbeat timeout {timeout:g} s"

@@ -35,6 +35,8 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "worker"))
+from benchdb import bench_database_url
+
 from piiq.queue import devdb
 
 PEERS_DIR = Path(__file__).parent / "peers"
@@ -49,7 +51,7 @@ TARGETS = "process >= 2x fastest peer, bulk enqueue >= 30,000 jobs/s, latency p5
 
 
 def server_url() -> str:
-    return devdb.bench_database_url()
+    return bench_database_url()
 
 
 def run_system(system: str, server: str, args: argparse.Namespace) -> dict:

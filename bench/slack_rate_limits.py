@@ -37,6 +37,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import e2e_latency as e2e
+from benchdb import bench_database_url
 
 from piiq import sandbox as sb
 from piiq.queue import Client, devdb
@@ -128,7 +129,7 @@ def main() -> int:
     calls, _, seconds = args.limit.partition("/")
     limit = (int(calls), float(seconds))
     console = Console()
-    server = devdb.bench_database_url()
+    server = bench_database_url()
     console.print(
         f"{args.messages} messages with a card at {RATE:g}/s -> piiq ingress -> "
         f"{args.workers} piiq worker processes (events=8); the sandbox allows "

@@ -10,8 +10,8 @@ import pytest
 from queue_helpers import WorkerProcess, eventually, running, wait_for
 
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
-from piiq.queue.maintenance import prune_steps
-from piiq.queue.steps import run_async
+from piiq.queue._maintenance import prune_steps
+from piiq.queue._steps import run_async
 
 from .test_maintenance import sql
 

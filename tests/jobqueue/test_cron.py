@@ -14,7 +14,16 @@ import pytest
 from psycopg import sql
 from queue_helpers import wait_for
 
-from piiq.queue import Client, ConfigError, Job, Runner, RunnerOptions, Worker, telemetry
+from piiq.queue import (
+    Client,
+    ConfigError,
+    Job,
+    Runner,
+    RunnerOptions,
+    Worker,
+    attach_telemetry,
+    detach_telemetry,
+)
 
 START = datetime(2026, 3, 2, 8, 59, 30)  # a Monday; the first tick is 08:59
 
@@ -102,7 +111,7 @@ async def test_three_runners_insert_one_job_per_entry_and_tick(queue_client: Cli
         if event == "cron.inserted":
             inserted.append(data)
 
-    telemetry.attach(handler)
+    attach_telemetry(handler)
     try:
         async with runners(queue_client, clock, 3) as pods:
             for n, tick in enumerate(ticks):
@@ -115,7 +124,7 @@ async def test_three_runners_insert_one_job_per_entry_and_tick(queue_client: Cli
             assert cron_jobs(queue_client) == expected(ticks)
             assert sum(p.cron_inserted for p in pods) == sum(expected(ticks).values()) == 10
     finally:
-        telemetry.detach(handler)
+        detach_telemetry(handler)
     assert len(inserted) == 10
     assert Counter(d["queue"] for d in inserted) == {"cron": 9, "cron_idle": 1}
 

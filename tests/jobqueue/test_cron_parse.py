@@ -19,7 +19,7 @@ from piiq.queue._cron import (
     seconds_to_next_tick,
     tick_of,
 )
-from piiq.queue.worker import resolve_worker
+from piiq.queue._worker import resolve_worker
 
 
 class Digest(Worker):

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 
 from piiq.queue import Client, Job, JobError, Unique, Worker
-from piiq.queue.job import utcnow
+from piiq.queue._job import utcnow
 
 
 class Scan(Worker):

@@ -15,9 +15,8 @@ import psycopg
 import pytest
 from queue_helpers import load, running, wait_for
 
-from piiq.queue import Client, Job, Worker, sqlfiles
-from piiq.queue.job import LeaseLost
-from piiq.queue.outcome import Ack, ack_params
+from piiq.queue import Client, Job, LeaseLost, Worker, load_sql
+from piiq.queue._outcome import Ack, ack_params
 
 from .test_maintenance import make_job, sql
 
@@ -34,7 +33,7 @@ def test_a_stale_lease_cannot_ack_a_newer_one(queue_client: Client) -> None:
     """A lease lost in a database crash gives the next lease the same attempt number:
     only the process named in attempted_by may write the outcome."""
     job_id = make_job(queue_client, "executing", attempt=1, attempted_by=["node-b", "newer"])
-    ack_sql = sqlfiles.load("ack_jobs.sql", queue_client.prefix)
+    ack_sql = load_sql("ack_jobs.sql", queue_client.prefix)
     with queue_client.connect(autocommit=True) as conn:
         stale = conn.execute(ack_sql, ack_params([Ack(job_id, 1, "completed")], "older"))
         assert stale.fetchall() == []

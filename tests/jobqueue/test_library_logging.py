@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from piiq.queue import attach_telemetry, detach_telemetry
-from piiq.queue.telemetry import emit
+from piiq.queue._telemetry import emit
 
 
 def _broken_handler(event: str, data: dict[str, Any]) -> None:
@@ -24,7 +24,7 @@ def test_a_queue_record_is_a_json_line_with_its_fields_as_keys(log_lines) -> Non
     finally:
         detach_telemetry(_broken_handler)
     [line] = [e for e in log_lines.since(mark) if e["event"] == "telemetry.handler_detached"]
-    assert line["level"] == "error" and line["logger"] == "piiq.queue.telemetry"
+    assert line["level"] == "error" and line["logger"] == "piiq.queue._telemetry"
     assert (line["handler"], line["event_name"], line["error"]) == (
         "_broken_handler",
         "job.start",
@@ -41,5 +41,5 @@ def test_without_structlog_the_fields_are_attributes_of_the_record(
         emit("job.start", queue="q", worker="W", job_id=1, attempt=1)
     detach_telemetry(_broken_handler)
     [record] = [r for r in caplog.records if r.getMessage() == "telemetry.handler_detached"]
-    assert record.name == "piiq.queue.telemetry" and record.event_name == "job.start"  # type: ignore[attr-defined]
-    assert record.pathname.endswith("telemetry.py")  # the module that logged, not the helper
+    assert record.name == "piiq.queue._telemetry" and record.event_name == "job.start"  # type: ignore[attr-defined]
+    assert record.pathname.endswith("_telemetry.py")  # the module that logged, not the helper

@@ -16,9 +16,9 @@ import piiq.runtime.metrics  # noqa: F401 (counts the queue's telemetry)
 from piiq.cli import main
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
 from piiq.queue._durations import parse_duration
+from piiq.queue._maintenance import pass_steps, prune_steps, rescue_steps
+from piiq.queue._steps import run_sync
 from piiq.queue.inspection import get_job
-from piiq.queue.maintenance import pass_steps, prune_steps, rescue_steps
-from piiq.queue.steps import run_sync
 
 DAY = 86400
 

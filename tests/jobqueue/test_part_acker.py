@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from piiq.queue import Client, Job
 from piiq.queue._acker import Acker
+from piiq.queue._outcome import Ack
 from piiq.queue._queries import Queries
 from piiq.queue._signals import Signals
-from piiq.queue.outcome import Ack
 
 from .test_maintenance import load, sql
 

@@ -14,7 +14,7 @@ from piiq.queue._acker import Acker
 from piiq.queue._execution import Execution
 from piiq.queue._queries import Queries
 from piiq.queue._signals import Signals
-from piiq.queue.threads import JobThreads
+from piiq.queue._threads import JobThreads
 
 from .test_maintenance import load
 

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from piiq.queue import Client, Job, pause_queue
+from piiq.queue._control import control_channel
 from piiq.queue._notifier import Notifier
 from piiq.queue._queries import Queries
 from piiq.queue._signals import Signals
-from piiq.queue.control import control_channel
 
 from .test_maintenance import sql
 

@@ -8,15 +8,14 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from piiq.queue import Client, Job, RunnerOptions, Worker
+from piiq.queue import Client, Job, QueueControl, RunnerOptions, Worker
 from piiq.queue._acker import Acker
 from piiq.queue._execution import Execution
 from piiq.queue._options import QueueLimits
 from piiq.queue._producer import Producer
 from piiq.queue._queries import Queries
 from piiq.queue._signals import Signals
-from piiq.queue.control import QueueControl
-from piiq.queue.threads import JobThreads
+from piiq.queue._threads import JobThreads
 
 from .test_maintenance import load, sql
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import psycopg
 
 from piiq.queue import Client, Job
+from piiq.queue._outcome import Ack
 from piiq.queue._queries import DB_ERRORS, DatabaseHealth, Queries
-from piiq.queue.outcome import Ack
 
 from .test_maintenance import load, make_job, sql
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from piiq.queue import Client, MaintenanceOptions, telemetry
+from piiq.queue import Client, MaintenanceOptions, attach_telemetry, detach_telemetry
 from piiq.queue._queries import Queries
 from piiq.queue._rescuer import Rescuer
 from piiq.queue._signals import Signals
@@ -64,7 +64,7 @@ async def test_a_dead_session_is_rescued_a_live_one_never(
 
     dead = producer(queue_client, "dead", beat_ago=1)  # missed two beats, lock free
     slow = producer(queue_client, "slow", beat_ago=1)  # missed two beats, session holds
-    telemetry.attach(handler)
+    attach_telemetry(handler)
     try:
         with psycopg.connect(queue_client.database_url or "", autocommit=True) as session:
             session.execute(LOCK, ("slow",))
@@ -73,7 +73,7 @@ async def test_a_dead_session_is_rescued_a_live_one_never(
             for _ in range(3):  # and again and again: the live one stays
                 assert (await signals.rescued.wait()).rescued == 0
     finally:
-        telemetry.detach(handler)
+        detach_telemetry(handler)
     assert (first.rescued, first.rescued_by_queue) == (1, {"q": 1})
     assert woken == ["q"]
     assert events == [{"queue": "q", "state": "available", "count": 1}]

@@ -12,14 +12,15 @@ from queue_helpers import running, wait_for
 from piiq.queue import (
     Client,
     Job,
+    QueueControl,
     Worker,
+    attach_telemetry,
+    detach_telemetry,
     pause_queue,
     queue_controls,
     resume_queue,
     scale_queue,
-    telemetry,
 )
-from piiq.queue.control import QueueControl
 from piiq.queue.inspection import queue_counts
 
 
@@ -108,7 +109,7 @@ async def test_scale_changes_the_limit_of_running_and_starting_workers(
         if event == "queue.control":
             events.append(data)
 
-    telemetry.attach(handler)
+    attach_telemetry(handler)
     try:
         await asyncio.to_thread(queue_client.insert_all, [Held.new({}) for _ in range(10)])
         async with running(queue_client, {"control": 1}, poll_interval=0.1) as runner:
@@ -126,7 +127,7 @@ async def test_scale_changes_the_limit_of_running_and_starting_workers(
             await asyncio.to_thread(control, queue_client, scale_queue, None)
             await wait_for(lambda: restarted.producers["control"].limit == 1, within=2)
     finally:
-        telemetry.detach(handler)
+        detach_telemetry(handler)
     with psycopg.connect(queue_client.database_url) as conn:
         assert queue_controls(conn, queue_client.prefix) == {"control": QueueControl(False, None)}
 

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from piiq.cli import main
-from piiq.queue import OBAN_VERSION, MigrationError, migrate_down, migrate_up, sqlfiles
+from piiq.queue import OBAN_VERSION, MigrationError, load_sql, migrate_down, migrate_up
 from piiq.queue._migrations import current_version
 
 # What Elixir Oban's Oban.Migration.up(version: 12) creates, as PostgreSQL reports it:
@@ -93,7 +93,7 @@ def oban_only_migrate(conn: psycopg.Connection, schema: str, to: int) -> None:
     """What Elixir Oban alone would leave: its migrations and version comment, no piiq objects."""
     for version in range(1, to + 1):
         with conn.transaction():
-            conn.execute(sqlfiles.load(f"migrations/v{version:02d}_up.sql", schema).encode())
+            conn.execute(load_sql(f"migrations/v{version:02d}_up.sql", schema).encode())
     conn.execute(f"COMMENT ON TABLE \"{schema}\".oban_jobs IS '{to}'")
 
 

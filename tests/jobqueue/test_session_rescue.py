@@ -16,7 +16,7 @@ import pytest
 from queue_helpers import WorkerProcess, load, running
 
 from piiq.queue import Client, Job, MaintenanceOptions
-from piiq.queue.maintenance import rescue_steps
+from piiq.queue._maintenance import rescue_steps
 
 from .test_maintenance import make_job, run_pass, sql
 

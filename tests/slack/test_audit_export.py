@@ -12,7 +12,7 @@ import pytest
 from piiq_cli import one_line_error, run_piiq
 
 from piiq.queue import Client
-from piiq.queue.job import utcnow
+from piiq.queue._job import utcnow
 from piiq.runtime.settings import Settings
 from piiq.slack import audit
 from piiq.slack.preflight import SlackSetupError, check_worker

@@ -14,8 +14,7 @@ from pii_samples import CARD
 from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
-from piiq.queue import Client
-from piiq.queue.job import LeaseLost
+from piiq.queue import Client, LeaseLost
 from piiq.runtime.settings import Settings
 from piiq.slack.context import SlackContext
 from piiq.slack.workers import SlackFileWorker, SlackMessageWorker

@@ -23,8 +23,7 @@ from queue_helpers import running, wait_for
 from siem_receivers import HEC_TOKEN, WEBHOOK_SECRET, HecReceiver, WebhookReceiver
 
 from piiq import sandbox as sb
-from piiq.queue import Client, MaintenanceOptions, Testing
-from piiq.queue.job import JobError
+from piiq.queue import Client, JobError, MaintenanceOptions, Testing
 from piiq.runtime.settings import Settings
 from piiq.slack import audit
 from piiq.slack.siem import deadletters, signing

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import IO
 
 from piiq.queue import Client, Job, Runner, RunnerOptions, get_job
-from piiq.queue.job import utcnow
+from piiq.queue._job import utcnow
 
 
 @asynccontextmanager

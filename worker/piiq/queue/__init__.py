@@ -17,6 +17,7 @@ What this module exports is the API; modules with a leading underscore are inter
 """
 
 from ._client import Client, ConfigError
+from ._control import QueueControl, pause_queue, queue_controls, resume_queue, scale_queue
 from ._cron import (
     CronEntry,
     CronError,
@@ -27,6 +28,8 @@ from ._cron import (
 )
 from ._durations import format_duration, parse_duration
 from ._insert import InsertError
+from ._job import STATES, SUSPENDED, Job, JobError, LeaseLost
+from ._maintenance import MaintenanceOptions, PassSummary, run_maintenance_pass
 from ._migrations import (
     LATEST_VERSION,
     OBAN_VERSION,
@@ -36,17 +39,14 @@ from ._migrations import (
 )
 from ._results import Cancel, Discard, Result, Snooze
 from ._runner import Runner, RunnerOptions
+from ._sqlfiles import check_prefix
+from ._sqlfiles import load as load_sql
+from ._telemetry import attach as attach_telemetry
+from ._telemetry import detach as detach_telemetry
 from ._unique import Unique
-from .control import QueueControl, pause_queue, queue_controls, resume_queue, scale_queue
+from ._worker import UnknownWorker, Worker, default_backoff
 from .inspection import get_job, oldest_available, queue_counts, recent_jobs
-from .job import STATES, SUSPENDED, Job, JobError, LeaseLost
-from .maintenance import MaintenanceOptions, PassSummary, run_maintenance_pass
-from .sqlfiles import check_prefix
-from .sqlfiles import load as load_sql
-from .telemetry import attach as attach_telemetry
-from .telemetry import detach as detach_telemetry
 from .testing import Testing, perform_job
-from .worker import UnknownWorker, Worker, default_backoff
 
 __all__ = [
     "LATEST_VERSION",

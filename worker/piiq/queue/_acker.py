@@ -11,9 +11,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from ._log import get_logger
+from ._outcome import Ack
 from ._queries import DB_ERRORS, DatabaseHealth
 from ._signals import Signals
-from .outcome import Ack
 
 log = get_logger(__name__)
 

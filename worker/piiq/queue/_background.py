@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from ._log import get_logger
+from ._maintenance import MaintenanceOptions, PassSummary
 from ._queries import DB_ERRORS
-from .maintenance import MaintenanceOptions, PassSummary
-from .steps import Steps
+from ._steps import Steps
 
 log = get_logger(__name__)
 
@@ -38,7 +38,7 @@ class Background:
 
 
 class MaintenancePasses(Background):
-    """A part that runs a maintenance pass (maintenance.py's steps, on the runner's pool)
+    """A part that runs a maintenance pass (_maintenance.py's steps, on the runner's pool)
     every ``interval`` seconds; a database error is logged and the next pass tries again."""
 
     def __init__(

@@ -13,11 +13,11 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
-from . import sqlfiles
+from . import _sqlfiles
 from ._execution import run_inline
 from ._insert import insert_steps, uses_copy
-from .job import Job, LeaseLost
-from .steps import run_async, run_sync
+from ._job import Job, LeaseLost
+from ._steps import run_async, run_sync
 
 TestingMode = Literal["disabled", "manual", "inline"]
 
@@ -60,7 +60,7 @@ class Client:
                 f"testing mode {testing!r} is unknown: use one of {', '.join(TESTING_MODES)}"
             )
         self.database_url = database_url
-        self.prefix = sqlfiles.check_prefix(prefix)
+        self.prefix = _sqlfiles.check_prefix(prefix)
         self.testing: TestingMode = testing
         self.notify = notify
         self.pool_size = pool_size
@@ -214,7 +214,7 @@ class Client:
         if self.testing == "inline":
             return
         params = {"id": job_id, "fields": Jsonb(fields), "attempt": attempt, "producer": producer}
-        query = sqlfiles.load("record_meta.sql", self.prefix)
+        query = _sqlfiles.load("record_meta.sql", self.prefix)
         deadline = time.monotonic() + retry_for
         pause = 0.05
         while True:

@@ -12,11 +12,11 @@ from typing import Any
 import psycopg
 
 from ._background import Background
+from ._control import QueueControl
 from ._log import get_logger
 from ._producer import Producer
 from ._queries import DB_ERRORS, DatabaseHealth
 from ._signals import Signals
-from .control import QueueControl
 
 log = get_logger(__name__)
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ._job import MAX_NAME_LENGTH, MAX_PRIORITY, STATES, Job
 from ._unique import Unique
-from .job import MAX_NAME_LENGTH, MAX_PRIORITY, STATES, Job
 
 ALIASES = {
     "@yearly": "0 0 1 1 *",

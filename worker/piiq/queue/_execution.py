@@ -1,6 +1,6 @@
 """The one place that turns a job into an outcome: find its worker, call ``perform``
 (sync or async, within its timeout), and decide the ack with Oban's semantics
-(outcome.py). The runner, ``drain_queue``, ``perform_job`` and inline testing all come
+(_outcome.py). The runner, ``drain_queue``, ``perform_job`` and inline testing all come
 through here, so a job means the same thing however it ran.
 """
 
@@ -15,13 +15,13 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, cast
 
-from . import telemetry
+from . import _telemetry
+from ._job import Job, utcnow
 from ._log import get_logger
+from ._outcome import Ack, JobTimedOut, apply_ack, cut_off_ack, outcome_of
 from ._results import Result
-from .job import Job, utcnow
-from .outcome import Ack, JobTimedOut, apply_ack, cut_off_ack, outcome_of
-from .threads import JobThreads
-from .worker import UnknownWorker, Worker, resolve_worker
+from ._threads import JobThreads
+from ._worker import UnknownWorker, Worker, resolve_worker
 
 log = get_logger(__name__)
 
@@ -138,8 +138,8 @@ class Execution:
                 job_id=job.id,
                 attempt=job.attempt,
             )
-        if telemetry.listening():
-            telemetry.emit(
+        if _telemetry.listening():
+            _telemetry.emit(
                 "job.start", queue=job.queue, worker=job.worker, job_id=job.id, attempt=job.attempt
             )
         done = partial(self._done, job, time.perf_counter(), finished)
@@ -197,8 +197,8 @@ class Execution:
                 duration_ms=round(seconds * 1000, 2),
                 **({"reason": ack.reason} if ack.reason else {}),
             )
-        if telemetry.listening():
-            telemetry.emit(
+        if _telemetry.listening():
+            _telemetry.emit(
                 "job.stop",
                 queue=job.queue,
                 worker=job.worker,

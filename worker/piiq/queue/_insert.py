@@ -6,9 +6,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from . import sqlfiles
-from .job import Job, utcnow
-from .steps import CopyRows, Steps
+from . import _sqlfiles
+from ._job import Job, utcnow
+from ._steps import CopyRows, Steps
 
 MAX_CONFLICT_ROUNDS = 5
 _JSON = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # built once: dumps() with
@@ -48,7 +48,7 @@ def copy_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> Steps[l
     About twice as fast as the INSERT ... SELECT for thousands of jobs; the caller runs
     it in one transaction so the jobs appear (and notify) together or not at all.
     """
-    ((ids, now),) = yield sqlfiles.load("reserve_ids.sql", prefix), {"count": len(jobs)}
+    ((ids, now),) = yield _sqlfiles.load("reserve_ids.sql", prefix), {"count": len(jobs)}
     now_rows: list[tuple[Any, ...]] = []
     later_rows: list[tuple[Any, ...]] = []
     for job, job_id in zip(jobs, ids, strict=True):
@@ -70,12 +70,12 @@ def copy_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> Steps[l
             job.scheduled_at = now
             now_rows.append(row)
     if now_rows:
-        yield CopyRows(sqlfiles.load("copy_jobs.sql", prefix), now_rows)
+        yield CopyRows(_sqlfiles.load("copy_jobs.sql", prefix), now_rows)
     if later_rows:
-        yield CopyRows(sqlfiles.load("copy_scheduled_jobs.sql", prefix), later_rows)
+        yield CopyRows(_sqlfiles.load("copy_scheduled_jobs.sql", prefix), later_rows)
     queues = sorted({job.queue for job in jobs if job.state == "available"})
     if channel is not None and queues:
-        yield sqlfiles.load("notify_queues.sql", prefix), {"channel": channel, "queues": queues}
+        yield _sqlfiles.load("notify_queues.sql", prefix), {"channel": channel, "queues": queues}
     return list(jobs)
 
 
@@ -88,8 +88,8 @@ def statement_steps(jobs: Sequence[Job], prefix: str, channel: str | None) -> St
     """
     result: list[Job | None] = [None] * len(jobs)
     pending = list(range(len(jobs)))
-    insert_sql = sqlfiles.load("insert_jobs.sql", prefix)
-    select_sql = sqlfiles.load("select_unique.sql", prefix)
+    insert_sql = _sqlfiles.load("insert_jobs.sql", prefix)
+    select_sql = _sqlfiles.load("select_unique.sql", prefix)
     for _ in range(MAX_CONFLICT_ROUNDS):
         now = utcnow()
         batch = [jobs[i] for i in pending]

@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from . import sqlfiles
+from . import _sqlfiles
 
 OBAN_VERSION = 12  # what migrate_up brings a database to by default
 LATEST_VERSION = 14  # the newest Oban version piiq can migrate to on request
@@ -95,7 +95,7 @@ def _tags_type(conn: psycopg.Connection[Any], prefix: str) -> str | None:
 
 
 def _run_file(conn: psycopg.Connection[Any], name: str, prefix: str) -> None:
-    conn.execute(sqlfiles.load(name, prefix).encode(), prepare=False)  # several statements
+    conn.execute(_sqlfiles.load(name, prefix).encode(), prepare=False)  # several statements
 
 
 def _set_version(conn: psycopg.Connection[Any], prefix: str, version: int) -> None:
@@ -121,7 +121,7 @@ def migrate_up(
 
     ``conn`` must be in autocommit mode: every step commits on its own.
     """
-    sqlfiles.check_prefix(prefix)
+    _sqlfiles.check_prefix(prefix)
     if not OBAN_VERSION <= version <= LATEST_VERSION:
         raise MigrationError(
             f"--version {version} is out of range: choose {OBAN_VERSION} (the default) to "
@@ -166,7 +166,7 @@ def migrate_down(
     conn: psycopg.Connection[Any], to_version: int, prefix: str = "public"
 ) -> MigrationReport:
     """Undo Oban versions down to ``to_version`` (0 removes everything)."""
-    sqlfiles.check_prefix(prefix)
+    _sqlfiles.check_prefix(prefix)
     if not 0 <= to_version <= LATEST_VERSION:
         raise MigrationError(
             f"--down-to {to_version} is out of range: choose 0 to {LATEST_VERSION}"

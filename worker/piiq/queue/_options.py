@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from ._client import ConfigError
 from ._cron import CronEntry
-from .maintenance import MaintenanceOptions
+from ._maintenance import MaintenanceOptions
 
 
 @dataclass(frozen=True, slots=True)

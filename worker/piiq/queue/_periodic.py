@@ -9,14 +9,14 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
-from . import telemetry
+from . import _telemetry
 from ._background import Background
 from ._cron import CronEntry, due_jobs, seconds_to_next_tick, tick_of
+from ._job import Job
 from ._log import get_logger
 from ._queries import DB_ERRORS
 from ._signals import Signals
-from .job import Job
-from .worker import resolve_worker
+from ._worker import resolve_worker
 
 log = get_logger(__name__)
 
@@ -50,7 +50,7 @@ class Periodic(Background):
         inserted = [job for job in stored if not job.conflict]
         self.inserted += len(inserted)
         for job in inserted:
-            telemetry.emit("cron.inserted", queue=job.queue, worker=job.worker)
+            _telemetry.emit("cron.inserted", queue=job.queue, worker=job.worker)
         log.info(
             "cron.evaluated",
             tick=tick.isoformat(),

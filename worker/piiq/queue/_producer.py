@@ -14,16 +14,16 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-from . import telemetry
+from . import _telemetry
 from ._acker import Acker
 from ._background import Background
+from ._control import QueueControl
 from ._execution import Execution
+from ._job import Job
 from ._log import get_logger
+from ._outcome import Ack
 from ._queries import DB_ERRORS, DatabaseHealth, Queries
 from ._signals import Fetched, Signals
-from .control import QueueControl
-from .job import Job
-from .outcome import Ack
 
 if TYPE_CHECKING:
     from ._options import QueueLimits, RunnerOptions
@@ -121,7 +121,7 @@ class Producer(Background):
         return True
 
     def emit_control(self) -> None:
-        telemetry.emit(
+        _telemetry.emit(
             "queue.control",
             queue=self.queue,
             paused=self.paused,
@@ -207,9 +207,9 @@ class Producer(Background):
             self._reserved -= demand
             self._fetching -= 1
             self.wakeup.set()
-        if telemetry.listening():
+        if _telemetry.listening():
             elapsed = time.perf_counter() - started
-            telemetry.emit("fetch.stop", queue=self.queue, count=len(jobs), duration_s=elapsed)
+            _telemetry.emit("fetch.stop", queue=self.queue, count=len(jobs), duration_s=elapsed)
         if self._signals.fetched.on:
             self._signals.fetched.emit(Fetched(self.queue, [j.id or 0 for j in jobs], demand))
         # Fewer than wanted: wait for news (a notification; when the global limit cut it

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ._background import MaintenancePasses
 from ._log import get_logger
-from .maintenance import MaintenanceOptions, PassSummary, prune_steps
+from ._maintenance import MaintenanceOptions, PassSummary, prune_steps
 
 log = get_logger(__name__)
 

@@ -20,12 +20,12 @@ from psycopg import sql
 from psycopg.types.json import set_json_loads
 from psycopg_pool import AsyncConnectionPool
 
-from . import sqlfiles
+from . import _sqlfiles
+from ._job import Job, leased_jobs
 from ._log import get_logger
-from .job import Job, leased_jobs
-from .maintenance import PassSummary
-from .outcome import Ack, ack_params
-from .steps import Steps, run_async
+from ._maintenance import PassSummary
+from ._outcome import Ack, ack_params
+from ._steps import Steps, run_async
 
 log = get_logger(__name__)
 
@@ -131,7 +131,7 @@ class Queries:
         self.attempted_by = [node, producer_id]
         self.health = health
         self._pool: AsyncConnectionPool | None = None
-        self._sql = {name: sqlfiles.load(f"{name}.sql", prefix) for name in STATEMENTS}
+        self._sql = {name: _sqlfiles.load(f"{name}.sql", prefix) for name in STATEMENTS}
 
     # The pool ----------------------------------------------------------------------------
 
@@ -223,7 +223,7 @@ class Queries:
         return bool((await self._rows(self._sql["schema_check"], {}))[0][0])
 
     async def run_steps(self, steps: Steps[PassSummary]) -> PassSummary:
-        """A maintenance pass (rescue or prune: see maintenance.py) on a pooled connection."""
+        """A maintenance pass (rescue or prune: see _maintenance.py) on a pooled connection."""
         async with self.pool.connection() as conn:
             summary = await run_async(conn, steps)
         self.health.ok()

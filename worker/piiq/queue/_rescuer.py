@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from . import telemetry
+from . import _telemetry
 from ._background import MaintenancePasses
 from ._log import get_logger
+from ._maintenance import PassSummary, rescue_steps
 from ._signals import Signals
-from .maintenance import PassSummary, rescue_steps
-from .steps import Steps
+from ._steps import Steps
 
 log = get_logger(__name__)
 
@@ -62,7 +62,7 @@ class Rescuer(MaintenancePasses):
                 ("discarded", summary.discarded_by_queue),
             ):
                 for queue, count in by_queue.items():
-                    telemetry.emit("jobs.rescued", queue=queue, state=state, count=count)
+                    _telemetry.emit("jobs.rescued", queue=queue, state=state, count=count)
             for queue in summary.rescued_by_queue:
                 self._on_rescued(queue)
         self._signals.rescued.emit(summary)

@@ -25,10 +25,12 @@ from psycopg_pool import AsyncConnectionPool
 from ._acker import Acker
 from ._background import Background
 from ._client import Client, ConfigError
+from ._control import control_channel
 from ._controller import Controller
 from ._cron import CronError, parse_crontab
 from ._execution import Execution
 from ._heartbeat import Heartbeat
+from ._job import Job, utcnow
 from ._log import get_logger
 from ._notifier import Notifier
 from ._options import QueueLimits, RunnerOptions, parse_queue_limits, parse_queues
@@ -39,10 +41,8 @@ from ._queries import DB_ERRORS, DatabaseHealth, Queries
 from ._rescuer import Rescuer
 from ._signals import Signals
 from ._stager import Stager
-from .control import control_channel
-from .job import Job, utcnow
-from .threads import JobThreads
-from .worker import UnknownWorker, resolve_worker
+from ._threads import JobThreads
+from ._worker import UnknownWorker, resolve_worker
 
 __all__ = ["QueueLimits", "Runner", "RunnerOptions", "parse_queue_limits", "parse_queues"]
 

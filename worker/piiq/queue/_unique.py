@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .job import Job
+    from ._job import Job
 
 # A job keeps its key while it moves between these states (fetch, retry, snooze, rescue),
 # so a state change never collides with another row's key.

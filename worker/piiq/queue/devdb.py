@@ -42,13 +42,6 @@ def database_url(env_var: str = DEFAULT_ENV_VAR) -> str:
     return embedded_server_url(env_var)
 
 
-def bench_database_url() -> str:
-    """piiq's benchmarks' server: PIIQ_BENCH_DATABASE_URL, else PIIQ_TEST_DATABASE_URL (or an
-    embedded one). piiq's, not the library's: it moves to bench/ with the benchmarks that call
-    it (bench/queue_throughput.py is being reworked elsewhere)."""
-    return os.environ.get("PIIQ_BENCH_DATABASE_URL") or database_url("PIIQ_TEST_DATABASE_URL")
-
-
 @cache
 def embedded_server_url(env_var: str = DEFAULT_ENV_VAR) -> str:
     # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); the fallback is fine.

@@ -7,8 +7,8 @@ from typing import Any
 
 import psycopg
 
-from . import sqlfiles
-from .job import STATES, SUSPENDED, Job
+from . import _sqlfiles
+from ._job import STATES, SUSPENDED, Job
 
 
 def recent_jobs(
@@ -25,14 +25,14 @@ def recent_jobs(
             f"state {state!r} is not a job state: use one of {', '.join((*STATES, SUSPENDED))}"
         )
     rows = conn.execute(
-        sqlfiles.load("recent_jobs.sql", prefix),
+        _sqlfiles.load("recent_jobs.sql", prefix),
         {"state": state, "queue": queue, "worker": worker, "limit": limit},
     ).fetchall()
     return [Job.from_row(row) for row in rows]
 
 
 def get_job(conn: psycopg.Connection[Any], job_id: int, prefix: str = "public") -> Job | None:
-    row = conn.execute(sqlfiles.load("get_job.sql", prefix), {"id": job_id}).fetchone()
+    row = conn.execute(_sqlfiles.load("get_job.sql", prefix), {"id": job_id}).fetchone()
     return Job.from_row(row) if row else None
 
 
@@ -41,7 +41,7 @@ def queue_counts(
 ) -> dict[str, dict[str, int]]:
     """``{queue: {state: count}}`` with every state present (0 when none)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
-    for queue, state, count in conn.execute(sqlfiles.load("queue_counts.sql", prefix)):
+    for queue, state, count in conn.execute(_sqlfiles.load("queue_counts.sql", prefix)):
         counts[queue][state] = count
     return dict(counts)
 
@@ -49,5 +49,5 @@ def queue_counts(
 def oldest_available(conn: psycopg.Connection[Any], prefix: str = "public") -> dict[str, float]:
     """``{queue: seconds}`` its oldest available job has waited; queues without one are
     left out."""
-    rows = conn.execute(sqlfiles.load("oldest_available.sql", prefix))
+    rows = conn.execute(_sqlfiles.load("oldest_available.sql", prefix))
     return {queue: seconds for queue, seconds in rows}

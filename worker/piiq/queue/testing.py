@@ -12,12 +12,12 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from . import sqlfiles
+from . import _sqlfiles
 from ._client import Client
 from ._execution import perform_now, perform_to_outcome
-from .job import Job, JobError, leased_jobs
-from .outcome import ack_params
-from .worker import Worker, resolve_worker
+from ._job import Job, JobError, leased_jobs
+from ._outcome import ack_params
+from ._worker import Worker, resolve_worker
 
 ENQUEUED_STATES = ("available", "scheduled")
 
@@ -80,7 +80,7 @@ class Testing:
             "priority": priority,
             "tags": list(tags) if tags is not None else None,
         }
-        query = sqlfiles.load("testing_select_jobs.sql", self.client.prefix)
+        query = _sqlfiles.load("testing_select_jobs.sql", self.client.prefix)
         with self.client.connect() as conn:
             rows = conn.execute(query, params).fetchall()
         return [Job.from_row(row) for row in rows]
@@ -125,9 +125,9 @@ class Testing:
         """
         counts: Counter[str] = Counter()
         prefix = self.client.prefix
-        fetch_sql = sqlfiles.load("fetch_jobs.sql", prefix)
-        stage_sql = sqlfiles.load("testing_stage_queue.sql", prefix)
-        ack_sql = sqlfiles.load("ack_jobs.sql", prefix)
+        fetch_sql = _sqlfiles.load("fetch_jobs.sql", prefix)
+        stage_sql = _sqlfiles.load("testing_stage_queue.sql", prefix)
+        ack_sql = _sqlfiles.load("ack_jobs.sql", prefix)
         ran = 0
         with self.client.connect(autocommit=True) as conn:
             while with_limit is None or ran < with_limit:

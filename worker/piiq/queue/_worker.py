@@ -10,9 +10,9 @@ from collections.abc import Coroutine, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from ._job import Job, schedule_time
 from ._results import Result
 from ._unique import Unique
-from .job import Job, schedule_time
 
 _REGISTRY: dict[str, type[Worker]] = {}
 

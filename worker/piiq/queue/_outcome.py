@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ._job import Job
 from ._results import Cancel, Discard, Snooze
-from .job import Job
-from .worker import UnknownWorker, Worker
+from ._worker import UnknownWorker, Worker
 
 REDACTED = "[redacted]"
 

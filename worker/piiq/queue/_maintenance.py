@@ -14,9 +14,9 @@ from typing import Any
 
 import psycopg
 
-from . import sqlfiles
-from .job import FINAL_STATES
-from .steps import Steps, run_sync
+from . import _sqlfiles
+from ._job import FINAL_STATES
+from ._steps import Steps, run_sync
 
 DAY = 86400.0
 STAMPS = {"completed": "completed_at", "cancelled": "cancelled_at", "discarded": "discarded_at"}
@@ -86,7 +86,7 @@ def rescue_steps(prefix: str, options: MaintenanceOptions) -> Steps[PassSummary]
     summary = PassSummary()
     if options.rescue_after is None and not options.fast_rescue:
         return summary
-    query = sqlfiles.load("rescue_jobs.sql", prefix)
+    query = _sqlfiles.load("rescue_jobs.sql", prefix)
     params = {
         "fast_rescue": options.fast_rescue,
         "heartbeat_timeout": options.heartbeat_timeout,
@@ -109,7 +109,7 @@ def rescue_steps(prefix: str, options: MaintenanceOptions) -> Steps[PassSummary]
 def prune_steps(prefix: str, options: MaintenanceOptions) -> Steps[PassSummary]:
     """Delete finished jobs past their age, one bounded batch per statement."""
     summary = PassSummary()
-    template = sqlfiles.load("prune_jobs.sql", prefix)
+    template = _sqlfiles.load("prune_jobs.sql", prefix)
     for state in FINAL_STATES:
         max_age = options.max_age(state)
         if max_age is None:
@@ -122,7 +122,7 @@ def prune_steps(prefix: str, options: MaintenanceOptions) -> Steps[PassSummary]:
             if len(rows) < options.prune_limit:
                 break
     rows = yield (
-        sqlfiles.load("forget_producers.sql", prefix),
+        _sqlfiles.load("forget_producers.sql", prefix),
         {"retention": options.producer_retention},
     )
     summary.producers_forgotten = len(rows)

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import psycopg
 
-from . import sqlfiles
+from . import _sqlfiles
 
 
 class QueueControl(NamedTuple):
@@ -48,7 +48,7 @@ def scale_queue(
 def queue_controls(
     conn: psycopg.Connection[Any], prefix: str = "public", queues: list[str] | None = None
 ) -> dict[str, QueueControl]:
-    rows = conn.execute(sqlfiles.load("queue_controls.sql", prefix), {"queues": queues})
+    rows = conn.execute(_sqlfiles.load("queue_controls.sql", prefix), {"queues": queues})
     return {name: QueueControl(paused, limit) for name, paused, limit in rows}
 
 
@@ -71,6 +71,6 @@ def _change(
         "channel": control_channel(prefix),
     }
     with conn.transaction():
-        row = conn.execute(sqlfiles.load("control_queue.sql", prefix), params).fetchone()
+        row = conn.execute(_sqlfiles.load("control_queue.sql", prefix), params).fetchone()
     assert row is not None
     return int(row[1])
