@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -55,19 +56,31 @@ def test_two_workers_with_the_same_cron_insert_one_job_per_minute(
         )
         for _ in range(2)
     ]
-    try:
+    outputs: list[list[str]] = [[], []]
+    readers = [
+        threading.Thread(target=lambda w=w, lines=lines: lines.extend(w.stdout), daemon=True)
+        for w, lines in zip(workers, outputs, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+
+    def evaluated(lines: list[str]) -> bool:
+        return any('"event": "cron.evaluated"' in line for line in list(lines))
+
+    try:  # until both have evaluated the minute (each starts with the current one)
         deadline = time.monotonic() + 30
-        while not ticks(queue_client) and all(w.poll() is None for w in workers):
-            assert time.monotonic() < deadline, "no cron job in 30 s"
+        while not (ticks(queue_client) and all(evaluated(lines) for lines in outputs)):
+            assert all(w.poll() is None for w in workers), outputs
+            assert time.monotonic() < deadline, f"no cron job in 30 s: {outputs}"
             time.sleep(0.1)
-        time.sleep(1.5)  # both have evaluated the minute (each starts with the current one)
     finally:
         for w in workers:
             w.terminate()
-        outputs = [w.communicate(timeout=30)[0] for w in workers]
+            w.wait(timeout=30)
+        for reader in readers:
+            reader.join(timeout=30)
     found = ticks(queue_client)
     assert found and set(found.values()) == {1}, (found, outputs)
-    assert sum('"event": "cron.evaluated"' in out for out in outputs) == 2, outputs
 
 
 def test_a_bad_cron_expression_is_named() -> None:

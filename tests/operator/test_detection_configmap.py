@@ -4,7 +4,6 @@ workers mount it and a change to its keys rolls them."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from operator_helpers import DEPLOYMENTS, Cluster, eventually, piiqueue
@@ -28,6 +27,13 @@ def template(cluster: Cluster) -> dict[str, Any]:
 
 def config_hash(cluster: Cluster) -> str:
     return str(template(cluster)["metadata"]["annotations"][DETECTION_HASH])
+
+
+CONFIGMAP_READS = "GET configmaps"
+
+
+def read_since(cluster: Cluster, reads: int) -> None:
+    assert cluster.emulator.served[CONFIGMAP_READS] >= reads, "the operator has not read it"
 
 
 def changed_from(cluster: Cluster, before: str) -> str:
@@ -68,10 +74,11 @@ async def test_the_detection_configmap_is_checked_mounted_and_rolls_the_workers(
     assert env["PIIQ_POLICY_FILE"] == "/etc/piiq/detection/policy.yaml"
     await eventually(lambda: degraded_false(cluster))
 
-    # A key the workers do not read changes nothing (several reconciles later) ...
+    # A key the workers do not read changes nothing (two reconciles that read it later) ...
     generation = cluster.get(DEPLOYMENTS, "pii-events")["metadata"]["generation"]
+    reads = cluster.emulator.served[CONFIGMAP_READS]
     await cluster.patch_configmap("piiq-detection", {"README": "who owns this policy"})
-    await asyncio.sleep(1.5)
+    await eventually(lambda: read_since(cluster, reads + 2))
     assert config_hash(cluster) == first
     assert cluster.get(DEPLOYMENTS, "pii-events")["metadata"]["generation"] == generation
 
