@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from psycopg import sql
-from queue_helpers import wait_for
 
 from piiq.queue import Client, ConfigError, Job, Runner, RunnerOptions, Worker, telemetry
+from tests.support.queue_helpers import wait_for
 
 START = datetime(2026, 3, 2, 8, 59, 30)  # a Monday; the first tick is 08:59
 

@@ -13,11 +13,11 @@ import threading
 
 import psycopg
 import pytest
-from queue_helpers import load, running, wait_for
 
 from piiq.queue import Client, Job, Worker, sqlfiles
 from piiq.queue.job import LeaseLost
 from piiq.queue.outcome import Ack, ack_params
+from tests.support.queue_helpers import load, running, wait_for
 
 from .test_maintenance import make_job, sql
 

@@ -7,7 +7,6 @@ import subprocess
 
 import psycopg
 import pytest
-from queue_helpers import running, wait_for
 
 from piiq.queue import (
     Client,
@@ -21,6 +20,7 @@ from piiq.queue import (
 )
 from piiq.queue.control import QueueControl
 from piiq.queue.inspection import queue_counts
+from tests.support.queue_helpers import running, wait_for
 
 
 class Held(Worker):

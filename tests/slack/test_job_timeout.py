@@ -10,8 +10,6 @@ from __future__ import annotations
 import threading
 
 import pytest
-from pii_samples import CARD
-from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.queue import Client
@@ -19,6 +17,8 @@ from piiq.queue.job import LeaseLost
 from piiq.runtime.settings import Settings
 from piiq.slack.context import SlackContext
 from piiq.slack.workers import SlackFileWorker, SlackMessageWorker
+from tests.support.pii_samples import CARD
+from tests.support.queue_helpers import running, wait_for
 
 from .conftest import CHANNEL
 from .test_flow import audit_rows, jobs, send, settled
