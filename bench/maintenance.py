@@ -96,12 +96,16 @@ def prune_figures(server: str, rows: int, young: int, console: Console) -> tuple
     return rates[0], rates[1]
 
 
+# The tests' workers, importable by the worker processes with the repository root on PYTHONPATH.
+SAMPLE_WORKERS = "tests.support.sample_workers"
+
+
 def rescue_latencies(server: str, kills: int, timeout: float, console: Console) -> list[float]:
     prefix = devdb.create_schema(server)
     env = dict(os.environ, PIIQ_DATABASE_URL=server, PIIQ_QUEUE_PREFIX=prefix,
-               PYTHONPATH=str(ROOT / "tests" / "support"), PIIQ_LOG_LEVEL="warning",
+               PYTHONPATH=str(ROOT), PIIQ_LOG_LEVEL="warning",
                PIIQ_METRICS_PORT="0")  # fmt: skip
-    command = [sys.executable, "-m", "piiq", "worker", "--import", "sample_workers",
+    command = [sys.executable, "-m", "piiq", "worker", "--import", SAMPLE_WORKERS,
                "--queue", "work=2", "--heartbeat-timeout", f"{timeout}s"]  # fmt: skip
     client = Client(server, prefix=prefix)
     latencies = []
@@ -110,7 +114,7 @@ def rescue_latencies(server: str, kills: int, timeout: float, console: Console) 
             victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
             client.insert_all(
                 [
-                    Job(worker="sample_workers.Sleepy", queue="work", args={"seconds": 10})
+                    Job(worker=f"{SAMPLE_WORKERS}.Sleepy", queue="work", args={"seconds": 10})
                     for _ in range(2)
                 ]
             )

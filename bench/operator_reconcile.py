@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[1]
-sys.path.insert(0, str(ROOT / "tests/operator"))
-from operator_helpers import (  # noqa: E402
+sys.path.insert(0, str(ROOT))  # the repository root: tests.operator
+from tests.operator.operator_helpers import (  # noqa: E402
     CRONJOBS,
     DEPLOYMENTS,
     Cluster,

@@ -14,13 +14,13 @@ import pytest
 
 from piiq.queue import devdb
 from piiq.runtime import logs
+from tests.support.log_capture import RECORDER, LogRecorder
 
 pytest_plugins = ["piiq.queue.pytest_plugin"]
 
-SUPPORT = Path(__file__).parent / "support"
-sys.path.insert(0, str(SUPPORT))  # shared test helpers: `import queue_helpers`
-
-from log_capture import RECORDER, LogRecorder  # noqa: E402  (needs SUPPORT on sys.path)
+# The repository root: what child processes need on PYTHONPATH to import the tests' helpers
+# (`piiq worker --import tests.support.sample_workers`).
+ROOT = Path(__file__).parents[1]
 
 # The cluster suite needs the control plane that `make test-cluster` builds and names.
 collect_ignore = [] if os.environ.get("PIIQ_CLUSTER_BIN") else ["cluster"]
@@ -33,7 +33,7 @@ logs.configure("info", "json", stream=RECORDER)  # type: ignore[arg-type]
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Every log line of the run, end-to-end tests included, is checked for the personal
     data and secrets the tests use: one leak fails the run."""
-    from pii_samples import leaks
+    from tests.support.pii_samples import leaks
 
     leaked = leaks(RECORDER.lines)
     if leaked:
@@ -66,7 +66,7 @@ def subprocess_env(queue_database_url: str, queue_prefix: str) -> dict[str, str]
         PIIQ_QUEUE_PREFIX=queue_prefix,
         PIIQ_LOG_FORMAT="json",
         PIIQ_METRICS_PORT="0",  # several workers per test: no shared port
-        PYTHONPATH=os.pathsep.join([str(SUPPORT), env.get("PYTHONPATH", "")]),
+        PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]),
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -238,10 +238,10 @@ def lock_jobs_table(url: str, seconds: float) -> None:
 async def operator_cluster(url: str, tmp: Path) -> AsyncIterator[Any]:
     """The tests' Kubernetes API emulator with the CRD, the Secrets and one PIIQueue; yields
     the tests' ``Cluster`` (its ``kubeconfig`` is for ``piiq operator``)."""
-    sys.path[:0] = [str(ROOT / "tests/support"), str(ROOT / "tests/operator")]
     import kmock
-    from k8s_emulator import RealisticEmulator, write_kubeconfig
-    from operator_helpers import CRD_PATH, Cluster, piiqueue
+
+    from tests.operator.operator_helpers import CRD_PATH, Cluster, piiqueue
+    from tests.support.k8s_emulator import RealisticEmulator, write_kubeconfig
 
     async with RealisticEmulator() as emulator, kmock.Server(emulator) as server:
         emulator.resources.load_bundled()
@@ -383,8 +383,7 @@ def collect(prom: str, start: float, end: float) -> list[dict[str, Any]]:
 def alert_conditions(prom: str, start: float, end: float) -> dict[str, list[float]]:
     """Each alert of the chart's PrometheusRule (rendered by the Helm engine, defaults):
     the seconds into the run at which its expression held (``for`` not applied)."""
-    sys.path.insert(0, str(ROOT / "tests/support"))
-    from helm_chart import by_kind, render
+    from tests.support.helm_chart import by_kind, render
 
     (rule,) = by_kind(
         render({"monitoring": {"prometheusRule": {"enabled": True}}}), "PrometheusRule"

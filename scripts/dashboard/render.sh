@@ -24,4 +24,7 @@ if [ ! -x "$PROMETHEUS" ]; then
   mv "$CACHE/bin/prometheus" "$PROMETHEUS"
 fi
 
+# The repository root on the path: render.py borrows the tests' emulator and Helm helpers
+# (tests.support, tests.operator).
+export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
 exec .venv/bin/python scripts/dashboard/render.py --prometheus "$PROMETHEUS" "$@"

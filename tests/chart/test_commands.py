@@ -8,12 +8,12 @@ from typing import Any
 import click
 import pytest
 import yaml
-from helm_chart import ROOT, by_kind, containers, render
-from piiq_commands import parse_piiq_args
 
 from piiq_operator.manifests import Owner, children
 from piiq_operator.sizing import plan
 from piiq_operator.spec import parse_spec
+from tests.support.helm_chart import ROOT, by_kind, containers, render
+from tests.support.piiq_commands import parse_piiq_args
 
 from .values_sets import VALUE_SETS
 

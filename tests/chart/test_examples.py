@@ -8,9 +8,9 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
-from helm_chart import ROOT, crd_schema
 
 from piiq_operator.spec import parse_spec
+from tests.support.helm_chart import ROOT, crd_schema
 
 MANIFESTS = [
     path

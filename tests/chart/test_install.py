@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helm_chart import install
-from operator_helpers import emulated_cluster
+
+from tests.operator.operator_helpers import emulated_cluster
+from tests.support.helm_chart import install
 
 from .values_sets import QUICK_START
 

@@ -20,7 +20,6 @@ import jsonschema
 import kubernetes_validate
 import promql_parser
 import pytest
-from helm_chart import CHART, ROOT, by_kind, lint, pod_spec, render
 from prometheus_client import REGISTRY
 
 from piiq.runtime import metrics as worker_metrics
@@ -28,6 +27,7 @@ from piiq_operator import manifests
 from piiq_operator import metrics as operator_metrics  # noqa: F401 (registers its metrics)
 from piiq_operator.sizing import plan_queue
 from piiq_operator.spec import parse_spec
+from tests.support.helm_chart import CHART, ROOT, by_kind, lint, pod_spec, render
 
 KUBERNETES_VERSIONS = ("1.29", "1.32", "1.37")
 PROMETHEUS_KINDS = ("ServiceMonitor", "PodMonitor", "PrometheusRule")

@@ -9,7 +9,9 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 import pytest
-from helm_chart import (
+from helm_python import HelmRenderError
+
+from tests.support.helm_chart import (
     by_kind,
     containers,
     crd_schema,
@@ -21,10 +23,9 @@ from helm_chart import (
     render,
     render_files,
 )
-from helm_chart import (
+from tests.support.helm_chart import (
     operator_args as chart_operator_args,
 )
-from helm_python import HelmRenderError
 
 from .values_sets import EVERYTHING, QUICK_START, VALUE_SETS
 

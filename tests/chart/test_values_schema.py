@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helm_chart import render, validate_values
 from helm_python import HelmValuesError
+
+from tests.support.helm_chart import render, validate_values
 
 from .values_sets import VALUE_SETS
 

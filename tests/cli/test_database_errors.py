@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import subprocess
 
-from piiq_cli import one_line_error, run_piiq
-
 from piiq.queue import Client
+from tests.support.piiq_cli import one_line_error, run_piiq
 
 GROUPS = ("jobs", "queues")  # --prefix belongs to the group: `piiq queues --prefix P pause Q`
 

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from piiq_cli import one_line_error, run_piiq
-from queue_helpers import load
 
 from piiq.queue import Client, Job
+from tests.support.piiq_cli import one_line_error, run_piiq
+from tests.support.queue_helpers import load
 
 
 @pytest.mark.parametrize("command", [["queues"], ["jobs"], ["jobs", "show", "1"]])

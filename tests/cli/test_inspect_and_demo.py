@@ -9,11 +9,11 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from queue_helpers import run_one
 
 from piiq.cli import main
 from piiq.queue import Client, Job
 from piiq.runtime import metrics
+from tests.support.queue_helpers import run_one
 
 
 def invoke(client: Client, *args: str):

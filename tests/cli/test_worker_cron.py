@@ -9,10 +9,10 @@ import threading
 import time
 from collections import Counter
 
-from piiq_cli import one_line_error, run_piiq
 from psycopg import sql
 
 from piiq.queue import Client
+from tests.support.piiq_cli import one_line_error, run_piiq
 
 APP = (
     "from piiq.queue import Worker\n\n"

@@ -9,22 +9,25 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import urllib.parse
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "support" / "cluster"))
-
-from gated_slack import GatedSlackSandbox
-from harness import PIIQ_IMAGE, Cluster, piiq_entrypoint, running_cluster
-from runtimes import choose
-from suite import EXAMPLE, NAMESPACE, PIIQUEUE, RELEASE, REPO, chart_values, slack_secret
-
 from piiq.queue import devdb
+from tests.support.cluster.harness import PIIQ_IMAGE, Cluster, piiq_entrypoint, running_cluster
+from tests.support.cluster.runtimes import choose
+from tests.support.cluster.suite import (
+    EXAMPLE,
+    NAMESPACE,
+    PIIQUEUE,
+    RELEASE,
+    REPO,
+    chart_values,
+    slack_secret,
+)
+from tests.support.gated_slack import GatedSlackSandbox
 
 if os.geteuid() != 0:  # a suite asked for (PIIQ_CLUSTER_BIN) and not run must not pass
     pytest.exit("the cluster suite runs pods in network namespaces: run it as root", returncode=1)

@@ -4,10 +4,10 @@ chart's RBAC; every CEL rule and schema constraint of the CRD enforced by the AP
 from __future__ import annotations
 
 import psycopg
-from harness import Cluster
-from suite import NAMESPACE, SERVICE_ACCOUNT
 
 from piiq.queue._migrations import OBAN_VERSION
+from tests.support.cluster.harness import Cluster
+from tests.support.cluster.suite import NAMESPACE, SERVICE_ACCOUNT
 
 CRD = "piiqueues.piiq.dev"
 AS_OPERATOR = f"--as=system:serviceaccount:{NAMESPACE}:{SERVICE_ACCOUNT}"

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
-from harness import Cluster
-from suite import NAMESPACE, REPO
+
+from tests.support.cluster.harness import Cluster
+from tests.support.cluster.suite import NAMESPACE, REPO
 
 CRD_FILE = REPO / "charts" / "piiq" / "crds" / "piiqueues.piiq.dev.yaml"
 SCHEMA = yaml.safe_load(CRD_FILE.read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]

@@ -8,13 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from harness import Cluster
-from suite import EXAMPLE, NAMESPACE, PIIQUEUE
 
 from piiq_operator import manifests
 from piiq_operator.meta import Owner
 from piiq_operator.sizing import plan
 from piiq_operator.spec import parse_spec
+from tests.support.cluster.harness import Cluster
+from tests.support.cluster.suite import EXAMPLE, NAMESPACE, PIIQUEUE
 
 
 def planned() -> dict[str, Any]:

@@ -11,12 +11,20 @@ import re
 import urllib.parse
 
 import psycopg
-from gated_slack import GatedSlackSandbox
-from harness import Cluster, eventually
-from suite import CARD, CHANNEL, NAMESPACE, PIIQUEUE, deliver, ingress_urls, slack_secret
 
 from piiq import sandbox as sb
 from piiq.runtime.argscrypt import generate
+from tests.support.cluster.harness import Cluster, eventually
+from tests.support.cluster.suite import (
+    CARD,
+    CHANNEL,
+    NAMESPACE,
+    PIIQUEUE,
+    deliver,
+    ingress_urls,
+    slack_secret,
+)
+from tests.support.gated_slack import GatedSlackSandbox
 
 CARD_TEXT = f"my card is {CARD}, can you book it?"
 CLEAN_TEXT = "standup moved to 10:30"

@@ -8,8 +8,8 @@ import json
 import os
 import subprocess
 
-from harness import Cluster, eventually, piiq_entrypoint
-from suite import NAMESPACE, PIIQUEUE
+from tests.support.cluster.harness import Cluster, eventually, piiq_entrypoint
+from tests.support.cluster.suite import NAMESPACE, PIIQUEUE
 
 WITHIN = 120
 

@@ -16,9 +16,10 @@ import time
 from dataclasses import dataclass
 
 import psycopg
-from gated_slack import GatedSlackSandbox
-from harness import Cluster, eventually
-from suite import CARD, CHANNEL, NAMESPACE, PIIQUEUE, ingress_urls
+
+from tests.support.cluster.harness import Cluster, eventually
+from tests.support.cluster.suite import CARD, CHANNEL, NAMESPACE, PIIQUEUE, ingress_urls
+from tests.support.gated_slack import GatedSlackSandbox
 
 QUEUE = "events"
 DEPLOYMENT = f"{PIIQUEUE}-events"

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from gated_slack import GatedSlackSandbox
-from harness import Cluster, eventually
-from suite import CARD, CHANNEL, NAMESPACE, deliver, ingress_urls
+
+from tests.support.cluster.harness import Cluster, eventually
+from tests.support.cluster.suite import CARD, CHANNEL, NAMESPACE, deliver, ingress_urls
+from tests.support.gated_slack import GatedSlackSandbox
 
 WITHIN = 120
 

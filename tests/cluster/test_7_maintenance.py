@@ -10,11 +10,11 @@ import json
 from typing import Any
 
 import psycopg
-from harness import Cluster, eventually
-from suite import NAMESPACE, PIIQUEUE
 
 from piiq.commands.canary import Canary
 from piiq.queue import Client
+from tests.support.cluster.harness import Cluster, eventually
+from tests.support.cluster.suite import NAMESPACE, PIIQUEUE
 
 WITHIN = 120
 

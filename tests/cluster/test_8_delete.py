@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from harness import Cluster, eventually
-from suite import NAMESPACE, OPERATOR, PIIQUEUE, RELEASE
+from tests.support.cluster.harness import Cluster, eventually
+from tests.support.cluster.suite import NAMESPACE, OPERATOR, PIIQUEUE, RELEASE
 
 FORBIDDEN = re.compile(r"\b403\b|[Ff]orbidden")  # not the 403 inside a timestamp's digits
 KINDS = "deployments,replicasets,pods,cronjobs,jobs,services,poddisruptionbudgets"

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import documents
 import pytest
 
 from piiq.detect import Detector, Source
 from piiq.filetext import Limits, extract_text, ocr_available
 from piiq.filetext.child import _child_env
 from piiq.filetext.verdict import file_verdict
+from tests.support import documents
 
 SSN = "536-22-1894"
 

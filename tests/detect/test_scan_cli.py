@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import documents
 import pytest
+
+from tests.support import documents
 
 SSN = "536-22-1894"
 

@@ -21,15 +21,11 @@ Teardown sends SIGTERM to every process (bounded) and drops the database.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "operator"))  # operator_helpers
-sys.path.insert(0, str(Path(__file__).parent))
-from stack import Stack, running_stack
+from tests.e2e.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="module")

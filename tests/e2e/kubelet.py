@@ -30,9 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helm_chart import pod_spec
-
 from piiq.runtime.ports import free_port
+from tests.support.helm_chart import pod_spec
 
 Manifest = dict[str, Any]
 SecretReader = Callable[[str, str], Manifest | None]  # (namespace, name) -> Secret or None

@@ -13,14 +13,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from gated_slack import GatedSlackSandbox
-from helm_chart import NAMESPACE, flag_values, hooks, install, operator_args, render
-from kubelet import Kubelet, Manifest, Pod, secret_reader
-from operator_helpers import emulated_cluster, eventually, running_operator
 
 from piiq import sandbox as sb
 from piiq.queue import devdb
 from piiq_operator.policy import Policy
+from tests.e2e.kubelet import Kubelet, Manifest, Pod, secret_reader
+from tests.operator.operator_helpers import emulated_cluster, eventually, running_operator
+from tests.support.gated_slack import GatedSlackSandbox
+from tests.support.helm_chart import NAMESPACE, flag_values, hooks, install, operator_args, render
 
 PIIQUEUE = "pii-detector"
 PREFIX = "piiq_e2e"

@@ -14,7 +14,11 @@ import urllib.request
 from typing import Any
 
 import pytest
-from stack import (
+
+from piiq import sandbox as sb
+from piiq.commands.canary import Canary
+from piiq.queue import Client
+from tests.e2e.stack import (
     INGRESS,
     MAINTENANCE,
     PASSWORD,
@@ -23,10 +27,6 @@ from stack import (
     Stack,
     wait_until,
 )
-
-from piiq import sandbox as sb
-from piiq.commands.canary import Canary
-from piiq.queue import Client
 
 pytestmark = pytest.mark.slow  # a helm install and a dozen processes (tests/e2e/conftest.py)
 

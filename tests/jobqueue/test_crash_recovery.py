@@ -7,11 +7,12 @@ import signal
 import time
 
 import pytest
-from queue_helpers import WorkerProcess, eventually, running, wait_for
 
 from piiq.queue import Client, Job, MaintenanceOptions, Worker
 from piiq.queue._maintenance import prune_steps
 from piiq.queue._steps import run_async
+from tests.support import sample_workers
+from tests.support.queue_helpers import WorkerProcess, eventually, running, wait_for
 
 from .test_maintenance import sql
 
@@ -20,7 +21,7 @@ FAST_HEARTBEAT = ["--heartbeat-interval", "0.3", "--heartbeat-timeout", "1.5"]
 
 def spawn(piiq_command, env) -> WorkerProcess:
     return WorkerProcess(
-        [*piiq_command, "worker", "--import", "sample_workers", "--queue", "work=5",
+        [*piiq_command, "worker", "--import", sample_workers.__name__, "--queue", "work=5",
          *FAST_HEARTBEAT],
         env,
     )  # fmt: skip
@@ -39,7 +40,7 @@ def test_kill_9_loses_no_job_and_runs_each_to_completion_once(
     queue_client.insert_all(
         [
             Job(
-                worker="sample_workers.Sleepy",
+                worker=sample_workers.Sleepy.name,
                 queue="work",
                 args={"seconds": 0.01, "record_in": "runs"},
             )
@@ -79,7 +80,7 @@ def test_sigterm_leaves_nothing_executing(
 ) -> None:
     queue_client.insert_all(
         [
-            Job(worker="sample_workers.Sleepy", queue="work", args={"seconds": 0.2})
+            Job(worker=sample_workers.Sleepy.name, queue="work", args={"seconds": 0.2})
             for _ in range(40)
         ]
     )

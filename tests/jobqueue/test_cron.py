@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from psycopg import sql
-from queue_helpers import wait_for
 
 from piiq.queue import (
     Client,
@@ -24,6 +23,7 @@ from piiq.queue import (
     attach_telemetry,
     detach_telemetry,
 )
+from tests.support.queue_helpers import wait_for
 
 START = datetime(2026, 3, 2, 8, 59, 30)  # a Monday; the first tick is 08:59
 

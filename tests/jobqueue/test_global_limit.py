@@ -8,10 +8,10 @@ from contextlib import AsyncExitStack
 
 import psycopg
 import pytest
-from queue_helpers import running, wait_for
 
 from piiq.queue import Client, ConfigError, Job, Worker
 from piiq.queue._runner import QueueLimits, parse_queues
+from tests.support.queue_helpers import running, wait_for
 
 
 class Sleeper(Worker):

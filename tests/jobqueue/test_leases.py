@@ -13,10 +13,10 @@ import threading
 
 import psycopg
 import pytest
-from queue_helpers import load, running, wait_for
 
 from piiq.queue import Client, Job, LeaseLost, Worker, load_sql
 from piiq.queue._outcome import Ack, ack_params
+from tests.support.queue_helpers import load, running, wait_for
 
 from .test_maintenance import make_job, sql
 

@@ -10,7 +10,6 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from prometheus_client import REGISTRY
-from queue_helpers import running, wait_for
 
 import piiq.runtime.metrics  # noqa: F401 (counts the queue's telemetry)
 from piiq.cli import main
@@ -19,6 +18,7 @@ from piiq.queue._durations import parse_duration
 from piiq.queue._maintenance import pass_steps, prune_steps, rescue_steps
 from piiq.queue._steps import run_sync
 from piiq.queue.inspection import get_job
+from tests.support.queue_helpers import running, wait_for
 
 DAY = 86400
 

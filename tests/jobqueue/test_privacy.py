@@ -4,9 +4,9 @@ and vacuum settings so superseded row versions do not keep the text for days."""
 from __future__ import annotations
 
 import psycopg
-from queue_helpers import load
 
 from piiq.queue import Client, Worker, migrate_up
+from tests.support.queue_helpers import load
 
 from .test_maintenance import sql
 from .test_schema import oban_only_migrate

@@ -7,7 +7,6 @@ import subprocess
 
 import psycopg
 import pytest
-from queue_helpers import running, wait_for
 
 from piiq.queue import (
     Client,
@@ -22,6 +21,7 @@ from piiq.queue import (
     scale_queue,
 )
 from piiq.queue.inspection import queue_counts
+from tests.support.queue_helpers import running, wait_for
 
 
 class Held(Worker):

@@ -8,7 +8,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from queue_helpers import load, run_one, running, wait_for
 
 from piiq.queue import (
     Cancel,
@@ -19,6 +18,8 @@ from piiq.queue import (
     Worker,
     default_backoff,
 )
+from tests.support import sample_workers
+from tests.support.queue_helpers import load, run_one, running, wait_for
 
 
 class Succeeds(Worker):
@@ -158,9 +159,9 @@ async def test_unknown_worker_is_kept_and_snoozed_naming_why(
 
 
 async def test_a_worker_once_deployed_runs_the_kept_job(queue_client: Client) -> None:
-    job = await run_one(queue_client, Job(worker="sample_workers.NotYet", queue="r"))
+    job = await run_one(queue_client, Job(worker=f"{sample_workers.__name__}.NotYet", queue="r"))
     assert job.state == "scheduled"
-    done = await rerun(queue_client, job.id, worker="sample_workers.Sleepy")  # the fixed deploy
+    done = await rerun(queue_client, job.id, worker=sample_workers.Sleepy.name)  # the fixed deploy
     assert done.state == "completed" and done.attempt == 1
 
 

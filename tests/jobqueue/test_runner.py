@@ -8,10 +8,11 @@ import subprocess
 
 import psycopg
 import pytest
-from queue_helpers import WorkerProcess, load, running, wait_for
 
 from piiq.queue import Client, Job, Runner, RunnerOptions, Worker
 from piiq.queue.inspection import queue_counts, recent_jobs
+from tests.support import sample_workers
+from tests.support.queue_helpers import WorkerProcess, load, running, wait_for
 
 
 def states(client: Client) -> dict[str, int]:
@@ -133,7 +134,8 @@ async def test_worker_survives_terminated_connections_and_loses_nothing(
 
 def _spawn_worker(piiq_command, env, *extra: str) -> WorkerProcess:
     return WorkerProcess(
-        [*piiq_command, "worker", "--import", "sample_workers", "--queue", "work=3", *extra], env
+        [*piiq_command, "worker", "--import", sample_workers.__name__, "--queue", "work=3", *extra],
+        env,
     )
 
 
@@ -141,10 +143,13 @@ def test_sigterm_hands_unfinished_jobs_back_at_once(
     queue_client, subprocess_env, piiq_command
 ) -> None:
     quick = queue_client.insert_all(
-        [Job(worker="sample_workers.Sleepy", queue="work", args={"seconds": 0.3})]
+        [Job(worker=sample_workers.Sleepy.name, queue="work", args={"seconds": 0.3})]
     )
     slow = queue_client.insert_all(
-        [Job(worker="sample_workers.Sleepy", queue="work", args={"seconds": 30}) for _ in range(2)]
+        [
+            Job(worker=sample_workers.Sleepy.name, queue="work", args={"seconds": 30})
+            for _ in range(2)
+        ]
     )
     worker = _spawn_worker(piiq_command, subprocess_env, "--shutdown-grace", "1.5")
     try:

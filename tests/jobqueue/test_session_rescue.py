@@ -13,10 +13,11 @@ import time
 
 import psycopg
 import pytest
-from queue_helpers import WorkerProcess, load, running
 
 from piiq.queue import Client, Job, MaintenanceOptions
 from piiq.queue._maintenance import rescue_steps
+from tests.support import sample_workers
+from tests.support.queue_helpers import WorkerProcess, load, running
 
 from .test_maintenance import make_job, run_pass, sql
 
@@ -66,7 +67,7 @@ RESCUE_BOUND_S = 5.0
 
 def spawn_worker(piiq_command, env, node: str) -> WorkerProcess:
     return WorkerProcess(
-        [*piiq_command, "worker", "--import", "sample_workers", "--queue", "work=2",
+        [*piiq_command, "worker", "--import", sample_workers.__name__, "--queue", "work=2",
          "--node", node, "--heartbeat-interval", str(HEARTBEAT), "--heartbeat-timeout", "300s"],
         env,
     )  # fmt: skip
@@ -83,7 +84,7 @@ def executing_under(client: Client, node: str) -> list[int]:
 
 def long_jobs(client: Client, count: int, seconds: float = 120) -> list[int]:
     jobs = [
-        Job(worker="sample_workers.Sleepy", queue="work", args={"seconds": seconds})
+        Job(worker=sample_workers.Sleepy.name, queue="work", args={"seconds": seconds})
         for _ in range(count)
     ]
     return [job.id or 0 for job in client.insert_all(jobs)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).parent))
-from operator_helpers import CRD_PATH, Cluster, emulated_cluster, running_operator
+from tests.operator.operator_helpers import CRD_PATH, Cluster, emulated_cluster, running_operator
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,9 +19,7 @@ from piiq_operator import GROUP, PLURAL, VERSION
 from piiq_operator.cli import run_operator
 from piiq_operator.handlers import Options
 from piiq_operator.policy import Policy
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "support"))
-from k8s_emulator import RealisticEmulator, write_kubeconfig
+from tests.support.k8s_emulator import RealisticEmulator, write_kubeconfig
 
 ROOT = Path(__file__).parents[2]
 CRD_PATH = ROOT / "charts/piiq/crds/piiqueues.piiq.dev.yaml"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from operator_helpers import piiqueue
-
 from piiq_operator.autoscale import ScaleState, decide
 from piiq_operator.backlog import QueueDepth
 from piiq_operator.manifests import Owner
 from piiq_operator.reconcile import desired_replicas, live_replicas
 from piiq_operator.sizing import plan
 from piiq_operator.spec import parse_spec
+from tests.operator.operator_helpers import piiqueue
 
 SPEC = parse_spec(
     "pii",

@@ -8,13 +8,13 @@ from typing import Any
 
 import jsonschema
 import pytest
-from operator_helpers import piiqueue
 
 from piiq.cli import worker as worker_command
 from piiq.queue._cron import CronEntry, parse_entry
 from piiq_operator.manifests import Owner, Transport, children
 from piiq_operator.sizing import plan
 from piiq_operator.spec import SpecError, parse_spec
+from tests.operator.operator_helpers import piiqueue
 
 OWNER = Owner("pii", "prod", "0b5e8a4e-0000-4000-8000-000000000001")
 CRON = [

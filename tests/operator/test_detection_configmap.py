@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from operator_helpers import DEPLOYMENTS, Cluster, eventually, piiqueue
-
 from piiq_operator.manifests import DETECTION_HASH
+from tests.operator.operator_helpers import DEPLOYMENTS, Cluster, eventually, piiqueue
 
 DETECTION = {"policyConfigMap": {"name": "piiq-detection", "recognizersKey": "recognizers.yaml"}}
 POLICY = "entities:\n  PERSON: {warn: 0.9}\n"

@@ -7,9 +7,9 @@ from typing import Any
 
 import kubernetes
 import pytest
-from operator_helpers import NS, Cluster
 
 from piiq_operator.kube import Kube, KubeError, api_error, matches
+from tests.operator.operator_helpers import NS, Cluster
 
 
 def container(resources: Any = None, env: Any = None) -> dict[str, Any]:

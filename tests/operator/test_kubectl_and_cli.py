@@ -18,11 +18,19 @@ import aiohttp
 import pytest
 import yaml
 from click.testing import CliRunner
-from operator_helpers import CRD_PATH, DEPLOYMENTS, EXAMPLE_PATH, PIIQ, ROOT, Cluster, eventually
 
 from piiq.runtime.ports import free_port
 from piiq_operator.cli import operator_command
 from piiq_operator.manifests import DETECTION_HASH
+from tests.operator.operator_helpers import (
+    CRD_PATH,
+    DEPLOYMENTS,
+    EXAMPLE_PATH,
+    PIIQ,
+    ROOT,
+    Cluster,
+    eventually,
+)
 
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed")

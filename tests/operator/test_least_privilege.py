@@ -6,9 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from operator_helpers import DEPLOYMENTS, NS, PIIQ, SERVICES, Cluster, eventually, piiqueue
-
 from piiq_operator.manifests import Owner, labels
+from tests.operator.operator_helpers import (
+    DEPLOYMENTS,
+    NS,
+    PIIQ,
+    SERVICES,
+    Cluster,
+    eventually,
+    piiqueue,
+)
 
 
 def degraded(cluster: Cluster, name: str, reason: str) -> str:

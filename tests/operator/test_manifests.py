@@ -6,7 +6,6 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from operator_helpers import piiqueue
 
 from piiq_operator.manifests import (
     DETECTION_DIR,
@@ -19,6 +18,7 @@ from piiq_operator.manifests import (
 )
 from piiq_operator.sizing import plan
 from piiq_operator.spec import PIIQueueSpec, PolicyConfigMap, SpecError, parse_spec
+from tests.operator.operator_helpers import piiqueue
 
 OWNER = Owner("pii", "prod", "0b5e8a4e-0000-4000-8000-000000000001")
 

@@ -7,10 +7,10 @@ import logging
 from typing import Any
 
 import pytest
-from operator_helpers import TEST_POLICY, piiqueue
 
 from piiq_operator.kube import ChildKey, KubeError, Manifest
 from piiq_operator.reconcile import Outcome, reconcile
+from tests.operator.operator_helpers import TEST_POLICY, piiqueue
 
 NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 SECRETS = {

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from operator_helpers import (
+from piiq.queue import Client, Job, Worker
+from tests.operator.operator_helpers import (
     CRONJOBS,
     DEPLOYMENTS,
     PIIQ,
@@ -13,8 +14,6 @@ from operator_helpers import (
     eventually,
     piiqueue,
 )
-
-from piiq.queue import Client, Job, Worker
 
 T = TypeVar("T")
 

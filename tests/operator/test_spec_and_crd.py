@@ -8,9 +8,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from operator_helpers import EXAMPLE_PATH, piiqueue
 
 from piiq_operator.spec import ALLOWED_ENV, PolicyConfigMap, SpecError, parse_spec
+from tests.operator.operator_helpers import EXAMPLE_PATH, piiqueue
 
 
 def spec(**changes: Any) -> dict[str, Any]:

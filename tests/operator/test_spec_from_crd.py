@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 import yaml
-from operator_helpers import CRD_PATH, piiqueue
 
 import piiq_operator
 from piiq_operator import crd
@@ -19,6 +18,7 @@ from piiq_operator.schema import at, unknown_keywords
 from piiq_operator.schema import children as sub_schemas
 from piiq_operator.sizing import plan
 from piiq_operator.spec import HINTS, SpecError, parse_spec
+from tests.operator.operator_helpers import CRD_PATH, piiqueue
 
 OWNER = Owner("pii", "prod", "0b5e8a4e-0000-4000-8000-000000000001")
 PEER_A = {"podSelector": {"app": "a"}, "namespaceSelector": {"ns": "a"}, "ipBlock": {"cidr": "10.0.0.0/8"}}  # fmt: skip

@@ -6,7 +6,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from operator_helpers import piiqueue
 
 from piiq.queue import migrate_up, pause_queue, scale_queue
 from piiq_operator.backlog import read_depths
@@ -21,6 +20,7 @@ from piiq_operator.status import (
     reconciled_status,
     rollout,
 )
+from tests.operator.operator_helpers import piiqueue
 
 NOW = "2026-01-01T00:00:00Z"
 PLAN = plan(parse_spec("pii", piiqueue("pii", {"events": 20})["spec"]))["events"]

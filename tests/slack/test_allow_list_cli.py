@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from piiq_cli import one_line_error, run_piiq
 
 from piiq.queue import Client
 from piiq.slack import review_store
+from tests.support.piiq_cli import one_line_error, run_piiq
 
 HASH_A = "k1:" + "a1" * 32
 HASH_B = "k1:" + "b2" * 32

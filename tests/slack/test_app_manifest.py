@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from helm_chart import ROOT
 
 from piiq import sandbox as sb
 from piiq.runtime.settings import Settings
@@ -17,6 +16,7 @@ from piiq.sandbox.web_api import WebApi
 from piiq.slack import ingress
 from piiq.slack.events import route_event
 from piiq.slack.scopes import HISTORY, MESSAGE_EVENTS, METHODS, scopes_for
+from tests.support.helm_chart import ROOT
 
 MANIFEST = yaml.safe_load((ROOT / "examples/slack-app.yaml").read_text())
 SLACK_CODE = ROOT / "worker/piiq/slack"

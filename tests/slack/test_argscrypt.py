@@ -6,7 +6,6 @@ import base64
 import json
 
 import pytest
-from pii_samples import CARD, SSN
 
 from piiq.runtime.argscrypt import (
     SEALED,
@@ -17,6 +16,7 @@ from piiq.runtime.argscrypt import (
     open_args,
 )
 from piiq.slack.jobs import MESSAGE_SEALED_ARGS, MESSAGE_SENSITIVE_ARGS, message_job
+from tests.support.pii_samples import CARD, SSN
 
 OLD = base64.b64encode(bytes(range(32))).decode()
 NEW = base64.b64encode(bytes(range(100, 132))).decode()

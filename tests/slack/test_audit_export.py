@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from piiq_cli import one_line_error, run_piiq
 
 from piiq.queue import Client
 from piiq.queue._job import utcnow
@@ -19,6 +18,7 @@ from piiq.slack.preflight import SlackSetupError, check_worker
 from piiq.slack.siem import export
 from piiq.slack.siem.events import FIELDS, event_of
 from piiq.slack.siem.outbox import record_and_queue
+from tests.support.piiq_cli import one_line_error, run_piiq
 
 
 def write(client: Client, count: int) -> list[dict]:

@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 import pytest
 from psycopg.conninfo import make_conninfo
-from queue_helpers import running, wait_for
 from slack_sdk import WebClient
 
 from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.slack.workers import SlackMessageWorker
+from tests.support.queue_helpers import running, wait_for
 
 from .test_flow import QUEUES, audit_rows, jobs, post_card, run_workers, settled
 

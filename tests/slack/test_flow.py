@@ -9,15 +9,15 @@ import hmac
 import json
 
 import pytest
-from pii_samples import CARD, PHONE, SSN
 from prometheus_client import REGISTRY
-from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.queue.inspection import queue_counts
 from piiq.slack import audit
 from piiq.slack.jobs import MESSAGE_WORKER
+from tests.support.pii_samples import CARD, PHONE, SSN
+from tests.support.queue_helpers import running, wait_for
 
 from .conftest import CHANNEL
 
@@ -147,7 +147,7 @@ async def test_an_edit_adding_pii_is_scanned_and_an_unchanged_edit_is_not(
 async def test_files_with_pii_are_deleted_by_the_file_worker(
     slack: sb.SlackSandbox, ingress_url: str, slack_client: Client
 ) -> None:
-    from documents import pdf
+    from tests.support.documents import pdf
 
     text_file = slack.add_file("contacts.txt", f"Card: {CARD}\n".encode())
     pdf = slack.add_file("form.pdf", pdf([f"SSN {SSN}"]), "application/pdf")

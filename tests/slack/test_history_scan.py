@@ -16,10 +16,6 @@ from collections import Counter
 import pytest
 import yaml
 from click.testing import CliRunner
-from helm_chart import ROOT
-from pii_samples import CARD, SSN
-from piiq_cli import one_line_error, run_piiq
-from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.cli import main
@@ -29,6 +25,10 @@ from piiq.slack.history import HistoryScanWorker
 from piiq.slack.history_jobs import PAGE_WORKER, start_scans
 from piiq.slack.jobs import MESSAGE_WORKER
 from piiq_operator.spec import parse_spec
+from tests.support.helm_chart import ROOT
+from tests.support.pii_samples import CARD, SSN
+from tests.support.piiq_cli import one_line_error, run_piiq
+from tests.support.queue_helpers import running, wait_for
 
 from .conftest import CHANNEL
 from .test_flow import QUEUES, jobs, send, settled

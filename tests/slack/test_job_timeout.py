@@ -10,14 +10,14 @@ from __future__ import annotations
 import threading
 
 import pytest
-from pii_samples import CARD
-from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.queue import Client, LeaseLost
 from piiq.runtime.settings import Settings
 from piiq.slack.context import SlackContext
 from piiq.slack.workers import SlackFileWorker, SlackMessageWorker
+from tests.support.pii_samples import CARD
+from tests.support.queue_helpers import running, wait_for
 
 from .conftest import CHANNEL
 from .test_flow import audit_rows, jobs, send, settled

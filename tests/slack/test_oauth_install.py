@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import aiohttp
 import pytest
-from pii_samples import CARD, leaks, never_log
 from slack_sdk.oauth.installation_store.cacheable_installation_store import (
     CacheableInstallationStore,
 )
@@ -34,6 +33,7 @@ from piiq.runtime.ports import free_port
 from piiq.runtime.settings import Settings
 from piiq.slack.oauth_app import OAuthApp
 from piiq.slack.workspace_tokens import JobWorkspace, installation_for
+from tests.support.pii_samples import CARD, leaks, never_log
 
 from .conftest import CHANNEL, serve_ingress_on
 from .test_flow import jobs, run_workers, send

@@ -15,10 +15,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from pii_samples import CARD
-from piiq_cli import run_piiq
-from queue_helpers import running, wait_for
-from siem_receivers import WEBHOOK_SECRET, WebhookReceiver
 
 from piiq import sandbox as sb
 from piiq.queue import Client
@@ -27,6 +23,10 @@ from piiq.sandbox.delivery import post
 from piiq.slack import review_blocks as rb
 from piiq.slack.periodic import RETENTION_ENTRY, with_retention
 from piiq.slack.siem.outbox import AUDIT_QUEUE
+from tests.support.pii_samples import CARD
+from tests.support.piiq_cli import run_piiq
+from tests.support.queue_helpers import running, wait_for
+from tests.support.siem_receivers import WEBHOOK_SECRET, WebhookReceiver
 
 from .conftest import CHANNEL, serve_ingress
 from .test_flow import QUEUES, audit_rows, jobs, send, settled

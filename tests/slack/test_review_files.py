@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from documents import pdf
-from pii_samples import CARD
-from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.slack import review_blocks as rb
+from tests.support.documents import pdf
+from tests.support.pii_samples import CARD
+from tests.support.queue_helpers import running, wait_for
 
 from .conftest import CHANNEL
 from .test_flow import QUEUES, audit_rows, send, settled

@@ -8,13 +8,13 @@ import base64
 from collections.abc import AsyncIterator
 
 import pytest
-from pii_samples import CARD, SSN
-from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.runtime.settings import Settings
 from piiq.slack import workers
+from tests.support.pii_samples import CARD, SSN
+from tests.support.queue_helpers import running, wait_for
 
 from .conftest import CHANNEL, serve_ingress
 from .test_flow import audit_rows, jobs, run_workers, send

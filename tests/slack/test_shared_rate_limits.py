@@ -13,9 +13,7 @@ from contextlib import AsyncExitStack
 import psycopg
 import pytest
 from click.testing import CliRunner
-from pii_samples import CARD
 from pydantic import SecretStr
-from queue_helpers import running, wait_for
 
 from piiq import sandbox as sb
 from piiq.cli import main
@@ -23,6 +21,8 @@ from piiq.queue import Client
 from piiq.runtime.settings import Settings
 from piiq.slack.api import SlackApi, SlackCallFailed
 from piiq.slack.ratelimits import SharedRateLimits, scope_of
+from tests.support.pii_samples import CARD
+from tests.support.queue_helpers import running, wait_for
 
 from .conftest import CHANNEL
 from .test_flow import jobs, send, settled

@@ -17,10 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from pii_samples import CARD, NEVER_LOGGED
-from piiq_cli import run_piiq
-from queue_helpers import running, wait_for
-from siem_receivers import HEC_TOKEN, WEBHOOK_SECRET, HecReceiver, WebhookReceiver
 
 from piiq import sandbox as sb
 from piiq.queue import Client, JobError, MaintenanceOptions, Testing
@@ -30,6 +26,10 @@ from piiq.slack.siem import deadletters, signing
 from piiq.slack.siem.events import FIELDS, event_of
 from piiq.slack.siem.outbox import AUDIT_QUEUE, DELIVERY_WORKER, record_and_queue
 from piiq.slack.siem.sinks import SinkConfigError, WebhookSink, configured_sinks
+from tests.support.pii_samples import CARD, NEVER_LOGGED
+from tests.support.piiq_cli import run_piiq
+from tests.support.queue_helpers import running, wait_for
+from tests.support.siem_receivers import HEC_TOKEN, WEBHOOK_SECRET, HecReceiver, WebhookReceiver
 
 from .conftest import CHANNEL
 

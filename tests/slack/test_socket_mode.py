@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from queue_helpers import wait_for
-
 from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.slack.ingress import serve_socket_mode
 from piiq.slack.intake import EventIntake
+from tests.support.queue_helpers import wait_for
 
 from .conftest import CHANNEL
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import documents
 import pytest
-from pii_samples import CARD, SSN
 
 from piiq import sandbox as sb
 from piiq.queue import Client
+from tests.support import documents
+from tests.support.pii_samples import CARD, SSN
 
 from .conftest import CHANNEL
 from .test_flow import audit_rows, jobs, run_workers, send

@@ -3,9 +3,8 @@ appear in a log line (tests/conftest.py checks every line of the session)."""
 
 from __future__ import annotations
 
-from siem_receivers import HEC_TOKEN, WEBHOOK_SECRET
-
 from piiq import sandbox as sb
+from tests.support.siem_receivers import HEC_TOKEN, WEBHOOK_SECRET
 
 CARD = "4556 7375 8689 9855"  # Luhn-valid, not a well-known test card (those are allowed)
 SSN = "536-22-1474"

@@ -1,4 +1,4 @@
-"""Workers that child `piiq worker` processes import in tests (--import sample_workers)."""
+"""Workers that child `piiq worker` processes import in tests (--import tests.support.sample_workers)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from piiq.queue import Job, Worker
 class Sleepy(Worker):
     """Sleeps args["seconds"], then records its run in a side table (exactly-once checks)."""
 
-    name = "sample_workers.Sleepy"
     queue = "work"
 
     def perform(self, job: Job) -> None:

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from certs import Authority, Pair, service_account_keys
 
 from piiq.runtime.ports import free_port
+from tests.support.cluster.certs import Authority, Pair, service_account_keys
 
 SERVICE_RANGE = "10.97.0.0/16"
 KUBERNETES_SERVICE_IP = "10.97.0.1"

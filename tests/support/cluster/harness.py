@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import runtimes
-from controlplane import ControlPlane, control_plane
-from kube_rest import Kube
-from node_agent import NodeAgent
+from tests.support.cluster import runtimes
+from tests.support.cluster.controlplane import ControlPlane, control_plane
+from tests.support.cluster.kube_rest import Kube
+from tests.support.cluster.node_agent import NodeAgent
 
 NODE = "node0"
 PIIQ_IMAGE = f"localhost/piiq:{importlib.metadata.version('piiq')}"  # `make image`

@@ -38,10 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pod_spec
-from kube_rest import Kube, KubeError
-from netns import AddressPool, Forwarder, NodeNetwork, PodNetwork
-from runtimes import Launch, Runtime
+from tests.support.cluster import pod_spec
+from tests.support.cluster.kube_rest import Kube, KubeError
+from tests.support.cluster.netns import AddressPool, Forwarder, NodeNetwork, PodNetwork
+from tests.support.cluster.runtimes import Launch, Runtime
 
 log = logging.getLogger("node-agent")
 Manifest = dict[str, Any]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import pod_spec
+from tests.support.cluster import pod_spec
 
 Manifest = dict[str, Any]
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gated_slack import GatedSlackSandbox
-from harness import Cluster
-
 from piiq import sandbox as sb
+from tests.support.cluster.harness import Cluster
+from tests.support.gated_slack import GatedSlackSandbox
 
 REPO = Path(__file__).parents[3]
 NAMESPACE = "piiq"  # the chart's release namespace, and the PIIQueue's
