@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -105,14 +106,14 @@ def _kind(method: str, error: str) -> ErrorKind:
 
 def retry_after(headers: Mapping[str, object]) -> float:
     """Retry-After in seconds, within [1, 3600]; 30 when absent or not a number (an
-    HTTP date, say): a malformed header must not turn a rate limit into a failure."""
+    HTTP date, say, or "nan"): a malformed header must not turn a rate limit into a failure."""
     value = headers.get("retry-after")
     value = value[0] if isinstance(value, list) and value else value
     try:
         seconds = float(str(value))
     except ValueError:
-        seconds = 30.0
-    return min(max(seconds, 1.0), 3600.0)
+        seconds = math.nan
+    return 30.0 if math.isnan(seconds) else min(max(seconds, 1.0), 3600.0)
 
 
 class SlackCallFailed(Exception):
