@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
+from piiq.commands.canary import send_canary
 from piiq.queue import Client
 
 
@@ -38,3 +39,11 @@ def test_canary_fails_with_advice_when_nobody_serves_the_queue(
     assert result.returncode == 1
     assert "still available after 1s" in result.stdout
     assert "piiq worker --queue nobody=N" in result.stdout
+
+
+def test_an_inline_clients_canary_has_completed_when_inserted() -> None:
+    """Oban's inline testing runs the job at insert: there is no row to wait for."""
+    with Client(testing="inline") as client:
+        ok, message = send_canary(client, "probe", timeout=5)
+    assert ok, message
+    assert "completed on queue 'probe'" in message

@@ -99,6 +99,7 @@ def slack_error(status: int, error: str, headers: dict[str, str] | None = None) 
         ("chat.postMessage", 429, "ratelimited", {"Retry-After": "7"}, "rate_limited", 7),
         ("chat.postMessage", 429, "ratelimited", {"Retry-After": "Wed, 21 Oct 2026"}, "rate_limited", 30),
         ("chat.postMessage", 429, "ratelimited", {"Retry-After": "-5"}, "rate_limited", 1),
+        ("chat.postMessage", 429, "ratelimited", {"Retry-After": "nan"}, "rate_limited", 30),
         ("chat.postMessage", 200, "rate_limited", {}, "rate_limited", 30),
         ("chat.delete", 200, "channel_not_found", {}, "not_permitted", 0),
         ("files.info", 200, "channel_not_found", {}, "gone", 0),

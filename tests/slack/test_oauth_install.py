@@ -343,6 +343,18 @@ async def test_forged_reused_stale_and_foreign_states_are_refused_with_a_page(
     assert len(exchanges) == 1  # only the one good install reached the code exchange
 
 
+async def test_an_answer_naming_no_installing_user_is_refused_with_a_page_saying_so(
+    slack: sb.SlackSandbox, oauth_ingress: str, slack_client: Client
+) -> None:
+    """An installation is stored under its installer: without one there is nothing to
+    store, and the page says why (not "the database is unreachable")."""
+    slack.oauth.names_installer = False
+    async with browser(oauth_ingress) as session:
+        status, page = await install(session, oauth_ingress, slack)
+    assert status == 502 and "names no installing user" in page
+    assert installations_dump(slack_client) == "[]"
+
+
 def _cookie(state: str) -> dict[str, str]:
     return {"Cookie": f"slack-app-oauth-state={state}"}
 

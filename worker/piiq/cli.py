@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from pydantic import ValidationError
@@ -86,7 +86,7 @@ def database_options(func: F) -> F:
         with _one_line_errors(url, prefix):
             return func(*args, url=url, prefix=prefix, settings=settings, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 def group_database(func: F) -> F:
@@ -100,7 +100,7 @@ def group_database(func: F) -> F:
         with _one_line_errors(url, prefix):
             return func(*args, url=url, prefix=prefix, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return cast(F, wrapper)
 
 
 @contextlib.contextmanager
@@ -134,7 +134,8 @@ class PiiqGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.lazy:
             module, attribute = self.lazy[name]
-            return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
         return super().get_command(ctx, name)
 
 

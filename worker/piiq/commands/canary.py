@@ -13,6 +13,8 @@ import click
 
 from ..queue import Client, Job, Worker, get_job
 
+ENDED = ("completed", "discarded", "cancelled")  # the states a job does not leave
+
 
 class Canary(Worker):
     # The name stored in the worker column and the metrics' worker label since the canary
@@ -32,16 +34,17 @@ def send_canary(client: Client, queue: str, timeout: float | None) -> tuple[bool
     if timeout is None:
         return True, f"canary job {job.id} enqueued on queue {queue!r}"
     deadline = time.monotonic() + timeout
-    state = job.state
-    while time.monotonic() < deadline:
+    state = job.state  # final already when the client runs jobs inline (no id, no row)
+    while job.id is not None and state not in ENDED and time.monotonic() < deadline:
         with client.connect() as conn:
             found = get_job(conn, job.id, client.prefix)
         state = found.state if found else "pruned"
-        if state == "completed":
-            return True, f"canary job {job.id} completed on queue {queue!r}"
-        if state in ("discarded", "cancelled"):
-            return False, f"canary job {job.id} ended {state} on queue {queue!r}"
-        time.sleep(0.2)
+        if state not in ENDED:
+            time.sleep(0.2)
+    if state == "completed":
+        return True, f"canary job {job.id} completed on queue {queue!r}"
+    if state in ENDED:
+        return False, f"canary job {job.id} ended {state} on queue {queue!r}"
     return False, (
         f"canary job {job.id} still {state} after {timeout:g}s: is a worker running "
         f"`piiq worker --queue {queue}=N` against this database?"

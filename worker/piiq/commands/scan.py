@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from ..detect import Detector, ScanResult, Source
+    from ..detect import Detector, Finding, ScanResult, Source
     from ..filetext import Extraction
     from ..filetext.verdict import FileVerdict
 
@@ -38,12 +38,22 @@ says what the worker does with it; {EXIT_QUARANTINE} quarantine (held for review
 model cannot be loaded."""
 
 
-class ScanError(click.ClickException):
-    """One line naming the value and the fix, with an exit status no decision uses."""
+class NoInput(click.ClickException):
+    """The --file cannot be read: one line naming it and why."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
+    exit_code = EXIT_NOINPUT
+
+
+class ConfigUnreadable(click.ClickException):
+    """The policy, recognizers file or model cannot be loaded: one line naming it."""
+
+    exit_code = EXIT_CONFIG
+
+
+class ScanUsageError(click.UsageError):
+    """A usage error with the status no decision uses (click's 2 means delete here)."""
+
+    exit_code = EXIT_USAGE
 
 
 class ScanCommand(click.Command):
@@ -53,15 +63,20 @@ class ScanCommand(click.Command):
         try:
             return super().make_context(*args, **kwargs)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_USAGE
-            raise
+            raise _usage(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_USAGE
-            raise
+            raise _usage(exc) from None
+
+
+def _usage(exc: click.UsageError) -> ScanUsageError:
+    """The same message (click's "did you mean" included) and usage, exiting 64."""
+    if isinstance(exc, ScanUsageError):
+        return exc
+    return ScanUsageError(exc.format_message(), exc.ctx)
 
 
 def load_detector(policy: Path | None, recognizers: Path | None) -> Detector:
@@ -78,7 +93,7 @@ def load_detector(policy: Path | None, recognizers: Path | None) -> Detector:
             phone_regions=tuple(settings.phone_regions),
         )
     except (PolicyError, RuntimeError) as exc:
-        raise ScanError(str(exc), EXIT_CONFIG) from None
+        raise ConfigUnreadable(str(exc)) from None
 
 
 def scan(
@@ -109,9 +124,7 @@ def scan(
         try:
             data = file.read_bytes()
         except OSError as exc:
-            raise ScanError(
-                f"cannot read --file {str(file)!r}: {exc.strerror}", EXIT_NOINPUT
-            ) from None
+            raise NoInput(f"cannot read --file {str(file)!r}: {exc.strerror}") from None
     detector = load_detector(policy, recognizers)  # a bad policy fails before a slow file
     if file is None:
         sources = [Source("text", text or "")]
@@ -146,7 +159,7 @@ def exit_status(findings: str, verdict: FileVerdict | None) -> int:
     return statuses[findings]
 
 
-def _value(sources: list[Source], finding, show: bool) -> str:  # type: ignore[no-untyped-def]
+def _value(sources: list[Source], finding: Finding, show: bool) -> str:
     text = next(s.text for s in sources if s.name == finding.source)
     value = text[finding.start : finding.end]
     return value if show else f"[{len(value)} chars hidden]"

@@ -11,10 +11,11 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypedDict
 
 import click
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..queue import Client
@@ -85,7 +86,7 @@ def follow(
         TimeElapsedColumn(),
     )
     with Progress(*columns) as progress:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
         while True:
             current = _statuses(client, scans)
             for s in current:
@@ -139,7 +140,17 @@ def _statuses(client: Client, scans: list[str] | None) -> list[history_store.Sca
         return history_store.statuses(conn, client.prefix, PAGE_WORKER, scans)
 
 
-def _fields(s: history_store.ScanStatus) -> dict[str, object]:
+class _Fields(TypedDict):
+    """A scan's figures, as the progress columns name them."""
+
+    pages: int
+    enqueued: int
+    skipped: int
+    threads: int
+    state: str
+
+
+def _fields(s: history_store.ScanStatus) -> _Fields:
     if not s.done:
         state = "running"
     elif s.failed:

@@ -23,6 +23,7 @@ class EventDelivery:
     ) -> dict[str, str]:
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         signature = self.verifier.generate_signature(timestamp=stamp, body=body)
+        assert signature is not None  # None only without a timestamp
         return {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": stamp,

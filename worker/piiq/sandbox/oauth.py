@@ -44,7 +44,9 @@ class _Code:
 
 class SandboxOAuth:
     """``redirect_uri`` is the app's configured Redirect URL (a test sets it once the
-    app's port is known); ``token_lifetime`` applies with ``rotation`` on."""
+    app's port is known); ``token_lifetime`` applies with ``rotation`` on. With
+    ``names_installer`` off the code exchange's answer has no ``authed_user.id`` (a
+    malformed answer: Slack's always names the installing user)."""
 
     def __init__(self, tenants: Tenants, calls: CallLog) -> None:
         self.tenants = tenants
@@ -52,6 +54,7 @@ class SandboxOAuth:
         self.redirect_uri: str | None = None
         self.rotation = False
         self.token_lifetime = 12 * 3600  # Slack's: 12 hours
+        self.names_installer = True
         self._codes: dict[str, _Code] = {}
 
     async def authorize(self, request: web.Request) -> web.Response:
@@ -123,7 +126,7 @@ class SandboxOAuth:
             if code.enterprise
             else None,
             "is_enterprise_install": org_wide,
-            "authed_user": {"id": ADMIN_USER_ID},
+            "authed_user": {"id": ADMIN_USER_ID} if self.names_installer else {},
             **self._tokens(code.team, code.enterprise, "bot"),
         }
         if code.user_scope:
@@ -134,7 +137,10 @@ class SandboxOAuth:
     def _tokens(self, team: str | None, enterprise: str | None, kind: str) -> dict[str, Any]:
         lifetime = self.token_lifetime if self.rotation else None
         token, refresh = self.tenants.issue(team, enterprise, kind, lifetime)
-        fields = {"access_token": token, "token_type": "bot" if kind == "bot" else "user"}
+        fields: dict[str, Any] = {
+            "access_token": token,
+            "token_type": "bot" if kind == "bot" else "user",
+        }
         if refresh is not None:
             fields |= {"refresh_token": refresh, "expires_in": lifetime}
         return fields

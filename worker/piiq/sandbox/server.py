@@ -70,10 +70,12 @@ class SlackSandbox:
 
     # People in the workspace (see workspace.py) -------------------------------------------
 
-    def add_user(self, user_id: str, name: str, *, is_admin: bool = False, is_bot: bool = False):
+    def add_user(
+        self, user_id: str, name: str, *, is_admin: bool = False, is_bot: bool = False
+    ) -> None:
         self.workspace.add_user(user_id, name, is_admin=is_admin, is_bot=is_bot)
 
-    def add_channel(self, channel: str, *, private: bool = False, bot_member: bool = True):
+    def add_channel(self, channel: str, *, private: bool = False, bot_member: bool = True) -> None:
         """A channel (one that people post in exists already, with the bot in it)."""
         self.workspace.add_channel(channel, private=private, bot_member=bot_member)
 
@@ -236,7 +238,7 @@ class SlackSandbox:
             self._loop.run_until_complete(self._runner.setup())
             site = web.TCPSite(self._runner, self.host, self.port)
             self._loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.port = self._runner.addresses[0][1]  # the port bound, when 0 was asked
         except BaseException as exc:
             self._error = exc
             self._started.set()

@@ -60,7 +60,9 @@ class UploadMethods:
             self._share(channel, made, kind, args)
         return _ok(files=[{"id": f["id"], "title": f["title"]} for f in made])
 
-    def _share(self, channel: str, files: list[dict[str, Any]], kind: str, args: dict[str, Any]):
+    def _share(
+        self, channel: str, files: list[dict[str, Any]], kind: str, args: dict[str, Any]
+    ) -> None:
         ts = self.workspace.new_ts()
         self.workspace.known_channel(channel)
         message: dict[str, Any] = {

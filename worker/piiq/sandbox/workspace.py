@@ -91,7 +91,7 @@ class Workspace:
             "deleted": False,
         }
 
-    def add_channel(self, channel: str, *, private: bool = False, bot_member: bool = True):
+    def add_channel(self, channel: str, *, private: bool = False, bot_member: bool = True) -> None:
         """A channel; one that people post in exists already (with the bot in it)."""
         with self.lock:
             self.channels[channel] = Channel(private, bot_member)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import SecretStr
 from slack_sdk import WebClient
@@ -102,16 +104,16 @@ def _kind(method: str, error: str) -> ErrorKind:
     return "transient"  # 5xx, fatal_error, request_timeout ...
 
 
-def retry_after(headers: dict[str, object]) -> float:
+def retry_after(headers: Mapping[str, object]) -> float:
     """Retry-After in seconds, within [1, 3600]; 30 when absent or not a number (an
-    HTTP date, say): a malformed header must not turn a rate limit into a failure."""
+    HTTP date, say, or "nan"): a malformed header must not turn a rate limit into a failure."""
     value = headers.get("retry-after")
     value = value[0] if isinstance(value, list) and value else value
     try:
         seconds = float(str(value))
     except ValueError:
-        seconds = 30.0
-    return min(max(seconds, 1.0), 3600.0)
+        seconds = math.nan
+    return 30.0 if math.isnan(seconds) else min(max(seconds, 1.0), 3600.0)
 
 
 class SlackCallFailed(Exception):
@@ -165,7 +167,7 @@ class SlackApi:
             retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=1)],
         )
 
-    def call(self, client: WebClient | None, method: str, **params: object) -> dict:  # type: ignore[type-arg]
+    def call(self, client: WebClient | None, method: str, **params: object) -> dict[str, Any]:
         """Call ``method`` (e.g. ``chat.delete``) through the SDK's own method, which knows
         how Slack wants its parameters encoded; failures raise ``SlackCallFailed``. With
         shared limits, a method another worker was refused is not called until its block
@@ -177,7 +179,7 @@ class SlackApi:
             metrics.observe_slack_call_held(method)
             raise SlackCallFailed(SlackFailure(method, "ratelimited", "rate_limited", wait, True))
         try:
-            data = getattr(client, method.replace(".", "_"))(**params).data
+            data: dict[str, Any] = getattr(client, method.replace(".", "_"))(**params).data
         except SlackApiError as exc:
             failure = classify(method, exc)
             metrics.observe_slack_call(method, failure.error)
@@ -189,7 +191,7 @@ class SlackApi:
             metrics.observe_slack_call(method, "connection_error")
             raise
         metrics.observe_slack_call(method, "ok")
-        return data  # type: ignore[no-any-return]
+        return data
 
     def download(self, url: str | None, max_bytes: int, mimetype: str = "") -> bytes:
         """A private file's bytes, fetched with the bot token; at most ``max_bytes``.

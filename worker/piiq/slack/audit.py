@@ -59,7 +59,9 @@ class Written:
     recorded_at: datetime
 
 
-def recent(conn: psycopg.Connection[Any], prefix: str = "public", limit: int = 50) -> list[dict]:  # type: ignore[type-arg]
+def recent(
+    conn: psycopg.Connection[Any], prefix: str = "public", limit: int = 50
+) -> list[dict[str, Any]]:
     """The newest audit rows, newest first, as dicts."""
     cur = conn.execute(load_sql("recent_audit.sql", prefix, _PACKAGE), {"limit": limit})
     columns = [c.name for c in cur.description or []]

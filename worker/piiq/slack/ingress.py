@@ -178,13 +178,14 @@ async def serve_socket_mode(
     """Socket Mode: Slack pushes envelopes over a WebSocket; ack each after its enqueue,
     so an event that could not be stored is redelivered."""
     from slack_sdk.socket_mode.aiohttp import SocketModeClient
+    from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
     from slack_sdk.socket_mode.request import SocketModeRequest
     from slack_sdk.socket_mode.response import SocketModeResponse
     from slack_sdk.web.async_client import AsyncWebClient
 
     client = SocketModeClient(app_token=app_token, web_client=AsyncWebClient(base_url=api_url))
 
-    async def on_request(socket: SocketModeClient, request: SocketModeRequest) -> None:
+    async def on_request(socket: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:
         if request.type == "events_api":
             try:
                 await intake.accept(request.payload)
@@ -193,7 +194,7 @@ async def serve_socket_mode(
                 return  # no ack: Slack sends it again
         await socket.send_socket_mode_response(SocketModeResponse(request.envelope_id))
 
-    client.socket_mode_request_listeners.append(on_request)  # type: ignore[arg-type]
+    client.socket_mode_request_listeners.append(on_request)
     await client.connect()
     log.info("socket mode connected")
     try:

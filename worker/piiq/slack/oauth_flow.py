@@ -221,6 +221,10 @@ class OAuthFlow:
         enterprise = answer.get("enterprise") or {}
         team = answer.get("team") or {}
         installer = answer.get("authed_user") or {}
+        installer_id = installer.get("id")
+        if not isinstance(installer_id, str) or not installer_id:
+            # Slack always names the installing user; an installation is stored under it.
+            raise InstallFailed("Slack's answer names no installing user: start again", 502)
         org_wide = bool(answer.get("is_enterprise_install"))
         bot_token = answer.get("access_token")
         bot_id, enterprise_url = None, None
@@ -241,7 +245,7 @@ class OAuthFlow:
             bot_scopes=answer.get("scope") or "",
             bot_refresh_token=answer.get("refresh_token"),
             bot_token_expires_in=answer.get("expires_in"),
-            user_id=installer.get("id"),
+            user_id=installer_id,
             user_token=installer.get("access_token"),
             user_scopes=installer.get("scope") or "",
             user_refresh_token=installer.get("refresh_token"),

@@ -58,9 +58,9 @@ def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
     rewritten by the retry that finishes the job.
     """
     if ctx.dry_run:
-        result = {"action": "reported", "outcome": "dry run: nothing deleted, nobody notified"}
-        _audit(job, ctx, decision, target, **result)
-        return result
+        action, outcome = "reported", "dry run: nothing deleted, nobody notified"
+        _audit(job, ctx, decision, target, action=action, outcome=outcome)
+        return {"action": action, "outcome": outcome}
     steps: list[str] = []
     deleted = False
     try:
@@ -85,9 +85,9 @@ def respond(job: Job, ctx: SlackContext, decision: Decision, target: Target) -> 
             action = _action(decision, deleted)
             _audit(job, ctx, decision, target, action=action, outcome=outcome, replace=replace)
         raise
-    result = {"action": _action(decision, deleted), "outcome": _joined(steps)}
-    _audit(job, ctx, decision, target, **result)
-    return result
+    action, outcome = _action(decision, deleted), _joined(steps)
+    _audit(job, ctx, decision, target, action=action, outcome=outcome)
+    return {"action": action, "outcome": outcome}
 
 
 def _action(decision: Decision, deleted: bool) -> str:

@@ -11,6 +11,7 @@ row: who decided and what was done, never text or values.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -67,8 +68,10 @@ def _from_admins(job: Job, ctx: SlackContext, item: dict[str, Any]) -> Cancel | 
     return None
 
 
-def _claim(job: Job, item: dict[str, Any], decision: str, states: tuple[str, ...]):
-    assert job.client is not None
+def _claim(
+    job: Job, item: dict[str, Any], decision: str, states: tuple[str, ...]
+) -> dict[str, Any] | None:
+    assert job.client is not None and job.id is not None, "runs in a worker"
     with job.client.connection() as conn:
         return store.decide(
             conn,
@@ -379,14 +382,15 @@ class ExpireHeldWorker(Worker):
 
 def _update_review(job: Job, ctx: SlackContext, item: dict[str, Any], text: str) -> None:
     """The review (or report) message loses its buttons and says what was decided."""
-    if ctx.admin_channel is None:
+    channel = ctx.admin_channel
+    if channel is None:
         return
     for key in ("review_ts", "report_ts"):
         if item.get(key):
             once(
                 job,
                 f"updated_{key}",
-                lambda ts=item[key]: _update(ctx, ctx.admin_channel or "", ts, text),
+                functools.partial(_update, ctx, channel, item[key], text),
                 "not updated",
             )
 
@@ -411,7 +415,7 @@ def _remove(ctx: SlackContext, channel: str, ts: str) -> str:
 
 
 def _audit(job: Job, ctx: SlackContext, item: dict[str, Any], action: str, outcome: str) -> None:
-    assert job.client is not None
+    assert job.client is not None and job.id is not None, "runs in a worker"
     entry = audit.AuditEntry(
         job_id=job.id,
         team=item["team"],

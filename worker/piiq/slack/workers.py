@@ -385,7 +385,9 @@ def _token_fix(job: Job, method: str) -> str:
     return f"Slack rejected the token; check {setting} (or the installation of {where}) and reinstall the app"
 
 
-def _log_decision(job: Job, subject: str, decision: str, entities: dict[str, int], **done: Any):
+def _log_decision(
+    job: Job, subject: str, decision: str, entities: dict[str, int], **done: Any
+) -> None:
     metrics.observe_decision(decision, entities)
     log.info(
         "decision",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from slack_sdk.errors import SlackApiError, SlackTokenRotationError
+from slack_sdk.errors import SlackTokenRotationError
 from slack_sdk.oauth.installation_store import Installation
 
 from .api import SlackCallFailed, SlackFailure, classify
@@ -101,7 +101,4 @@ def _fresh(app: OAuthApp, client: Client, found: Installation) -> Installation:
 
 
 def _refresh_failure(exc: SlackTokenRotationError) -> SlackFailure:
-    cause = exc.api_error
-    if isinstance(cause, SlackApiError):
-        return classify(REFRESH, cause)
-    return SlackFailure(REFRESH, "refresh_failed", "transient")
+    return classify(REFRESH, exc.api_error)  # the SDK wraps only a SlackApiError

@@ -37,7 +37,8 @@ class Request:
 
 
 class Sink(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def request(self, events: Sequence[dict[str, Any]]) -> Request: ...
 
