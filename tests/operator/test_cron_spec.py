@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from piiq.cli import worker as worker_command
+from piiq.cli.queue import worker as worker_command
 from piiq.queue._cron import CronEntry, parse_entry
 from piiq_operator.manifests import Owner, Transport, children
 from piiq_operator.sizing import plan
