@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
-import re
 import urllib.request
 from typing import Any
 
@@ -27,6 +26,7 @@ from tests.e2e.stack import (
     Stack,
     wait_until,
 )
+from tests.support.log_capture import without_clock
 
 pytestmark = pytest.mark.slow  # a helm install and a dozen processes (tests/e2e/conftest.py)
 
@@ -201,16 +201,10 @@ async def test_helm_test_hook_passes(stack: Stack) -> None:
     assert "completed on queue 'default'" in pod.logs()
 
 
-# The clock's digits in a log line: ISO times and Slack message timestamps (Unix seconds).
-CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+|\b\d{10}\.\d{6}\b")
-
-
 def test_logs_are_json_lines_without_text_values_or_secrets(stack: Stack) -> None:
     texts = [text for _, text in PII_TEXTS] + [CLEAN[1], CARD, SSN, "4556", "536-22"]
     for pod in stack.kubelet.pods:  # every process, the migration hook and canary too
-        # Times are digits that can hold '4556' by chance ('21:58:02.455644Z'):
-        # look for the values in everything else.
-        raw = CLOCK.sub("", pod.logs())
+        raw = without_clock(pod.logs())
         for needle in texts + SECRETS:
             assert needle not in raw, f"{pod.name} logged {needle!r}"
         if pod.owner in (*WORKERS.values(), INGRESS, MAINTENANCE):

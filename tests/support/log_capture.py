@@ -4,8 +4,18 @@ in `kubectl logs` (and prove that no text, value or token ever gets there)."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
+
+# The clock's digits in a log line: ISO times and Slack message timestamps (Unix seconds).
+_CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+|\b\d{10}\.\d{6}\b")
+
+
+def without_clock(text: str) -> str:
+    """``text`` without its times, which are digits that can hold part of a card number by
+    chance ('21:58:02.455644Z' holds '4556'): look for leaked values in what is left."""
+    return _CLOCK.sub("", text)
 
 
 class LogRecorder:
