@@ -8,8 +8,8 @@ import re
 import sys
 from typing import Any
 
-# The clock's digits in a log line: ISO times and Slack message timestamps (Unix seconds).
-_CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+|\b\d{10}\.\d{6}\b")
+# The clock's digits: ISO times, and Unix seconds (Slack message timestamps, <!date^...>).
+_CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+|\b\d{10}(?:\.\d{6})?\b")
 
 
 def without_clock(text: str) -> str:
