@@ -15,8 +15,11 @@ the harder case); ``piiq-async`` runs an ``async def`` one, as the peers' jobs a
 
 ``ceiling`` (bench/peers/ceiling_peer.py) is no queue at all: plain psycopg on one
 connection leasing --concurrency jobs at a time with the textbook SKIP LOCKED UPDATE and
-completing them by id, on the same table in the same run. piiq's process rate as a share
-of it is what piiq's own per-job work leaves of what the database allows.
+completing them by id (two blocking round trips per batch; piiq sends its acks with the
+next fetch), on the same table in the same run. piiq's process rate as a share of it is
+what piiq's own per-job work leaves of what the database allows.
+
+The server: PIIQ_BENCH_DATABASE_URL, else PIIQ_TEST_DATABASE_URL, else an embedded one.
 """
 
 from __future__ import annotations

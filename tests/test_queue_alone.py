@@ -124,3 +124,33 @@ def test_the_queue_imports_no_structlog(queue_venv: Path, queue_database_url: st
     result = _run(queue_venv, "-c", SCRIPT, queue_database_url, prefix, cwd=queue_venv.parent)
     modules = json.loads(result.stdout.splitlines()[-1])["modules"]
     assert "structlog" not in modules
+
+
+TYPED_USE = """
+from piiq.queue import Client, Job, Snooze, Worker
+
+
+class Report(Worker):
+    queue = "reports"
+
+    async def perform(self, job: Job) -> Snooze | None:
+        return Snooze(60) if job.args.get("later") else None
+
+
+client = Client("postgresql://app@127.0.0.1:5432/app")
+stored: Job = client.insert(Report.new({"later": True}))
+"""
+
+
+def test_an_application_type_checks_against_the_installed_queue(
+    queue_venv: Path, tmp_path: Path
+) -> None:
+    """The wheel says it is typed (py.typed), and an async perform fits the base class."""
+    script = tmp_path / "app.py"
+    script.write_text(TYPED_USE)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--python-executable",
+         str(queue_venv), str(script)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr

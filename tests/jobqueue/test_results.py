@@ -104,6 +104,31 @@ async def test_errors_keep_the_message_of_workers_without_sensitive_args(
     assert "RuntimeError: could not handle item 42" in entry["error"]
 
 
+def returns_a_coroutine(perform):  # a decorator that hides the async def from piiq
+    def wrapper(self, job):
+        return perform(self, job)
+
+    return wrapper
+
+
+class AwaitsNothing(Worker):
+    queue = "r"
+    max_attempts = 1
+    ran = threading.Event()
+
+    @returns_a_coroutine
+    async def perform(self, job: Job) -> None:
+        AwaitsNothing.ran.set()
+
+
+async def test_a_plain_def_returning_a_coroutine_fails_naming_async_def(
+    queue_client: Client,
+) -> None:
+    job = await run_one(queue_client, AwaitsNothing.new({}))
+    assert job.state == "discarded" and not AwaitsNothing.ran.is_set()  # not "completed"
+    assert "returned an awaitable (coroutine) without being an async def" in job.errors[0]["error"]
+
+
 async def test_exhausted_attempts_discard(queue_client: Client) -> None:
     stored = queue_client.insert(Fails.new({"text": "x"}, max_attempts=1))
     async with running(queue_client, {"r": 1}):

@@ -8,8 +8,9 @@ import re
 import sys
 from typing import Any
 
-# The clock's digits: ISO times, and Unix seconds (Slack message timestamps, <!date^...>).
-_CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+|\b\d{10}(?:\.\d{6})?\b")
+# The clock's digits: ISO times, Slack message timestamps (Unix seconds and microseconds)
+# and Slack's <!date^SECONDS^...> (a bare 10-digit number may be a leaked value: kept).
+_CLOCK = re.compile(r"\d{2}:\d{2}:\d{2}\.\d+|\b\d{10}\.\d{6}\b|(?<=<!date\^)\d{10}\b")
 
 
 def without_clock(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import TypedDict
 
 from ._log import get_logger
 from ._maintenance import MaintenanceOptions, PassSummary
@@ -35,6 +36,14 @@ class Background:
         await asyncio.wait({task}, timeout=wait)
         if task.done() and not task.cancelled() and task.exception() is not None:
             log.error("worker.part_failed", part=self.name, error=repr(task.exception())[:500])
+
+
+class PassSettings(TypedDict):
+    """What every maintenance part is given (a subclass passes them on as ``**passes``)."""
+
+    prefix: str
+    options: MaintenanceOptions
+    interval: float
 
 
 class MaintenancePasses(Background):

@@ -142,13 +142,15 @@ class Execution:
             _telemetry.emit(
                 "job.start", queue=job.queue, worker=job.worker, job_id=job.id, attempt=job.attempt
             )
+        try:
+            worker = self.instances.get(job.worker)  # a worker's first job imports it
+        except UnknownWorker as exc:
+            worker, unknown = None, exc
         done = partial(self._done, job, time.perf_counter(), finished)
         running: asyncio.Future[Ack]
-        try:
-            worker = self.instances.get(job.worker)
-        except UnknownWorker as exc:
+        if worker is None:
             running = asyncio.get_running_loop().create_future()
-            running.set_result(outcome_of(job, None, exc))
+            running.set_result(outcome_of(job, None, unknown))
         else:
             timeout = worker.timeout_for(job)
             if not timeout and not type(worker).is_async():

@@ -6,8 +6,10 @@ means the same thing however it ran.
 
 from __future__ import annotations
 
+import inspect
 import json
 import traceback
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -144,7 +146,21 @@ def outcome_of(job: Job, worker: Worker | None, result: Any) -> Ack:
         state = "cancelled" if isinstance(result, Cancel) else "discarded"
         reason = scrub_text(str(result.reason), job, worker)
         return Ack(job.id or 0, job.attempt, state, error=error_entry(job, f"{state}: {reason}"))
+    if result is not None and inspect.isawaitable(result):
+        return outcome_of(job, worker, _never_awaited(result, worker))
     return Ack(job.id or 0, job.attempt, "completed")
+
+
+def _never_awaited(result: Awaitable[Any], worker: Worker | None) -> TypeError:
+    """A plain ``def perform`` (one a decorator wraps, say) that returned an awaitable: its
+    work never ran, so the attempt fails instead of counting as completed."""
+    if inspect.iscoroutine(result):
+        result.close()  # not awaited: no "never awaited" warning on top of the error
+    name = type(worker).__name__ if worker is not None else "the worker"
+    return TypeError(
+        f"{name}.perform returned an awaitable ({type(result).__name__}) without being an "
+        "async def, so piiq did not await it: declare perform with async def"
+    )
 
 
 UNKNOWN_WORKER_MAX_DELAY_S = 3600.0

@@ -19,10 +19,10 @@ the others are discarded; each gets an error entry saying why.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Unpack
 
 from . import _telemetry
-from ._background import MaintenancePasses
+from ._background import MaintenancePasses, PassSettings
 from ._log import get_logger
 from ._maintenance import PassSummary, rescue_steps
 from ._signals import Signals
@@ -40,7 +40,7 @@ class Rescuer(MaintenancePasses):
         *,
         on_rescued: Callable[[str], None],
         signals: Signals,
-        **passes: Any,  # prefix, options, interval: see MaintenancePasses
+        **passes: Unpack[PassSettings],
     ) -> None:
         super().__init__(run_steps, **passes)
         self._on_rescued = on_rescued  # a queue got jobs back
