@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import urllib.request
 
 from piiq import sandbox as sb
 from piiq.queue import Client
-from piiq.runtime.ports import free_port
+from tests.support.piiq_cli import ingress_process
 
 
 def test_ingress_without_a_way_to_receive_events_says_what_to_set(
@@ -33,35 +32,17 @@ def test_ingress_without_a_way_to_receive_events_says_what_to_set(
 def test_ingress_process_serves_probes_enqueues_and_stops_on_sigterm(
     queue_client: Client, piiq_command: list[str], subprocess_env: dict[str, str]
 ) -> None:
-    port = free_port()
     env = subprocess_env | {"PIIQ_SLACK_SIGNING_SECRET": sb.SIGNING_SECRET}
-    process = subprocess.Popen(
-        [*piiq_command, "ingress", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/readyz", timeout=1) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "ingress not ready in 20 s"
-                time.sleep(0.1)
+    with ingress_process(piiq_command, env) as ingress:
+        with urllib.request.urlopen(ingress.url + "/readyz", timeout=1) as response:
+            assert response.status == 200
         slack = sb.SlackSandbox()  # not started: it signs and delivers like Slack
         envelope = slack.post_message("C1", "U0ALICE", "hello")
-        assert slack.deliver(base + "/slack/events", envelope)[0] == 200
+        assert slack.deliver(ingress.url + "/slack/events", envelope)[0] == 200
         with queue_client.connect() as conn:
             (count,) = conn.execute(
                 f'SELECT count(*) FROM "{queue_client.prefix}".oban_jobs'
             ).fetchone()
         assert count == 1
-    finally:
-        process.terminate()
-        out, _ = process.communicate(timeout=20)
-    assert process.returncode == 0
-    assert '"event": "event enqueued"' in out and "hello" not in out
+    assert ingress.process.returncode == 0
+    assert '"event": "event enqueued"' in ingress.output and "hello" not in ingress.output

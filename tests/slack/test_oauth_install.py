@@ -10,15 +10,13 @@ redirects back to the ingress with a code, as Slack does.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -29,11 +27,11 @@ from slack_sdk.oauth.installation_store.cacheable_installation_store import (
 from piiq import sandbox as sb
 from piiq.queue import Client
 from piiq.runtime.argscrypt import ArgsUnreadable, generate
-from piiq.runtime.ports import free_port
 from piiq.runtime.settings import Settings
 from piiq.slack.oauth_app import OAuthApp
 from piiq.slack.workspace_tokens import JobWorkspace, installation_for
 from tests.support.pii_samples import CARD, leaks, never_log
+from tests.support.piiq_cli import ingress_process
 
 from .conftest import CHANNEL, serve_ingress_on
 from .test_flow import jobs, run_workers, send
@@ -479,36 +477,6 @@ async def test_uninstall_and_revoked_tokens_delete_the_stored_installation(
     assert jobs(slack_client) == []  # neither became a job
 
 
-@contextlib.contextmanager
-def ingress_process(
-    piiq_command: list[str], env: dict[str, str], routes: str
-) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`piiq ingress --routes ROUTES` as a pod runs it; its URL once ready."""
-    port = free_port()
-    process = subprocess.Popen(
-        [*piiq_command, "ingress", "--routes", routes, "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/readyz", timeout=1):
-                    break
-            except OSError:
-                assert process.poll() is None, process.communicate()[0]
-                assert time.monotonic() < deadline, "ingress not ready in 20 s"
-                time.sleep(0.1)
-        yield base, process
-    finally:
-        process.terminate()
-        process.communicate(timeout=20)
-
-
 def status_of(url: str, method: str = "GET") -> int:
     request = urllib.request.Request(url, method=method, data=b"{}" if method == "POST" else None)
     try:
@@ -542,19 +510,19 @@ async def test_install_pages_and_events_served_apart_each_with_only_its_secrets(
         "PIIQ_SLACK_SIGNING_SECRET": sb.SIGNING_SECRET,
     }
     with (
-        ingress_process(piiq_command, install_env, "install") as (install_url, _),
-        ingress_process(piiq_command, events_env, "events") as (events_url, _),
+        ingress_process(piiq_command, install_env, "--routes", "install") as install_pod,
+        ingress_process(piiq_command, events_env, "--routes", "events") as events_pod,
     ):
-        slack.oauth.redirect_uri = f"{install_url}/slack/oauth_redirect"
-        async with browser(install_url) as session:
-            assert (await install(session, install_url, slack, team=sb.TEAM_ID))[0] == 200
+        slack.oauth.redirect_uri = f"{install_pod.url}/slack/oauth_redirect"
+        async with browser(install_pod.url) as session:
+            assert (await install(session, install_pod.url, slack, team=sb.TEAM_ID))[0] == 200
         store = oauth_app.store(slack_client)
         assert store.find_installation(enterprise_id=None, team_id=sb.TEAM_ID) is not None
         # Each serves only its own routes.
-        assert status_of(f"{events_url}/slack/install") == 404
-        assert status_of(f"{install_url}/slack/events", "POST") in (404, 405)
+        assert status_of(f"{events_pod.url}/slack/install") == 404
+        assert status_of(f"{install_pod.url}/slack/events", "POST") in (404, 405)
         uninstalled = slack.envelope({"type": "app_uninstalled"})
-        assert slack.deliver(f"{events_url}/slack/events", uninstalled)[0] == 200
+        assert slack.deliver(f"{events_pod.url}/slack/events", uninstalled)[0] == 200
         assert store.find_installation(enterprise_id=None, team_id=sb.TEAM_ID) is None
     assert jobs(slack_client) == []
 
