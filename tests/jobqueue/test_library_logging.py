@@ -3,13 +3,17 @@ as the same JSON lines (event, level, timestamp and the fields as keys)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import pytest
 
 from piiq.queue import attach_telemetry, detach_telemetry
+from piiq.queue._background import Background
 from piiq.queue._telemetry import emit
+from tests.support.log_capture import without_clock
+from tests.support.pii_samples import CARD
 
 
 def _broken_handler(event: str, data: dict[str, Any]) -> None:
@@ -43,3 +47,21 @@ def test_without_structlog_the_fields_are_attributes_of_the_record(
     [record] = [r for r in caplog.records if r.getMessage() == "telemetry.handler_detached"]
     assert record.name == "piiq.queue._telemetry" and record.event_name == "job.start"  # type: ignore[attr-defined]
     assert record.pathname.endswith("_telemetry.py")  # the module that logged, not the helper
+
+
+async def test_a_failed_part_is_logged_without_its_message(log_lines) -> None:
+    class Broken(Background):
+        name = "broken"
+
+        async def run(self) -> None:
+            raise ValueError(f"could not ack a job with args {{'text': 'card {CARD}'}}")
+
+    mark = len(log_lines.lines)
+    part = Broken()
+    part.start()
+    await asyncio.sleep(0)  # let it run and fail
+    await part.stop()
+    [line] = [e for e in log_lines.since(mark) if e["event"] == "worker.part_failed"]
+    assert (line["part"], line["error"]) == ("broken", "ValueError")
+    assert line["at"].startswith("test_library_logging.py:") and line["at"].endswith(" in run")
+    assert "4556" not in without_clock("\n".join(log_lines.lines[mark:]))

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TypedDict
 
-from ._log import get_logger
+from ._log import get_logger, where_raised
 from ._maintenance import MaintenanceOptions, PassSummary
 from ._queries import DB_ERRORS
 from ._steps import Steps
@@ -34,8 +34,10 @@ class Background:
             return
         task.cancel()
         await asyncio.wait({task}, timeout=wait)
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            log.error("worker.part_failed", part=self.name, error=repr(task.exception())[:500])
+        if task.done() and not task.cancelled() and (exc := task.exception()) is not None:
+            # The type and the place, not the message: it may quote a job's args.
+            error, at = type(exc).__name__, where_raised(exc)
+            log.error("worker.part_failed", part=self.name, error=error, at=at)
 
 
 class PassSettings(TypedDict):

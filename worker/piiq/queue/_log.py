@@ -9,6 +9,8 @@ An application renders them as it likes; structlog's ``ProcessorFormatter`` with
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 from typing import Any
 
 
@@ -46,3 +48,13 @@ class EventLogger:
 
 def get_logger(name: str = "piiq.queue") -> EventLogger:
     return EventLogger(name)
+
+
+def where_raised(exc: BaseException) -> str:
+    """``module.py:LINE in function`` of the frame that raised ``exc``: enough to find the
+    bug, without the message, which may quote a job's data."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "unknown"
+    last = frames[-1]
+    return f"{Path(last.filename).name}:{last.lineno} in {last.name}"
